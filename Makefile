@@ -1,0 +1,45 @@
+# hsp_eval: the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK := constraints.txt
+STAMP := $(VENV)/.installed
+DEMO := data/demo
+DEMO_ARGS := --schools 10 --years 2022-2025 --seed 20240601 --format csv
+
+.PHONY: demo test venv lock lab clean-venv demo-data
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml $(LOCK)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[all]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hsp_eval)" >/dev/null
+	@touch $(STAMP)
+
+## Generate the bundled demo dataset when it is missing (it is committed; regenerating gives identical files).
+demo-data: $(STAMP)
+	@test -f $(DEMO)/schools.csv || $(BIN)/hsp-eval generate $(DEMO) $(DEMO_ARGS)
+
+demo: demo-data
+	$(BIN)/hsp-eval validate $(DEMO)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Re-resolve every dependency from pyproject.toml and pin the exact versions in constraints.txt.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet --upgrade "pip>=24"
+	.lockenv/bin/python -m pip install --quiet -e ".[all]"
+	{ echo "# Exact versions hsp_eval is tested with; regenerate with 'make lock'."; \
+	  .lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^hsp[-_]eval' ; } > $(LOCK)
+	rm -rf .lockenv
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+clean-venv:
+	rm -rf $(VENV)

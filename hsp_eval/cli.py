@@ -1,0 +1,130 @@
+"""The ``hsp-eval`` command line.
+
+Subcommands
+-----------
+``generate OUT_DIR``   write a synthetic New Zealand dataset in the data contract
+``validate DATA_DIR``  check a dataset against the contract (exit 0 valid, 1 problems)
+``templates OUT_DIR``  write an empty CSV with the header of every contract table
+
+Examples
+--------
+>>> build_parser().parse_args(["generate", "out", "--years", "2021-2023"]).years
+[2021, 2022, 2023]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+
+def parse_years(text: str) -> list[int]:
+    """Parse ``2021-2025`` or ``2021,2023`` or ``2024`` into a list of years.
+
+    Examples
+    --------
+    >>> parse_years("2021-2023"), parse_years("2022,2024")
+    ([2021, 2022, 2023], [2022, 2024])
+    """
+    try:
+        if "-" in text:
+            lo, hi = (int(x) for x in text.split("-", 1))
+            years = list(range(lo, hi + 1))
+        else:
+            years = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a year range such as 2021-2025") from None
+    if not years or any(not 2000 <= y <= 2100 for y in years):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a year range within 2000-2100")
+    return years
+
+
+def _cmd_generate(args) -> int:
+    from . import synthetic
+
+    t0 = time.perf_counter()
+    counts = synthetic.write_dataset(args.out_dir, n_schools=args.schools, years=args.years,
+                                     seed=args.seed, fmt=args.format)
+    print(f"Wrote a synthetic dataset of {args.schools} schools, {args.years[0]}-{args.years[-1]}, "
+          f"seed {args.seed}, to {args.out_dir} ({time.perf_counter() - t0:.1f} s):")
+    for table, n in counts.items():
+        print(f"  {table:<24} {n:>12,} rows")
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from .load import load_dataset
+    from .problems import DataContractError
+
+    try:
+        ds = load_dataset(args.data_dir, quarantine=args.quarantine)
+    except DataContractError as e:
+        print(f"{args.data_dir} does not meet the data contract.", file=sys.stderr)
+        print(e.report.format(cap=args.max_problems), file=sys.stderr)
+        if not e.report.fatal and args.quarantine is None:
+            print("\nTo load the good rows and set the bad ones aside, run again with "
+                  "--quarantine FOLDER.", file=sys.stderr)
+        return 1
+    print(f"{args.data_dir}: {ds.describe()}")
+    if ds.report.notices:
+        print("\n".join(f"Note: {n}" for n in ds.report.notices))
+    if ds.report.problems:
+        print(ds.report.format(cap=args.max_problems), file=sys.stderr)
+        print(f"\nThe bad rows were written to {args.quarantine}/<table>.csv with a 'reason' column; "
+              f"the rest loaded.", file=sys.stderr)
+        return 1
+    print("Valid: the dataset meets the data contract.")
+    return 0
+
+
+def _cmd_templates(args) -> int:
+    from .templates import write_templates
+
+    for p in write_templates(args.out_dir):
+        print(p)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``hsp-eval``."""
+    p = argparse.ArgumentParser(prog="hsp-eval", description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"hsp_eval {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a synthetic NZ dataset in the data contract")
+    g.add_argument("out_dir", type=Path)
+    g.add_argument("--schools", type=int, default=10)
+    g.add_argument("--years", type=parse_years, default=parse_years("2022-2025"))
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    g.set_defaults(func=_cmd_generate)
+
+    v = sub.add_parser("validate", help="check a dataset folder against the data contract")
+    v.add_argument("data_dir", type=Path)
+    v.add_argument("--quarantine", type=Path, default=None,
+                   help="write bad rows to QUARANTINE/<table>.csv and load the rest")
+    v.add_argument("--max-problems", type=int, default=50, help="list at most this many problems")
+    v.set_defaults(func=_cmd_validate)
+
+    t = sub.add_parser("templates", help="write empty CSV templates of every table")
+    t.add_argument("out_dir", type=Path)
+    t.set_defaults(func=_cmd_templates)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``hsp-eval``; return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FileNotFoundError as e:
+        print(f"hsp-eval: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The :class:`Dataset`: the validated tables of one evaluation dataset.
+
+Examples
+--------
+>>> import pandas as pd
+>>> ds = Dataset({"schools": pd.DataFrame({"school_id": ["0042"]})})
+>>> ds.has("contacts"), list(ds["schools"]["school_id"])
+(False, ['0042'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .contract import TABLES
+from .fingerprint import fingerprint
+from .problems import ValidationReport
+
+
+@dataclass
+class Dataset:
+    """Typed, validated tables keyed by contract table name."""
+
+    tables: dict[str, pd.DataFrame]
+    source: Path | None = None
+    report: ValidationReport = field(default_factory=ValidationReport)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.tables:
+            raise KeyError(f"the dataset has no '{name}' table")
+        return self.tables[name]
+
+    def has(self, name: str) -> bool:
+        """True when the dataset holds table ``name``."""
+        return name in self.tables
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the dataset's tables (see :func:`hsp_eval.fingerprint.fingerprint`)."""
+        return fingerprint(self.tables)
+
+    def summary(self) -> pd.DataFrame:
+        """Rows per table, with the schools, years, students and families covered."""
+        e = self.tables.get("enrolments")
+        rows = [{"table": n, "rows": len(self.tables[n])} for n in TABLES if n in self.tables]
+        out = pd.DataFrame(rows)
+        if e is not None and len(e):
+            out.attrs.update(
+                schools=int(self.tables["schools"]["school_id"].nunique()),
+                years=sorted(int(y) for y in e["year"].unique()),
+                students=int(e["student_id"].nunique()),
+                families=int(e["family_id"].nunique()),
+            )
+        return out
+
+    def describe(self) -> str:
+        """A short plain-text summary for the command line."""
+        s = self.summary()
+        a = s.attrs
+        lines = []
+        if a:
+            yrs = a["years"]
+            span = f"{yrs[0]}-{yrs[-1]}" if len(yrs) > 1 else str(yrs[0])
+            lines.append(f"{a['schools']} schools, years {span}, {a['students']:,} students, "
+                         f"{a['families']:,} families")
+        lines.append(f"fingerprint {self.fingerprint()[:16]}")
+        lines += [f"  {r.table:<24} {r.rows:>12,} rows" for r in s.itertuples()]
+        missing = [n for n in TABLES if n not in self.tables]
+        if missing:
+            lines.append("  not in this dataset: " + ", ".join(missing))
+        return "\n".join(lines)

@@ -1,0 +1,358 @@
+"""Loading an evaluation dataset: read, parse, validate, cross-check, quarantine.
+
+:func:`load_dataset` reads every contract table found in a folder, in the contract's
+order (a table only refers to tables before it), and either returns typed, validated
+tables or raises :class:`~hsp_eval.problems.DataContractError` listing every problem
+found. With ``quarantine=DIR`` the bad rows go to ``DIR/<table>.csv`` with a ``reason``
+column and the rest loads; rows read = rows accepted + rows quarantined, per table.
+
+Examples
+--------
+>>> from hsp_eval import load_dataset
+>>> ds = load_dataset("data/demo")                     # doctest: +SKIP
+>>> ds["enrolments"].dtypes["year_level"]              # doctest: +SKIP
+dtype('int64')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .contract import REQUIRED_TABLES, TABLES
+from .dataset import Dataset
+from .parse import dtype_for, parse_column
+from .problems import DataContractError, Problem, TableAccount, ValidationReport
+from .read import RawTable, read_raw
+from .schemas import failures
+
+# ---------------------------------------------------------------------------
+# finding the files
+
+
+def find_table_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """Map table name -> file in ``folder``; also return notices about other files."""
+    found: dict[str, Path] = {}
+    notices: list[str] = []
+    for p in sorted(folder.iterdir()):
+        if p.is_dir() or p.name.startswith("."):
+            continue
+        stem, suffix = p.stem, p.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            continue
+        if stem in TABLES:
+            if stem in found:
+                raise DataContractError(ValidationReport(problems=[Problem(
+                    stem, p.name, None, None, None,
+                    f"the folder holds both {found[stem].name} and {p.name}; keep only one")], fatal=True))
+            found[stem] = p
+        else:
+            notices.append(f"{p.name} is not a table of the data contract and was not read "
+                           f"(tables: {', '.join(TABLES)})")
+    return found, notices
+
+
+# ---------------------------------------------------------------------------
+# cross-table checks: each returns (mask of failing rows, value Series, reason Series)
+
+
+def _keys_in(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]) -> np.ndarray:
+    """Boolean array: is each row's (cols) key among ref's (ref_cols) keys?"""
+    if ref is None or len(ref) == 0:
+        return np.zeros(len(df), dtype=bool)
+    right = ref[ref_cols].drop_duplicates()
+    right.columns = cols
+    right = right.assign(_hit=True)
+    left = df[cols].reset_index(drop=True)
+    merged = left.merge(right, on=cols, how="left", sort=False)
+    return np.array(merged["_hit"].fillna(False).to_numpy(dtype=bool), copy=True)
+
+
+def _year_of(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series.dt.year.astype("Int64")
+    return pd.to_numeric(series.str.slice(0, 4), errors="coerce").astype("Int64")
+
+
+def _enrolled_families(tables):
+    e = tables.get("enrolments")
+    return None if e is None else e[["school_id", "year", "family_id"]]
+
+
+def _cross_checks(name: str, df: pd.DataFrame, tables: dict[str, pd.DataFrame]):
+    """Yield (column, failing mask, values, reason text or Series) for table ``name``."""
+    def school_known():
+        ok = _keys_in(df, ["school_id"], tables["schools"], ["school_id"])
+        ok |= df["school_id"].isna().to_numpy()
+        return ("school_id", ~ok, df["school_id"], "is not in the schools table")
+
+    def family_enrolled(school: pd.Series, year: pd.Series, what: str):
+        probe = pd.DataFrame({"school_id": school.to_numpy(), "year": year.astype("Int64").array,
+                              "family_id": df["family_id"].to_numpy()})
+        ok = _keys_in(probe, ["school_id", "year", "family_id"], _enrolled_families(tables),
+                      ["school_id", "year", "family_id"])
+        ok |= probe.isna().any(axis=1).to_numpy()
+        reason = ("has no child enrolled at school " + probe["school_id"].astype(str) + " in "
+                  + probe["year"].astype(str) + f" ({what})")
+        return ("family_id", ~ok, df["family_id"], reason)
+
+    def student_enrolled(school: pd.Series, year: pd.Series, target_only: bool):
+        probe = pd.DataFrame({"school_id": school.to_numpy(), "year": year.astype("Int64").array,
+                              "student_id": df["student_id"].to_numpy()})
+        ref = tables.get("enrolments")
+        if ref is not None and target_only:
+            ref = ref[ref["target"].fillna(False).astype(bool)]
+        ok = _keys_in(probe, ["school_id", "year", "student_id"], ref, ["school_id", "year", "student_id"])
+        ok |= probe.isna().any(axis=1).to_numpy()
+        kind = "a target student (enrolments.target is true)" if target_only else "enrolled"
+        reason = (f"is not {kind} at school " + probe["school_id"].astype(str) + " in "
+                  + probe["year"].astype(str))
+        return ("student_id", ~ok, df["student_id"], reason)
+
+    if name in ("enrolments", "activities", "contacts", "portal_usage", "survey_respondents",
+                "inquiry_steps", "progress", "self_review", "reported_participation"):
+        yield school_known()
+    if name == "attendance":
+        acts = tables.get("activities")
+        ok = _keys_in(df, ["activity_id"], acts, ["activity_id"])
+        yield ("activity_id", ~ok, df["activity_id"], "is not in the activities table")
+        if acts is not None:
+            a = acts[["activity_id", "school_id", "date"]].drop_duplicates("activity_id")
+            joined = df[["activity_id"]].merge(a, on="activity_id", how="left")
+            school, year = joined["school_id"], _year_of(joined["date"])
+            col, bad, values, reason = family_enrolled(school, year, "the year of this activity")
+            yield col, bad & ok, values, reason
+            if df["student_id"].notna().any():
+                col, bad, values, reason = student_enrolled(school, year, target_only=False)
+                yield col, bad & ok, values, reason
+    if name == "contacts":
+        year = _year_of(df["date"])
+        yield family_enrolled(df["school_id"], year, "the year of this contact")
+        if df["student_id"].notna().any():
+            yield student_enrolled(df["school_id"], year, target_only=False)
+    if name == "portal_usage":
+        yield family_enrolled(df["school_id"], _year_of(df["month"]), "the year of this month")
+    if name == "survey_respondents":
+        items = tables.get("survey_items")
+        ok = _keys_in(df, ["instrument"], items, ["instrument"])
+        yield ("instrument", ~ok, df["instrument"], "is not an instrument in the survey_items table")
+        linked = df["family_id"].notna().to_numpy()
+        if linked.any():
+            col, bad, values, reason = family_enrolled(df["school_id"], df["year"], "the survey year")
+            yield col, bad & linked, values, reason
+    if name == "survey_responses":
+        resp_key = ["instrument", "year", "school_id", "respondent_id"]
+        ok = _keys_in(df, resp_key, tables.get("survey_respondents"), resp_key)
+        yield ("respondent_id", ~ok, df["respondent_id"],
+               "is not in survey_respondents for this instrument, year and school")
+        items = tables.get("survey_items")
+        ok_item = _keys_in(df, ["instrument", "item_id"], items, ["instrument", "item_id"])
+        yield ("item_id", ~ok_item, df["item_id"], "is not an item of this instrument in survey_items")
+        if items is not None:
+            rng = df[["instrument", "item_id"]].merge(
+                items[["instrument", "item_id", "response_min", "response_max"]].drop_duplicates(
+                    ["instrument", "item_id"]), on=["instrument", "item_id"], how="left")
+            r = df["response"].to_numpy(dtype="float64", na_value=np.nan)
+            lo = rng["response_min"].to_numpy(dtype="float64", na_value=np.nan)
+            hi = rng["response_max"].to_numpy(dtype="float64", na_value=np.nan)
+            bad = ~np.isnan(r) & ~np.isnan(lo) & ((r < lo) | (r > hi))
+            reason = ("is outside this item's answer range " + pd.Series(lo).astype("Int64").astype(str)
+                      + "-" + pd.Series(hi).astype("Int64").astype(str)).set_axis(df.index)
+            yield ("response", bad, df["response"], reason)
+    if name in ("inquiry_steps", "progress"):
+        yield student_enrolled(df["school_id"], df["year"], target_only=True)
+
+
+_NEEDS = {
+    "attendance": ("activities", "enrolments"),
+    "survey_respondents": ("survey_items",),
+    "survey_responses": ("survey_respondents", "survey_items"),
+}
+
+
+# ---------------------------------------------------------------------------
+# one table
+
+
+def _parse_table(raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse a raw table; return (typed frame, cell problems with columns pos/column/value/reason)."""
+    spec = TABLES[raw.table]
+    frame = raw.frame.reset_index(drop=True)
+    typed = {}
+    probs = []
+    for col in spec.columns:
+        values, reasons = parse_column(frame[col.name], col.kind, col.vocabulary)
+        typed[col.name] = values
+        if len(reasons):
+            raw_vals = frame[col.name].loc[reasons.index]
+            probs.append(pd.DataFrame({"pos": reasons.index.to_numpy(), "column": col.name,
+                                       "value": raw_vals.astype(str).to_numpy(),
+                                       "reason": reasons.astype(str).to_numpy()}))
+    typed = pd.DataFrame(typed, index=frame.index)
+    f = failures(typed, raw.table).rename(columns={"index": "pos"})
+    if len(f) and probs:  # a cell that could not be read is not also "blank"
+        unread = pd.concat(probs)[["pos", "column"]].assign(_unread=True)
+        f = f.merge(unread, on=["pos", "column"], how="left")
+        f = f[f["_unread"].isna()].drop(columns="_unread")
+    if len(f):
+        probs.append(f)
+    # duplicate keys among rows that parsed
+    if spec.key:
+        key_ok = typed[list(spec.key)]
+        dup = key_ok.duplicated(keep="first") & typed[list(spec.key)].notna().any(axis=1)
+        if dup.any():
+            first = key_ok.groupby(list(spec.key), dropna=False, sort=False).ngroup()
+            first_pos = pd.Series(np.arange(len(typed))).groupby(first.to_numpy()).transform("min")
+            d = np.flatnonzero(dup.to_numpy())
+            col = spec.key[-1]
+            probs.append(pd.DataFrame({
+                "pos": d, "column": col, "value": typed[col].iloc[d].astype(str).to_numpy(),
+                "reason": [f"repeats row {raw.rows[first_pos.iloc[i]]}: "
+                           + ("the same " + col if len(spec.key) == 1 else
+                              "the same (" + ", ".join(spec.key) + ")")
+                           + " may appear only once" for i in d]}))
+    cells = pd.concat(probs, ignore_index=True) if probs else \
+        pd.DataFrame(columns=["pos", "column", "value", "reason"])
+    return typed, cells
+
+
+def _narrow(typed: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Give accepted rows their final dtypes (non-nullable ints and bools where allowed)."""
+    out = {}
+    for col in TABLES[table].columns:
+        s = typed[col.name]
+        target = dtype_for(col.kind, col.nullable or s.isna().any(), col.vocabulary)
+        out[col.name] = s.astype(target) if str(s.dtype) != str(target) else s
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _quarantine_frame(raw: RawTable, cells: pd.DataFrame) -> pd.DataFrame:
+    reasons = (cells.assign(text=lambda c: np.where(
+        c["value"].notna() & (c["value"].astype(str) != "") & (c["value"].astype(str) != "None"),
+        "column '" + c["column"].astype(str) + "': '" + c["value"].astype(str) + "' " + c["reason"],
+        "column '" + c["column"].astype(str) + "': " + c["reason"]))
+        .groupby("pos", sort=True)["text"].agg("; ".join))
+    q = raw.frame.reset_index(drop=True).iloc[reasons.index.to_numpy()].astype(str).copy()
+    q.insert(0, "reason", reasons.to_numpy())
+    q.insert(0, "row", raw.rows[reasons.index.to_numpy()])
+    if raw.bad_records is not None and len(raw.bad_records):
+        b = raw.bad_records.rename(columns={"text": "raw_line"})
+        q = pd.concat([q, b], ignore_index=True).sort_values("row", kind="stable")
+    return q.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# the dataset
+
+
+def load_dataset(path, quarantine=None, tables=None) -> Dataset:
+    """Load, validate and cross-check an evaluation dataset folder.
+
+    Parameters
+    ----------
+    path : folder holding ``<table>.csv`` or ``<table>.parquet`` files.
+    quarantine : optional folder; when given, bad rows are written to
+        ``quarantine/<table>.csv`` (with ``row`` and ``reason`` columns) and the rest
+        loads. Without it, any problem raises :class:`DataContractError`.
+    tables : optional list of table names to load (``schools`` and ``enrolments``
+        are always loaded).
+
+    Returns
+    -------
+    Dataset
+        Typed tables (categoricals for vocabularies, string IDs, dates as datetimes),
+        plus ``report`` (notices and rows read / accepted / quarantined per table).
+
+    Raises
+    ------
+    DataContractError
+        When a file cannot be used at all (not UTF-8, missing column, personal
+        information, a required table missing), or any row is bad and no quarantine
+        folder was given. Its message lists every problem, in plain words.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from hsp_eval import load_dataset, synthetic
+    >>> d = tempfile.mkdtemp()
+    >>> _ = synthetic.write_dataset(d, n_schools=2, years=[2024], seed=1)
+    >>> ds = load_dataset(d)
+    >>> sorted(ds.tables)[:3], ds.report.ok
+    (['activities', 'attendance', 'contacts'], True)
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder holding an evaluation dataset")
+    files, notices = find_table_files(folder)
+    report = ValidationReport(notices=notices)
+    wanted = set(TABLES) if tables is None else set(tables) | set(REQUIRED_TABLES)
+    for name in REQUIRED_TABLES:
+        if name not in files:
+            report.problems.append(Problem(name, f"{name}.csv", None, None, None,
+                                           f"the required table '{name}' is missing from {folder}"))
+    for name, needs in _NEEDS.items():
+        if name in files and name in wanted:
+            for n in needs:
+                if n not in files:
+                    report.problems.append(Problem(name, files[name].name, None, None, None,
+                                                   f"this table needs the '{n}' table, which is missing"))
+    if report.problems:
+        report.fatal = True
+        raise DataContractError(report)
+
+    raws: dict[str, RawTable] = {}
+    for name in TABLES:
+        if name in files and name in wanted:
+            raw = read_raw(files[name], name)
+            raws[name] = raw
+            report.problems += raw.problems
+            report.notices += raw.notices
+    if report.problems:
+        report.fatal = True
+        raise DataContractError(report)
+
+    accepted: dict[str, pd.DataFrame] = {}
+    references: dict[str, pd.DataFrame] = {}
+    quarantine_dir = Path(quarantine) if quarantine is not None else None
+    for name, raw in raws.items():
+        typed, cells = _parse_table(raw)
+        crosses = []
+        for column, bad, values, reason in _cross_checks(name, typed, references):
+            bad = np.asarray(bad, dtype=bool)
+            if bad.any():
+                pos = np.flatnonzero(bad)
+                r = reason.iloc[pos].to_numpy() if isinstance(reason, pd.Series) else reason
+                crosses.append(pd.DataFrame({"pos": pos, "column": column,
+                                             "value": values.iloc[pos].astype(str).to_numpy(),
+                                             "reason": r}))
+        if crosses:
+            cells = pd.concat([cells, *crosses], ignore_index=True)
+        cells = cells.sort_values(["pos"], kind="stable").reset_index(drop=True)
+        bad_pos = np.unique(cells["pos"].to_numpy(dtype=np.int64)) if len(cells) else np.array([], int)
+        n_bad_records = 0 if raw.bad_records is None else len(raw.bad_records)
+        acc = TableAccount(name, raw.path.name, read=len(typed) + n_bad_records)
+        for rec in cells.itertuples(index=False):
+            v = None if rec.value is None or (isinstance(rec.value, float) and np.isnan(rec.value)) \
+                else str(rec.value)
+            report.problems.append(Problem(name, raw.path.name, int(raw.rows[rec.pos]), rec.column, v,
+                                           rec.reason))
+        if raw.bad_records is not None:
+            for rec in raw.bad_records.itertuples(index=False):
+                report.problems.append(Problem(name, raw.path.name, int(rec.row), None, None, rec.reason))
+        good = np.ones(len(typed), dtype=bool)
+        good[bad_pos] = False
+        accepted[name] = _narrow(typed[good], name)
+        references[name] = accepted[name] if quarantine_dir is not None else typed
+        acc.accepted = int(good.sum())
+        acc.quarantined = acc.read - acc.accepted
+        report.accounts[name] = acc
+        if quarantine_dir is not None and acc.quarantined:
+            quarantine_dir.mkdir(parents=True, exist_ok=True)
+            _quarantine_frame(raw, cells).to_csv(quarantine_dir / f"{name}.csv", index=False,
+                                                 encoding="utf-8")
+    report.problems.sort(key=lambda p: (list(TABLES).index(p.table), p.row or 0))
+    if report.problems and quarantine_dir is None:
+        raise DataContractError(report)
+    return Dataset(accepted, source=folder, report=report)

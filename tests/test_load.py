@@ -1,0 +1,314 @@
+"""Unit tests of the loader: parsing, aliases, schemas, cross-table checks, quarantine, fingerprint."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from hsp_eval import DataContractError, load_dataset, vocab
+from hsp_eval.contract import TABLES
+from hsp_eval.parse import parse_column
+from hsp_eval.problems import Problem, ValidationReport
+from hsp_eval.read import read_raw
+from hsp_eval.schemas import failures
+
+SCHOOLS = "school_id,school_name,region,school_type,eqi\n0042,Kura A,Otago,Contributing,400\n0007,Kura B,Auckland,Full Primary,\n"
+ENROL = (
+    "year,school_id,student_id,family_id,year_level,ethnicity,target\n"
+    "2024,0042,00001,F01,3,Māori,true\n"
+    "2024,0042,00002,F01,5,European;Māori,false\n"
+    "2024,0007,00003,F01,8,European,false\n"  # sibling at another school
+    "2024,0042,00004,F02,4,Pacific,\n"
+)
+
+
+def write(folder, **tables):
+    for name, text in tables.items():
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def base(tmp_path):
+    return write(tmp_path, schools=SCHOOLS, enrolments=ENROL)
+
+
+# --- parsing -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("2024-03-07", "2024-03-07"), ("7/03/2024", "2024-03-07"), ("07/03/2024", "2024-03-07"),
+    ("7/3/2024", "2024-03-07"), (" 2024-12-31 ", "2024-12-31"),
+])
+def test_dates_iso_and_nz_day_first(raw, expected):
+    values, bad = parse_column(pd.Series([raw]), "date")
+    assert bad.empty
+    assert values.iloc[0] == pd.Timestamp(expected)
+
+
+@pytest.mark.parametrize("raw", ["2024-02-30", "31/04/2024", "03/25/2024", "March 7", "2024/03/07", "1999-05-01"])
+def test_bad_dates_are_reasons(raw):
+    values, bad = parse_column(pd.Series([raw]), "date")
+    assert values.isna().all()
+    assert list(bad.index) == [0]
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("true", True), ("Yes", True), ("Y", True), ("1", True), ("FALSE", False), ("no", False),
+    ("n", False), ("0", False),
+])
+def test_booleans(raw, expected):
+    values, bad = parse_column(pd.Series([raw]), "bool")
+    assert bad.empty and values.iloc[0] == expected
+
+
+def test_blank_is_missing_not_a_reason():
+    for kind in ("bool", "int", "float", "date", "id", "month"):
+        values, bad = parse_column(pd.Series(["", "  "]), kind)
+        assert values.isna().all() and bad.empty, kind
+
+
+def test_ids_keep_leading_zeros_and_nfc():
+    values, bad = parse_column(pd.Series(["0042", " 007 ", "Ma\u0304ori"]), "id")
+    assert values.tolist() == ["0042", "007", "M\u0101ori"]
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("Maori", "Māori"), ("Ma\u0304ori", "Māori"), ("NZ European", "European"), ("Pākehā", "European"),
+    ("pakeha", "European"), ("Pacific Peoples", "Pacific"), ("2", "Māori"), ("4;1", "European;Asian"),
+    ("Māori;Māori", "Māori"), ("Not stated", "Not stated"), ("MELAA; Other ;Asian", "Asian;MELAA;Other"),
+])
+def test_ethnicity_aliases_and_codes(raw, expected):
+    values, bad = parse_column(pd.Series([raw]), "ethnicity")
+    assert bad.empty and values.iloc[0] == expected
+
+
+@pytest.mark.parametrize("raw", ["Klingon", "Not stated;Māori", "1;2;3;4", "7"])
+def test_bad_ethnicity(raw):
+    _, bad = parse_column(pd.Series([raw]), "ethnicity")
+    assert list(bad.index) == [0]
+
+
+@pytest.mark.parametrize("vocabulary,raw,expected", [
+    ("region", "Manawatu-Wanganui", "Manawatū-Whanganui"), ("region", "manawatu-whanganui", "Manawatū-Whanganui"),
+    ("region", "Hawkes Bay", "Hawke's Bay"), ("channel", "TXT", "text"), ("role", "whānau", "whanau"),
+    ("activity_type", " Learning_Conference ", "learning_conference"),
+])
+def test_category_aliases(vocabulary, raw, expected):
+    values, bad = parse_column(pd.Series([raw]), "category", vocabulary)
+    assert bad.empty and values.iloc[0] == expected
+    assert tuple(values.cat.categories) == vocab.VOCABULARIES[vocabulary][0]  # fixed vocabulary
+
+
+def test_unknown_category_lists_allowed_values():
+    _, bad = parse_column(pd.Series(["disco"]), "category", "activity_type")
+    assert "learning_conference" in bad.iloc[0] and "allowed" in bad.iloc[0]
+
+
+def test_int_parsing():
+    values, bad = parse_column(pd.Series(["3", "4.0", "4.5", "x"]), "int")
+    assert values.tolist()[:2] == [3, 4]
+    assert list(bad.index) == [2, 3]
+
+
+# --- schemas ---------------------------------------------------------------------------
+
+
+def test_schema_reports_range_and_blank_in_plain_words():
+    df = pd.DataFrame({
+        "school_id": pd.Series(["0042", None], dtype="str"),
+        "school_name": pd.Series(["A", "B"], dtype="str"),
+        "region": pd.Categorical(["Otago", "Otago"], categories=vocab.REGIONS),
+        "school_type": pd.Categorical(["Contributing"] * 2, categories=vocab.SCHOOL_TYPES),
+        "eqi": pd.array([300, 400], dtype="Int64"),
+    })
+    f = failures(df, "schools")
+    got = {(r.index, r.column, r.reason) for r in f.itertuples()}
+    assert got == {(0, "eqi", "must be between 344 and 569"), (1, "school_id", "is blank but a value is required")}
+
+
+# --- files -----------------------------------------------------------------------------
+
+
+def test_bom_is_accepted(tmp_path):
+    (tmp_path / "schools.csv").write_bytes(b"\xef\xbb\xbf" + SCHOOLS.encode())
+    raw = read_raw(tmp_path / "schools.csv", "schools")
+    assert not raw.problems and raw.frame["school_id"].tolist() == ["0042", "0007"]
+
+
+@pytest.mark.parametrize("column", ["first_name", "Email", "Phone Number", "address", "surname", "caregiver_name"])
+def test_personal_information_columns_are_refused(tmp_path, column):
+    (tmp_path / "schools.csv").write_text(SCHOOLS.replace("eqi", column, 1), encoding="utf-8")
+    raw = read_raw(tmp_path / "schools.csv", "schools")
+    assert [p.column for p in raw.problems] == [column]
+    assert "personal information" in raw.problems[0].reason
+
+
+def test_extra_column_is_noted_not_silently_dropped(tmp_path):
+    (tmp_path / "schools.csv").write_text(SCHOOLS.replace("eqi", "eqi,decile"), encoding="utf-8")
+    raw = read_raw(tmp_path / "schools.csv", "schools")
+    assert not raw.problems and any("decile" in n for n in raw.notices)
+
+
+def test_optional_columns_may_be_absent(tmp_path):
+    write(tmp_path, schools="school_id,school_name,region,school_type\n0042,A,Otago,Contributing\n",
+          enrolments="year,school_id,student_id,family_id,year_level,ethnicity\n2024,0042,1,F,3,Asian\n")
+    ds = load_dataset(tmp_path)
+    assert ds["schools"]["eqi"].isna().all() and ds["enrolments"]["target"].isna().all()
+
+
+def test_row_numbers_count_the_header_and_skip_nothing(tmp_path):
+    bad = ENROL + "2024,0042,00005,F03,99,Asian,false\n2024,0042,00006,F03,2,Asian,false\n"
+    write(tmp_path, schools=SCHOOLS, enrolments=bad)
+    with pytest.raises(DataContractError) as e:
+        load_dataset(tmp_path)
+    [p] = e.value.report.problems
+    assert (p.file, p.row, p.column, p.value) == ("enrolments.csv", 6, "year_level", "99")
+
+
+def test_row_numbers_after_a_malformed_record(tmp_path):
+    text = ENROL.replace("2024,0042,00002,F01,5,European;Māori,false\n", "2024,0042\n") + "2024,0042,00009,F02,77,Asian,false\n"
+    write(tmp_path, schools=SCHOOLS, enrolments=text)
+    with pytest.raises(DataContractError) as e:
+        load_dataset(tmp_path)
+    rows = sorted((p.row, p.column) for p in e.value.report.problems)
+    assert rows == [(3, None), (6, "year_level")]
+
+
+# --- the dataset -----------------------------------------------------------------------
+
+
+def test_loaded_types(base):
+    ds = load_dataset(base)
+    e = ds["enrolments"]
+    assert e["student_id"].tolist()[0] == "00001"
+    assert str(e["year"].dtype) == "int64" and str(e["year_level"].dtype) == "int64"
+    assert str(e["target"].dtype) == "boolean"  # one blank: stays nullable
+    assert isinstance(ds["schools"]["region"].dtype, pd.CategoricalDtype)
+    assert ds.report.ok and ds.report.accounts["enrolments"].read == 4
+
+
+def test_missing_optional_table_is_not_an_error(base):
+    ds = load_dataset(base)
+    assert not ds.has("contacts") and sorted(ds.tables) == ["enrolments", "schools"]
+
+
+def test_required_table_missing_is_fatal(tmp_path):
+    write(tmp_path, schools=SCHOOLS)
+    with pytest.raises(DataContractError) as e:
+        load_dataset(tmp_path)
+    assert e.value.report.fatal and "enrolments" in str(e.value)
+
+
+def test_cross_table_family_enrolled_at_that_school_that_year(base):
+    write(base,
+          activities="activity_id,school_id,date,activity_type\nA1,0042,2024-03-07,learning_conference\n"
+                     "A2,0007,2025-03-07,celebration\n",
+          attendance="activity_id,family_id,invited,attended\nA1,F01,true,true\nA1,F02,,true\n"
+                     "A2,F01,,true\nA1,F99,,false\n")
+    with pytest.raises(DataContractError) as e:
+        load_dataset(base)
+    got = [(p.row, p.column, p.value) for p in e.value.report.problems]
+    # F01 has a child at 0007 in 2024 but the activity is in 2025; F99 is nobody
+    assert got == [(4, "family_id", "F01"), (5, "family_id", "F99")]
+    assert "2025" in e.value.report.problems[0].reason
+
+
+def test_inquiry_steps_must_be_target_students(base):
+    write(base, inquiry_steps="year,school_id,student_id,whanau_identified,whanau_codesigned,"
+                              "family_goal_included,whanau_reviewed\n2024,0042,00001,y,y,n,y\n2024,0042,00002,y,n,n,n\n")
+    with pytest.raises(DataContractError) as e:
+        load_dataset(base)
+    [p] = e.value.report.problems
+    assert (p.row, p.column, p.value) == (3, "student_id", "00002") and "target" in p.reason
+
+
+def test_quarantine_accounting(base, tmp_path):
+    bad = ENROL + "2024,0099,00005,F03,3,Asian,false\n2024,0042,00006,F03,30,Asian,false\n2024,0042\n"
+    write(base, enrolments=bad)
+    q = tmp_path / "q"
+    ds = load_dataset(base, quarantine=q)
+    acc = ds.report.accounts["enrolments"]
+    assert (acc.read, acc.accepted, acc.quarantined) == (7, 4, 3) and acc.balanced()
+    qf = pd.read_csv(q / "enrolments.csv", dtype=str)
+    assert qf["row"].tolist() == ["6", "7", "8"]
+    assert "schools table" in qf["reason"][0] and "between 0 and 13" in qf["reason"][1]
+    assert len(ds["enrolments"]) == 4 and not (q / "schools.csv").exists()
+
+
+def test_quarantine_cascades_to_rows_that_refer_to_quarantined_rows(base, tmp_path):
+    write(base, enrolments=ENROL + "2024,0042,00005,F03,30,Asian,false\n",
+          contacts="contact_id,school_id,date,family_id,initiated_by,channel,purpose\n"
+                   "C1,0042,2024-05-01,F03,school,phone,good_news\nC2,0042,2024-05-01,F02,family,email,learning\n")
+    ds = load_dataset(base, quarantine=tmp_path / "q")
+    assert ds["contacts"]["contact_id"].tolist() == ["C2"]
+    assert ds.report.accounts["contacts"].quarantined == 1
+
+
+def test_report_lists_all_problems_with_a_cap(base):
+    rows = "".join(f"2024,0042,9{i:04d},F9,{20 + i},Asian,false\n" for i in range(80))
+    write(base, enrolments=ENROL + rows)
+    with pytest.raises(DataContractError) as e:
+        load_dataset(base)
+    assert len(e.value.report.problems) == 80
+    text = e.value.report.format(cap=50)
+    assert text.count("\n  - ") == 50 and "and 30 more (enrolments: 30)" in text
+
+
+def test_problem_str_names_file_row_column_value():
+    p = Problem("attendance", "attendance.csv", 12, "activity_id", "A9", "is not in the activities table")
+    assert str(p) == "attendance.csv, row 12, column 'activity_id': 'A9' is not in the activities table"
+    assert "0 problems" not in ValidationReport().format()
+
+
+# --- Parquet and the fingerprint --------------------------------------------------------
+
+
+def _to_parquet(csv_dir, pq_dir):
+    pq_dir.mkdir()
+    for p in csv_dir.glob("*.csv"):
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+        typed = {}
+        for c in df.columns:
+            col = TABLES[p.stem].column(c)
+            s = df[c].replace("", None)
+            if col.kind == "int":
+                typed[c] = pa.array(pd.to_numeric(s).astype("Int64"), type=pa.int32())
+            elif col.kind == "bool":
+                typed[c] = pa.array(s.map({"true": True, "false": False, None: None}), type=pa.bool_())
+            else:
+                typed[c] = pa.array(s, type=pa.string())
+        pq.write_table(pa.table(typed), pq_dir / f"{p.stem}.parquet")
+
+
+def test_parquet_loads_like_csv_and_fingerprints_agree(base, tmp_path):
+    _to_parquet(base, tmp_path / "pq")
+    a, b = load_dataset(base), load_dataset(tmp_path / "pq")
+    for name in a.tables:
+        pd.testing.assert_frame_equal(a[name], b[name])
+    assert a.fingerprint() == b.fingerprint()
+
+
+def test_fingerprint_changes_with_any_value(base, tmp_path):
+    f0 = load_dataset(base).fingerprint()
+    write(base, enrolments=ENROL.replace("00004,F02,4", "00004,F02,5"))
+    assert load_dataset(base).fingerprint() != f0
+
+
+def test_parquet_numeric_ids_are_refused(base, tmp_path):
+    d = tmp_path / "pq"
+    d.mkdir()
+    (d / "enrolments.csv").write_text(ENROL, encoding="utf-8")
+    pq.write_table(pa.table({"school_id": [42], "school_name": ["A"], "region": ["Otago"],
+                             "school_type": ["Contributing"]}), d / "schools.parquet")
+    with pytest.raises(DataContractError) as e:
+        load_dataset(d)
+    assert any(p.column == "school_id" and "leading zeros" in p.reason for p in e.value.report.problems)
+
+
+def test_both_csv_and_parquet_of_one_table_is_an_error(base):
+    pq.write_table(pa.table({"school_id": ["1"]}), base / "schools.parquet")
+    with pytest.raises(DataContractError, match="keep only one"):
+        load_dataset(base)
