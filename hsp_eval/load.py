@@ -106,9 +106,11 @@ def _cross_checks(name: str, df: pd.DataFrame, tables: dict[str, pd.DataFrame]):
             ref = ref[ref["target"].fillna(False).astype(bool)]
         ok = _keys_in(probe, ["school_id", "year", "student_id"], ref, ["school_id", "year", "student_id"])
         ok |= probe.isna().any(axis=1).to_numpy()
-        kind = "a target student (enrolments.target is true)" if target_only else "enrolled"
+        kind = "a target student" if target_only else "enrolled"
         reason = (f"is not {kind} at school " + probe["school_id"].astype(str) + " in "
                   + probe["year"].astype(str))
+        if target_only:
+            reason = reason + " (the enrolments table must mark the student as a target student that year)"
         return ("student_id", ~ok, df["student_id"], reason)
 
     if name in ("enrolments", "activities", "contacts", "portal_usage", "survey_respondents",
@@ -198,24 +200,36 @@ def _parse_table(raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
         f = f[f["_unread"].isna()].drop(columns="_unread")
     if len(f):
         probs.append(f)
-    # duplicate keys among rows that parsed
     if spec.key:
-        key_ok = typed[list(spec.key)]
-        dup = key_ok.duplicated(keep="first") & typed[list(spec.key)].notna().any(axis=1)
-        if dup.any():
-            first = key_ok.groupby(list(spec.key), dropna=False, sort=False).ngroup()
-            first_pos = pd.Series(np.arange(len(typed))).groupby(first.to_numpy()).transform("min")
-            d = np.flatnonzero(dup.to_numpy())
-            col = spec.key[-1]
-            probs.append(pd.DataFrame({
-                "pos": d, "column": col, "value": typed[col].iloc[d].astype(str).to_numpy(),
-                "reason": [f"repeats row {raw.rows[first_pos.iloc[i]]}: "
-                           + ("the same " + col if len(spec.key) == 1 else
-                              "the same (" + ", ".join(spec.key) + ")")
-                           + " may appear only once" for i in d]}))
+        # a row whose key could not be read is not a repeat of anything
+        unread_key = np.zeros(len(typed), dtype=bool)
+        for p in probs:
+            in_key = p["column"].isin(spec.key).to_numpy()
+            unread_key[p["pos"].to_numpy(dtype=np.int64)[in_key]] = True
+        dups = _repeated_keys(typed, spec.key, raw.rows, unread_key)
+        if len(dups):
+            probs.append(dups)
     cells = pd.concat(probs, ignore_index=True) if probs else \
         pd.DataFrame(columns=["pos", "column", "value", "reason"])
     return typed, cells
+
+
+def _repeated_keys(typed: pd.DataFrame, key: tuple[str, ...], rows: np.ndarray,
+                   unread: np.ndarray) -> pd.DataFrame:
+    """Cell problems for rows whose key repeats an earlier readable row's key."""
+    readable = np.flatnonzero(~unread)
+    keys = typed[list(key)].iloc[readable]
+    dup = keys.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return pd.DataFrame(columns=["pos", "column", "value", "reason"])
+    group = keys.groupby(list(key), dropna=False, sort=False).ngroup().to_numpy()
+    first = pd.Series(readable).groupby(group).transform("min").to_numpy()
+    pos, first_pos = readable[dup], first[dup]
+    col = key[-1]
+    what = f"the same {col}" if len(key) == 1 else "the same (" + ", ".join(key) + ")"
+    return pd.DataFrame({"pos": pos, "column": col, "value": typed[col].iloc[pos].astype(str).to_numpy(),
+                         "reason": [f"repeats row {rows[f]}: {what} may appear only once"
+                                    for f in first_pos]})
 
 
 def _narrow(typed: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -234,9 +248,10 @@ def _quarantine_frame(raw: RawTable, cells: pd.DataFrame) -> pd.DataFrame:
         "column '" + c["column"].astype(str) + "': '" + c["value"].astype(str) + "' " + c["reason"],
         "column '" + c["column"].astype(str) + "': " + c["reason"]))
         .groupby("pos", sort=True)["text"].agg("; ".join))
-    q = raw.frame.reset_index(drop=True).iloc[reasons.index.to_numpy()].astype(str).copy()
-    q.insert(0, "reason", reasons.to_numpy())
-    q.insert(0, "row", raw.rows[reasons.index.to_numpy()])
+    pos = reasons.index.to_numpy(dtype=np.int64)
+    q = raw.frame.reset_index(drop=True).iloc[pos].astype(str).copy()
+    q.insert(0, "reason", reasons.to_numpy(dtype=object))
+    q.insert(0, "row", raw.rows[pos])
     if raw.bad_records is not None and len(raw.bad_records):
         b = raw.bad_records.rename(columns={"text": "raw_line"})
         q = pd.concat([q, b], ignore_index=True).sort_values("row", kind="stable")

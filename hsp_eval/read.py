@@ -83,14 +83,15 @@ def _read_csv(data: bytes, names: list[str], threads: bool) -> tuple[pa.Table, l
     invalid: list = []
 
     def handler(row):
-        invalid.append(row)
+        invalid.append(row)  # a blank line too: it holds no data but keeps the row count right
         return "skip"
 
     table = pacsv.read_csv(
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(use_threads=threads, column_names=names, skip_rows=1,
                                        block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=handler),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
+                                         invalid_row_handler=handler),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                              strings_can_be_null=False,
                                              quoted_strings_can_be_null=False),
@@ -140,21 +141,22 @@ def read_raw(path: Path | str, table: str) -> RawTable:
         names = next(iter(csv.reader([header_line])), [])
         names = [n.strip() for n in names]
         first_row = 2
-    # column checks, all reported together
+    # column checks, all reported together; a CSV header is row 1, Parquet has none
+    header_row = 1 if first_row == 2 else None
     seen: set[str] = set()
     for n in names:
         if n in seen:
-            _problem(raw, "this column appears twice in the header", row=1 if first_row == 2 else None,
-                     column=n)
+            _problem(raw, "this column appears twice in the header", row=header_row, column=n)
         seen.add(n)
         if _looks_personal(n):
             _problem(raw, "this column looks like personal information (a name, email, phone number, "
                           "address or birth date). hsp_eval only takes pseudonymous IDs: remove the "
-                          "column from the export and load again", column=n)
+                          "column from the export and load again", row=header_row, column=n)
     for col in spec.columns:
         if col.required and col.name not in names:
             _problem(raw, f"the required column '{col.name}' is missing from the header "
-                          f"(the header has: {', '.join(names) or 'nothing'})", column=col.name)
+                          f"(the header has: {', '.join(names) or 'nothing'})", row=header_row,
+                     column=col.name)
     extra = [n for n in names if n not in spec.column_names and not _looks_personal(n)]
     if extra:
         raw.notices.append(f"{path.name}: column(s) {', '.join(extra)} are not part of the data "
@@ -174,11 +176,22 @@ def read_raw(path: Path | str, table: str) -> RawTable:
         if col.name not in frame.columns:
             frame[col.name] = pd.Series([""] * len(frame) if first_row == 2 else [None] * len(frame),
                                         dtype="str" if first_row == 2 else "object")
-    raw.frame = frame[list(spec.column_names)]
     n_records = len(frame) + len(invalid)
-    bad_numbers = np.array(sorted(r.number for r in invalid), dtype=np.int64)
     all_rows = np.arange(first_row, first_row + n_records, dtype=np.int64)
-    raw.rows = np.setdiff1d(all_rows, bad_numbers, assume_unique=True) if invalid else all_rows
+    skipped = np.array(sorted(r.number for r in invalid), dtype=np.int64)
+    raw.rows = np.setdiff1d(all_rows, skipped, assume_unique=True) if invalid else all_rows
+    invalid = [r for r in invalid if r.text.strip()]
+    if first_row == 2 and len(frame.columns):  # blank lines: kept for numbering, then skipped
+        empty = (frame == "").all(axis=1).to_numpy()
+        if empty.any():
+            blank_rows = raw.rows[empty]
+            raw.notices.append(f"{path.name}: {len(blank_rows)} empty row(s) skipped (row "
+                               + ", ".join(map(str, blank_rows[:10]))
+                               + (", ..." if len(blank_rows) > 10 else "") + ")")
+            frame = frame[~empty].reset_index(drop=True)
+            raw.rows = raw.rows[~empty]
+    raw.frame = frame[list(spec.column_names)]
+    bad_numbers = np.array(sorted(r.number for r in invalid), dtype=np.int64)
     if invalid:
         is_last = bad_numbers == all_rows[-1] if len(all_rows) else bad_numbers == bad_numbers
         reasons = []

@@ -206,23 +206,25 @@ def parse_ethnicity(value: str) -> tuple[str | None, str | None]:
     >>> parse_ethnicity("2;3")
     ('Māori;Pacific', None)
     >>> parse_ethnicity("Martian")[1]
-    "contains 'Martian', which is not an ethnic group of the contract (allowed: European, Māori, Pacific, Asian, MELAA, Other, Not stated, or Stats NZ codes 1-6)"
+    'is not an ethnic group of the contract (allowed: European, Māori, Pacific, Asian, MELAA, Other, Not stated, or Stats NZ codes 1-6)'
+    >>> parse_ethnicity("Māori;Martian")[1][:20]
+    "contains 'Martian', "
     """
     parts = [p for p in (fold(x) for x in str(value).split(";")) if p]
     if not parts:
         return None, "is empty; write 'Not stated' when the ethnicity is not known"
     groups = []
+    allowed = "(allowed: " + ", ".join(ETHNIC_GROUPS) + f", {NOT_STATED}, or Stats NZ codes 1-6)"
     for raw, part in zip([x.strip() for x in str(value).split(";") if x.strip()], parts):
         group = ETHNICITY_ALIASES.get(part)
         if group is None:
-            return None, (
-                f"contains '{raw}', which is not an ethnic group of the contract (allowed: "
-                + ", ".join(ETHNIC_GROUPS) + f", {NOT_STATED}, or Stats NZ codes 1-6)"
-            )
+            if len(parts) == 1:
+                return None, f"is not an ethnic group of the contract {allowed}"
+            return None, f"contains '{raw}', which is not an ethnic group of the contract {allowed}"
         if group not in groups:
             groups.append(group)
     if NOT_STATED in groups and len(groups) > 1:
-        return None, "'Not stated' cannot be combined with other groups"
+        return None, "combines 'Not stated' with other groups; write 'Not stated' alone or only the groups"
     if len(groups) > 3:
         return None, f"has {len(groups)} groups; at most 3 are allowed"
     groups.sort(key=lambda g: (ETHNIC_GROUPS + (NOT_STATED,)).index(g))

@@ -1,0 +1,78 @@
+"""The hsp-eval command line, run as a user runs it (a real subprocess), and the committed demo data."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hsp_eval.contract import TABLES
+from hsp_eval.templates import template_header
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo"
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "hsp_eval.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def _demo_args():
+    """The demo's generate arguments, read from the Makefile so the test follows it."""
+    line = next(ln for ln in (ROOT / "Makefile").read_text().splitlines() if ln.startswith("DEMO_ARGS"))
+    return line.split(":=", 1)[1].split()
+
+
+def test_committed_templates_match_the_contract():
+    for name in TABLES:
+        text = (ROOT / "data" / "templates" / f"{name}.csv").read_text(encoding="utf-8")
+        assert text == template_header(name) + "\n"
+    assert sorted(p.stem for p in (ROOT / "data" / "templates").glob("*.csv")) == sorted(TABLES)
+
+
+def test_validate_reports_problems_and_exits_1(tmp_path):
+    (tmp_path / "schools.csv").write_text("school_id,school_name,region,school_type\n0042,A,Mars,Contributing\n")
+    (tmp_path / "enrolments.csv").write_text("year,school_id,student_id,family_id,year_level,ethnicity\n"
+                                             "2024,0042,1,F,3,Asian\n")
+    r = run("validate", tmp_path)
+    assert r.returncode == 1
+    assert "schools.csv, row 2, column 'region': 'Mars' is not an allowed value" in r.stderr
+    assert "--quarantine" in r.stderr
+
+
+def test_validate_with_quarantine_prints_the_accounting(tmp_path):
+    (tmp_path / "d").mkdir()
+    d = tmp_path / "d"
+    (d / "schools.csv").write_text("school_id,school_name,region,school_type\n0042,A,Otago,Contributing\n")
+    (d / "enrolments.csv").write_text("year,school_id,student_id,family_id,year_level,ethnicity\n"
+                                      "2024,0042,1,F,3,Asian\n2024,0042,2,F,30,Asian\n")
+    r = run("validate", d, "--quarantine", tmp_path / "q")
+    assert r.returncode == 1
+    assert "enrolments" in r.stderr and "2 =          1 +        1" in r.stderr
+    assert (tmp_path / "q" / "enrolments.csv").exists()
+
+
+def test_validate_missing_folder_exits_2(tmp_path):
+    r = run("validate", tmp_path / "nope")
+    assert r.returncode == 2 and "is not a folder" in r.stderr
+
+
+@pytest.mark.slow
+def test_demo_data_is_committed_valid_and_regenerates_identically(tmp_path):
+    assert (DEMO / "schools.csv").exists(), "data/demo is missing: run 'make demo-data' and commit it"
+    r = run("generate", tmp_path / "demo", *_demo_args())
+    assert r.returncode == 0, r.stderr
+    made = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    assert made == sorted(p.name for p in DEMO.iterdir())
+    for name in made:
+        assert filecmp.cmp(DEMO / name, tmp_path / "demo" / name, shallow=False), f"{name} differs"
+    r = run("validate", DEMO)
+    assert r.returncode == 0, r.stderr
+    assert "Valid" in r.stdout and "10 schools, years 2022-2025" in r.stdout
+    meta = json.loads((DEMO / "generator.json").read_text())
+    assert meta["seed"] == int(_demo_args()[_demo_args().index("--seed") + 1])
