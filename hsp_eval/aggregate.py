@@ -1,0 +1,114 @@
+"""Counting units into indicator cells, vectorised over every school, year and group.
+
+A *cell* is (school_id, year, group_type, group). :class:`Cells` maps each unit row
+(a family, a student, a contact, a response...) to every cell it belongs to, once;
+after that each indicator is two ``np.bincount`` calls, however many schools there are.
+
+Counts roll up exactly: a region's numerator is the sum of its schools' numerators,
+and a mean rolls up through its sums and sums of squares.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rows = pd.DataFrame({"school_id": ["A", "A", "B"], "year": [2024, 2024, 2024]})
+>>> cells = Cells.build(rows)                        # the 'all' group only
+>>> count(cells, np.array([1.0, 0.0, np.nan]))[["school_id", "numerator", "denominator"]].values.tolist()
+[['A', 1.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+
+CELL = ["school_id", "year", "group_type", "group"]
+
+
+@dataclass
+class Cells:
+    """Memberships of unit rows in cells: ``code[i]`` is the cell of membership i of row ``row[i]``."""
+
+    row: np.ndarray
+    code: np.ndarray
+    cells: pd.DataFrame  #: one row per code, columns CELL
+
+    @classmethod
+    def build(cls, rows: pd.DataFrame, groups: pd.DataFrame | None = None) -> Cells:
+        """Cells of ``rows`` (columns school_id, year).
+
+        ``groups`` (columns ``unit`` = row position, ``group_type``, ``group``) lists the
+        memberships; without it every row is only in ``all``/``all``.
+        """
+        n = len(rows)
+        if groups is None:
+            groups = pd.DataFrame({"unit": np.arange(n), "group_type": "all", "group": "all"})
+        unit = groups["unit"].to_numpy(dtype=np.int64)
+        long = pd.DataFrame({
+            "school_id": rows["school_id"].to_numpy()[unit],
+            "year": rows["year"].to_numpy()[unit],
+            "group_type": groups["group_type"].to_numpy(),
+            "group": groups["group"].to_numpy(),
+        })
+        code, uniq = pd.MultiIndex.from_frame(long).factorize(sort=True)
+        cells = uniq.to_frame(index=False)
+        cells.columns = CELL
+        return cls(unit, code.astype(np.int64), cells)
+
+    def only(self, *group_types: str) -> Cells:
+        """The memberships of the given group types."""
+        keep = self.cells["group_type"].isin(group_types).to_numpy()
+        if keep.all():
+            return self
+        keep_codes = np.flatnonzero(keep)
+        mask = np.isin(self.code, keep_codes)
+        remap = np.full(len(self.cells), -1, dtype=np.int64)
+        remap[keep_codes] = np.arange(len(keep_codes))
+        return Cells(self.row[mask], remap[self.code[mask]], self.cells.iloc[keep_codes].reset_index(drop=True))
+
+
+def count(cells: Cells, flag: np.ndarray) -> pd.DataFrame:
+    """Numerator (flag true) and denominator (flag known) per cell; cells with no units dropped.
+
+    ``flag`` has one value per unit row: 1/True, 0/False, or NaN for "not in the denominator".
+    """
+    f = np.asarray(flag, dtype="float64")[cells.row]
+    known = ~np.isnan(f)
+    k = len(cells.cells)
+    num = np.bincount(cells.code, weights=np.where(known, f, 0.0), minlength=k)
+    den = np.bincount(cells.code, weights=known.astype("float64"), minlength=k)
+    out = cells.cells.assign(numerator=num, denominator=den)
+    return out[out["denominator"] > 0].reset_index(drop=True)
+
+
+def moments(cells: Cells, value: np.ndarray) -> pd.DataFrame:
+    """n, sum and sum of squares of ``value`` per cell (NaN values skipped)."""
+    v = np.asarray(value, dtype="float64")[cells.row]
+    known = ~np.isnan(v)
+    v0 = np.where(known, v, 0.0)
+    k = len(cells.cells)
+    out = cells.cells.assign(
+        denominator=np.bincount(cells.code, weights=known.astype("float64"), minlength=k),
+        sum=np.bincount(cells.code, weights=v0, minlength=k),
+        sumsq=np.bincount(cells.code, weights=v0 * v0, minlength=k),
+    )
+    return out[out["denominator"] > 0].reset_index(drop=True)
+
+
+def finish_proportions(df: pd.DataFrame) -> pd.DataFrame:
+    """Add value and Wilson interval to rows with numerator and denominator."""
+    lo, hi = stats.wilson(df["numerator"].to_numpy(), df["denominator"].to_numpy())
+    return df.assign(value=df["numerator"] / df["denominator"], ci_low=lo, ci_high=hi)
+
+
+def finish_means(df: pd.DataFrame) -> pd.DataFrame:
+    """Turn n/sum/sumsq rows into mean rows with a t interval (numerator blank)."""
+    n = df["denominator"].to_numpy(dtype="float64")
+    mean = df["sum"].to_numpy() / n
+    var = np.where(n > 1, (df["sumsq"].to_numpy() - n * mean * mean) / np.maximum(n - 1, 1), np.nan)
+    sd = np.sqrt(np.clip(var, 0, None))
+    lo, hi = stats.t_interval(mean, sd, n)
+    return df.drop(columns=["sum", "sumsq"]).assign(numerator=np.nan, value=mean, ci_low=lo, ci_high=hi)

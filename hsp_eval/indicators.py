@@ -1,0 +1,165 @@
+"""The indicator engine: every indicator for every school and year, in one pass.
+
+:func:`compute` returns the long indicator table of the spec, with exactly the columns
+``level, area_id, year, indicator, group_type, group, numerator, denominator, value,
+ci_low, ci_high, suppressed`` at school, region and national level. Indicators whose
+tables are missing give no rows; :func:`not_available` says which.
+
+The work is vectorised across schools (no loop over schools or families) and every
+indicator is school-local, so ``compute`` on a subset of schools gives exactly those
+schools' rows: the distributed path splits by school and concatenates.
+
+Examples
+--------
+>>> import hsp_eval
+>>> ds = hsp_eval.load_dataset("data/demo")          # doctest: +SKIP
+>>> table = compute(ds, min_n=5)                     # doctest: +SKIP
+>>> table.query("level == 'school' and indicator == 'reach' and group == 'all'")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import disclosure, participation, stats
+from .aggregate import Cells, finish_means, finish_proportions
+from .registry import GAP_SUFFIX, INDICATORS, REGISTRY
+from .units import GAP_GROUP_TYPES, Units, family_units, student_units
+
+COLUMNS = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
+           "value", "ci_low", "ci_high", "suppressed"]
+LEVELS = ("school", "region", "national")
+
+
+@dataclass
+class Context:
+    """What every topic module gets: the dataset, its units and their cells, and regions."""
+
+    dataset: object
+    families: Units
+    students: Units
+    family_cells: Cells
+    student_cells: Cells
+    region_of: pd.Series  #: school_id -> region name
+
+    @classmethod
+    def build(cls, dataset) -> Context:
+        e = dataset["enrolments"]  # all years: year-over-year indicators need y-1
+        families, students = family_units(e), student_units(e)
+        return cls(dataset, families, students, Cells.build(families.frame, families.groups),
+                   Cells.build(students.frame, students.groups),
+                   dataset["schools"].set_index("school_id")["region"].astype("str"))
+
+
+#: topic modules in the order their rows are computed. Each has
+#: ``counted(ctx) -> DataFrame`` (school-level sum-able rows: school_id, year, indicator,
+#: group_type, group, numerator, denominator, and sum/sumsq for means) and may have
+#: ``derived(table, ctx) -> DataFrame`` (rows in the final columns at every level, computed
+#: from the finished table or from unit data, e.g. differences and Cronbach's alpha).
+TOPICS = {"participation": participation}
+
+
+def not_available(dataset) -> list[str]:
+    """Indicator ids that cannot be computed because a table they need is missing."""
+    return [i.id for i in INDICATORS if not all(dataset.has(t) for t in i.tables)]
+
+
+def _available_topics(dataset):
+    missing = set(not_available(dataset))
+    return [m for name, m in TOPICS.items()
+            if any(i.topic == name and i.id not in missing for i in INDICATORS)]
+
+
+def _counted(ctx: Context, topics) -> pd.DataFrame:
+    """School-level counted rows of every available indicator (sum-able columns)."""
+    parts = [m.counted(ctx) for m in topics]
+    if not parts:
+        return pd.DataFrame(columns=["school_id", "year", "group_type", "group", "indicator", "numerator",
+                                     "denominator", "sum", "sumsq"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _roll_up(counted: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
+    """School rows plus region and national sums of the same counts."""
+    sch = counted.rename(columns={"school_id": "area_id"}).assign(level="school")
+    region = schools.set_index("school_id")["region"].astype("str")
+    keys = ["year", "indicator", "group_type", "group"]
+    sums = [c for c in ("numerator", "denominator", "sum", "sumsq") if c in counted]
+    reg = (counted.assign(area_id=counted["school_id"].map(region))
+           .groupby(["area_id"] + keys, sort=False, observed=True)[sums].sum(min_count=1).reset_index()
+           .assign(level="region"))
+    nat = (counted.groupby(keys, sort=False, observed=True)[sums].sum(min_count=1).reset_index()
+           .assign(level="national", area_id="NZ"))
+    return pd.concat([sch, reg, nat], ignore_index=True)
+
+
+def _finish(rows: pd.DataFrame) -> pd.DataFrame:
+    kind = rows["indicator"].map(lambda i: REGISTRY[i].kind)
+    props = finish_proportions(rows[kind == "proportion"].drop(columns=["sum", "sumsq"], errors="ignore"))
+    means = finish_means(rows[kind == "mean"])
+    return pd.concat([props, means], ignore_index=True)
+
+
+def _gaps(table: pd.DataFrame) -> pd.DataFrame:
+    """``<id>_gap_vs_rest`` rows: value in group g minus value in the units not in g."""
+    gap_ids = [i.id for i in INDICATORS if i.gap]
+    keys = ["level", "area_id", "year", "indicator"]
+    g = table[table["indicator"].isin(gap_ids) & table["group_type"].isin(GAP_GROUP_TYPES)]
+    a = table[table["indicator"].isin(gap_ids) & (table["group_type"] == "all")][
+        keys + ["numerator", "denominator"]].rename(columns={"numerator": "num_all", "denominator": "den_all"})
+    m = g.merge(a, on=keys, how="inner")
+    rest_num = m["num_all"] - m["numerator"]
+    rest_den = m["den_all"] - m["denominator"]
+    ok = (rest_den > 0).to_numpy()
+    m, rest_num, rest_den = m[ok], rest_num[ok], rest_den[ok]
+    lo, hi = stats.newcombe(m["numerator"], m["denominator"], rest_num, rest_den)
+    return m.assign(indicator=m["indicator"] + GAP_SUFFIX,
+                    value=m["numerator"] / m["denominator"] - rest_num / rest_den,
+                    ci_low=lo, ci_high=hi, rest_denominator=rest_den)[
+        keys[:3] + ["indicator", "group_type", "group", "numerator", "denominator", "value", "ci_low",
+                    "ci_high", "rest_denominator"]]
+
+
+def _order(table: pd.DataFrame) -> pd.DataFrame:
+    level_rank = table["level"].map({lvl: i for i, lvl in enumerate(LEVELS)})
+    t = table.assign(_l=level_rank).sort_values(
+        ["_l", "area_id", "year", "indicator", "group_type", "group"], kind="stable")
+    return t.drop(columns="_l").reset_index(drop=True)
+
+
+def compute(dataset, years=None, min_n: int = 5, publication: bool = False) -> pd.DataFrame:
+    """The indicator table of ``dataset``.
+
+    Parameters
+    ----------
+    dataset : a :class:`hsp_eval.Dataset`.
+    years : optional iterable of years to keep (year-over-year indicators still look at y-1).
+    min_n : rows with a denominator under this are suppressed (school reports).
+    publication : also randomly round regional and national counts to base 3 and suppress
+        counts under 6 there (NZ publication rules).
+
+    Returns
+    -------
+    DataFrame with exactly the columns of :data:`COLUMNS`, sorted by level (school,
+    region, national), area, year, indicator, group_type and group.
+    """
+    ctx = Context.build(dataset)
+    topics = _available_topics(dataset)
+    rows = _finish(_roll_up(_counted(ctx, topics), dataset["schools"]))
+    derived = [m.derived(rows, ctx) for m in topics if hasattr(m, "derived")]
+    rows = pd.concat([rows, _gaps(rows), *derived], ignore_index=True)
+    if years is not None:
+        rows = rows[rows["year"].isin(list(years))]
+    rows["suppressed"] = False
+    if "rest_denominator" not in rows:
+        rows["rest_denominator"] = np.nan
+    rows = disclosure.suppress_small(rows, min_n=min_n)
+    if publication:
+        rows = disclosure.publication(rows)
+    rows["year"] = rows["year"].astype("int64")
+    for c in ("area_id", "indicator", "group_type", "group", "level"):
+        rows[c] = rows[c].astype("str")
+    return _order(rows[COLUMNS])

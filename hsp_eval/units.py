@@ -1,0 +1,183 @@
+"""The units indicators count, and the groups each unit belongs to.
+
+A **family** is a distinct ``family_id`` with at least one child enrolled at the school
+in that year; a family at two schools is a unit at each. A **student** is an enrolment
+row (one per student, school and year). Each unit belongs to groups, held in a long
+membership table so that one ``groupby`` counts every group at once:
+
+==========================  ==================================================================
+group_type                  a family is in the group when
+==========================  ==================================================================
+``all``                     always (group ``all``)
+``ethnicity``               one of its enrolled children at the school that year is in it
+                            (total response: a family can be in several groups)
+``ethnicity_prioritised``   it is the first of its groups in the order Māori, Pacific, Asian,
+                            MELAA, Other, European (``Not stated`` only when nothing else)
+``year_band``               a child's year level is in the band (0-3, 4-6, 7-8, 9-10, 11-13)
+``target``                  ``target`` when a child is a target student, else ``not_target``
+``new_family``              ``new`` when the family had no child at the school the year
+                            before, else ``returning``; no group in the school's first year
+==========================  ==================================================================
+
+For students the same, with the student's own ethnicity, year band and target status, and
+``new_family`` telling whether the student's family is new to the school.
+
+Examples
+--------
+>>> import pandas as pd
+>>> e = pd.DataFrame({"year": [2024, 2024], "school_id": ["0042", "0042"],
+...                   "student_id": ["1", "2"], "family_id": ["F", "F"], "year_level": [2, 8],
+...                   "ethnicity": ["Māori", "European;Māori"], "target": [False, True]})
+>>> fam = family_units(e)
+>>> len(fam.frame), sorted(fam.groups.query("group_type == 'year_band'")["group"])
+(1, ['0-3', '7-8'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .vocab import NOT_STATED, PRIORITY_ORDER, YEAR_BANDS
+
+GROUP_TYPES = ("all", "ethnicity", "ethnicity_prioritised", "year_band", "target", "new_family")
+#: group types whose groups get ``<indicator>_gap_vs_rest`` rows
+GAP_GROUP_TYPES = ("ethnicity", "year_band", "target")
+KEY = ["school_id", "year"]
+
+
+@dataclass
+class Units:
+    """Units (one row each in ``frame``) and their group memberships (``groups``).
+
+    ``frame`` has ``school_id``, ``year`` and the unit's id column; its index is
+    0..n-1 and ``groups["unit"]`` refers to it.
+    """
+
+    frame: pd.DataFrame
+    groups: pd.DataFrame  #: columns unit (int), group_type, group
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def locate(self, df: pd.DataFrame, id_col: str) -> np.ndarray:
+        """Unit position of each row of ``df`` (matched on school_id, year, ``id_col``); -1 if none."""
+        idx = self.frame[KEY + [id_col]].assign(_unit=np.arange(len(self.frame)))
+        m = df[KEY + [id_col]].merge(idx, on=KEY + [id_col], how="left", sort=False)
+        return m["_unit"].fillna(-1).to_numpy(dtype=np.int64)
+
+
+def year_band(year_level: pd.Series) -> pd.Series:
+    """Label of the year band of each year level.
+
+    Examples
+    --------
+    >>> year_band(pd.Series([0, 4, 8, 10, 13])).tolist()
+    ['0-3', '4-6', '7-8', '9-10', '11-13']
+    """
+    edges = [-1] + [hi for _, hi in YEAR_BANDS.values()]
+    return pd.cut(year_level.astype("int64"), bins=edges, labels=list(YEAR_BANDS)).astype("str")
+
+
+def _prioritised(groups: pd.Series) -> pd.Series:
+    """Prioritised group from a Series of ';'-joined total-response strings."""
+    out = pd.Series(NOT_STATED, index=groups.index, dtype="str")
+    for g in reversed(PRIORITY_ORDER):  # the highest priority is applied last
+        out = out.mask(groups.str.contains(g, regex=False), g)
+    return out
+
+
+def _new_flags(frame: pd.DataFrame, id_col: str) -> pd.Series:
+    """'new' / 'returning' per unit, NA in the school's first year in the data."""
+    prev = (frame[["school_id", "year", id_col]].drop_duplicates()
+            .assign(year=lambda d: d["year"] + 1, _was=True))
+    m = frame[["school_id", "year", id_col]].merge(prev, on=["school_id", "year", id_col], how="left")
+    first = frame.groupby("school_id")["year"].transform("min")
+    out = np.where(m["_was"].fillna(False).to_numpy(dtype=bool), "returning", "new").astype(object)
+    out[(frame["year"] == first).to_numpy()] = None
+    return pd.Series(out, index=frame.index, dtype="str")
+
+
+def _long(unit: np.ndarray, group_type: str, group) -> pd.DataFrame:
+    return pd.DataFrame({"unit": unit, "group_type": group_type, "group": group})
+
+
+def _memberships(frame: pd.DataFrame, rows_unit: np.ndarray, rows: pd.DataFrame, id_col: str
+                 ) -> pd.DataFrame:
+    """Build the membership table from per-row attributes (one unit may have many rows)."""
+    n = len(frame)
+    parts = [_long(np.arange(n), "all", "all")]
+    eth = rows["ethnicity"].astype("str").str.split(";")
+    ex = pd.DataFrame({"unit": rows_unit, "group": eth}).explode("group").drop_duplicates()
+    parts.append(ex.assign(group_type="ethnicity")[["unit", "group_type", "group"]])
+    joined = ex.sort_values(["unit", "group"]).groupby("unit")["group"].agg(";".join)
+    parts.append(_long(joined.index.to_numpy(), "ethnicity_prioritised",
+                       _prioritised(joined).to_numpy()))
+    band = pd.DataFrame({"unit": rows_unit, "group": year_band(rows["year_level"]).to_numpy()})
+    parts.append(band.drop_duplicates().assign(group_type="year_band")[["unit", "group_type", "group"]])
+    target = rows["target"].fillna(False).astype(bool) if "target" in rows else \
+        pd.Series(False, index=rows.index)
+    any_target = pd.Series(target.to_numpy()).groupby(rows_unit).any().reindex(range(n), fill_value=False)
+    parts.append(_long(np.arange(n), "target", np.where(any_target.to_numpy(), "target", "not_target")))
+    new = _new_flags(frame, id_col)
+    known = new.notna().to_numpy()
+    parts.append(_long(np.flatnonzero(known), "new_family", new[known].to_numpy()))
+    out = pd.concat(parts, ignore_index=True)
+    out["unit"] = out["unit"].astype(np.int64)
+    return out.sort_values(["unit", "group_type", "group"], kind="stable").reset_index(drop=True)
+
+
+def family_units(enrolments: pd.DataFrame) -> Units:
+    """Families per school and year, with their groups (see the module docstring)."""
+    e = enrolments.reset_index(drop=True)
+    frame = (e[["school_id", "year", "family_id"]].drop_duplicates()
+             .sort_values(["school_id", "year", "family_id"]).reset_index(drop=True))
+    units = Units(frame, pd.DataFrame())
+    rows_unit = units.locate(e, "family_id")
+    units.groups = _memberships(frame, rows_unit, e, "family_id")
+    return units
+
+
+def student_units(enrolments: pd.DataFrame) -> Units:
+    """Students per school and year (one per enrolment row), with their groups."""
+    e = enrolments.sort_values(["school_id", "year", "student_id"]).reset_index(drop=True)
+    frame = e[["school_id", "year", "student_id", "family_id"]].copy()
+    units = Units(frame, pd.DataFrame())
+    units.groups = _memberships(frame, np.arange(len(frame)), e, "family_id")
+    return units
+
+
+def expand_groups(units: Units, row_unit: np.ndarray) -> pd.DataFrame:
+    """Memberships of rows that each belong to a unit (e.g. contacts of a family).
+
+    ``row_unit[i]`` is the unit position of row i (-1: no unit, the row gets only ``all``).
+    Returns columns ``unit`` (= row position), ``group_type``, ``group``, like ``Units.groups``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> u = Units(pd.DataFrame({"school_id": ["A"], "year": [2024], "family_id": ["F"]}),
+    ...           pd.DataFrame({"unit": [0, 0], "group_type": ["all", "target"], "group": ["all", "target"]}))
+    >>> expand_groups(u, np.array([0, 0]))["unit"].tolist()
+    [0, 0, 1, 1]
+    """
+    g = units.groups
+    gu = g["unit"].to_numpy(dtype=np.int64)
+    cnt = np.bincount(gu, minlength=len(units))
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    row_unit = np.asarray(row_unit, dtype=np.int64)
+    has = row_unit >= 0
+    r, u = np.flatnonzero(has), row_unit[has]
+    rep = cnt[u]
+    rows_rep = np.repeat(r, rep)
+    offs = np.arange(int(rep.sum())) - np.repeat(np.cumsum(rep) - rep, rep)
+    idx = np.repeat(start[u], rep) + offs
+    out = pd.DataFrame({"unit": rows_rep, "group_type": g["group_type"].to_numpy()[idx],
+                        "group": g["group"].to_numpy()[idx]})
+    orphans = np.flatnonzero(~has)
+    if len(orphans):
+        out = pd.concat([out, pd.DataFrame({"unit": orphans, "group_type": "all", "group": "all"})],
+                        ignore_index=True)
+    return out
