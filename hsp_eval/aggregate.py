@@ -70,6 +70,13 @@ class Cells:
         return Cells(self.row[mask], remap[self.code[mask]], self.cells.iloc[keep_codes].reset_index(drop=True))
 
 
+def for_indicator(cells: Cells, indicator: str) -> Cells:
+    """The cells of the group types the registry lists for ``indicator``."""
+    from .registry import REGISTRY
+
+    return cells.only(*REGISTRY[indicator].groups)
+
+
 def count(cells: Cells, flag: np.ndarray) -> pd.DataFrame:
     """Numerator (flag true) and denominator (flag known) per cell; cells with no units dropped.
 

@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import vocab
-from .aggregate import Cells, count, moments
-from .registry import REGISTRY
+from .aggregate import Cells, count, for_indicator, moments
 from .units import Units, expand_groups
 
 
@@ -29,11 +28,6 @@ def attended_rows(activities: pd.DataFrame, attendance: pd.DataFrame) -> pd.Data
     m["activity_type"] = m["activity_type"].astype("str")
     m["focus"] = m["activity_type"].map(vocab.ACTIVITY_FOCUS)
     return m.drop(columns="date")
-
-
-def _cells(cells: Cells, indicator: str) -> Cells:
-    """The cells of the group types the registry lists for ``indicator``."""
-    return cells.only(*REGISTRY[indicator].groups)
 
 
 def family_measures(families: Units, rows: pd.DataFrame) -> pd.DataFrame:
@@ -73,30 +67,30 @@ def counted(ctx) -> pd.DataFrame:
     def add(df: pd.DataFrame, indicator: str) -> None:
         parts.append(df.assign(indicator=indicator))
 
-    add(count(_cells(family_cells, "reach"), fm["reached"].to_numpy()), "reach")
-    add(count(_cells(family_cells, "reach_learning"), fm["reached_learning"].to_numpy()),
+    add(count(for_indicator(family_cells, "reach"), fm["reached"].to_numpy()), "reach")
+    add(count(for_indicator(family_cells, "reach_learning"), fm["reached_learning"].to_numpy()),
         "reach_learning")
     all_cells = family_cells.only("all")
     for t in vocab.ACTIVITY_TYPES:
         df = count(all_cells, fm[f"reached_{t}"].to_numpy())
         add(df.assign(group_type="activity_type", group=t), "reach_by_type")
-    add(moments(_cells(family_cells, "attendances_per_family"), fm["n_attended"].to_numpy()),
+    add(moments(for_indicator(family_cells, "attendances_per_family"), fm["n_attended"].to_numpy()),
         "attendances_per_family")
-    add(moments(_cells(family_cells, "breadth"), fm["breadth"].to_numpy()), "breadth")
+    add(moments(for_indicator(family_cells, "breadth"), fm["breadth"].to_numpy()), "breadth")
 
     # students whose family attended a learning conference (the family's flag, per child)
     fam_of_student = families.locate(students.frame, "family_id")
     conf = fm["reached_learning_conference"].to_numpy()[fam_of_student]
-    add(count(_cells(student_cells, "conference_reach"), conf), "conference_reach")
+    add(count(for_indicator(student_cells, "conference_reach"), conf), "conference_reach")
 
     # attended rows and invitations, grouped by their family's groups
     att = rows[rows["attended"].astype(bool)].reset_index(drop=True)
     att_cells = Cells.build(att, expand_groups(families, families.locate(att, "family_id")))
-    add(count(_cells(att_cells, "learning_share"),
+    add(count(for_indicator(att_cells, "learning_share"),
               (att["focus"] == "learning").to_numpy(dtype="float64")), "learning_share")
     inv = rows[rows["invited"].fillna(False).astype(bool)].reset_index(drop=True)
     inv_cells = Cells.build(inv, expand_groups(families, families.locate(inv, "family_id")))
-    add(count(_cells(inv_cells, "invitation_uptake"),
+    add(count(for_indicator(inv_cells, "invitation_uptake"),
               inv["attended"].to_numpy(dtype="float64")), "invitation_uptake")
 
     # year over year: retention of last year's reached families, reach of new families
@@ -105,10 +99,10 @@ def counted(ctx) -> pd.DataFrame:
     was = families.locate(reached_last, "family_id")
     flag = np.full(len(families), np.nan)
     flag[was[was >= 0]] = fm["reached"].to_numpy()[was[was >= 0]]
-    add(count(_cells(family_cells, "retention"), flag), "retention")
+    add(count(for_indicator(family_cells, "retention"), flag), "retention")
 
     new = families.groups.query("group_type == 'new_family' and group == 'new'")["unit"].to_numpy()
     flag = np.full(len(families), np.nan)
     flag[new] = fm["reached"].to_numpy()[new]
-    add(count(_cells(family_cells, "new_family_reach"), flag), "new_family_reach")
+    add(count(for_indicator(family_cells, "new_family_reach"), flag), "new_family_reach")
     return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,78 @@
+"""Communication indicators: personal contacts between school and family, and the portal.
+
+Two-way, learning-centred communication is what partnership rests on: who starts the
+conversation, whether the school also shares good news and not only problems, and
+whether families reply. Contacts are counted per contact and broken down by the
+groups of the family they were with; the portal is counted per family.
+
+Examples
+--------
+>>> from hsp_eval import indicators                             # doctest: +SKIP
+>>> indicators.compute(ds).query("indicator == 'two_way_share'")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import vocab
+from .aggregate import Cells, count, for_indicator
+from .units import expand_groups
+
+
+def _family_flag(families, rows: pd.DataFrame) -> np.ndarray:
+    """1.0 for family units with at least one of ``rows`` (school_id, year, family_id), else 0.0."""
+    unit = families.locate(rows, "family_id")
+    flag = np.zeros(len(families))
+    flag[unit[unit >= 0]] = 1.0
+    return flag
+
+
+def _contacts_counted(ctx) -> list[pd.DataFrame]:
+    c = ctx.dataset["contacts"]
+    c = c.assign(year=c["date"].dt.year.astype("int64")).reset_index(drop=True)
+    out = [count(for_indicator(ctx.family_cells, "contact_reach"), _family_flag(ctx.families, c))
+           .assign(indicator="contact_reach")]
+    cells = Cells.build(c, expand_groups(ctx.families, ctx.families.locate(c, "family_id")))
+    by_school = (c["initiated_by"] == "school").to_numpy()
+    purpose = c["purpose"].astype("str")
+    response = c["response_received"].astype("boolean")
+
+    def only_school(flag: np.ndarray) -> np.ndarray:
+        return np.where(by_school, flag, np.nan)
+
+    flags = {
+        "two_way_share": (c["initiated_by"] == "family").to_numpy(dtype="float64"),
+        "reply_rate": only_school(response.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)),
+        "good_news_share": only_school((purpose == "good_news").to_numpy(dtype="float64")),
+        "deficit_share": only_school(purpose.isin(vocab.DEFICIT_PURPOSES).to_numpy(dtype="float64")),
+        "learning_contact_share": (purpose == "learning").to_numpy(dtype="float64"),
+    }
+    out += [count(for_indicator(cells, ind), flag).assign(indicator=ind) for ind, flag in flags.items()]
+    return out
+
+
+def _portal_counted(ctx) -> list[pd.DataFrame]:
+    p = ctx.dataset["portal_usage"]
+    used = p[p["logins"] > 0]
+    used = used.assign(year=used["month"].str.slice(0, 4).astype("int64"))
+    months = (used.groupby(["school_id", "year", "family_id"], observed=True)["month"].nunique()
+              .rename("months").reset_index())
+    adopted = _family_flag(ctx.families, months)
+    regular = np.full(len(ctx.families), np.nan)
+    unit = ctx.families.locate(months, "family_id")
+    regular[unit[unit >= 0]] = (months["months"].to_numpy()[unit >= 0] >= 6).astype("float64")
+    return [count(for_indicator(ctx.family_cells, "portal_adoption"), adopted).assign(indicator="portal_adoption"),
+            count(for_indicator(ctx.family_cells, "portal_regular_use"), regular)
+            .assign(indicator="portal_regular_use")]
+
+
+def counted(ctx) -> pd.DataFrame:
+    """Communication indicators as counted school-level rows (before intervals and roll-up)."""
+    parts = []
+    if ctx.dataset.has("contacts"):
+        parts += _contacts_counted(ctx)
+    if ctx.dataset.has("portal_usage"):
+        parts += _portal_counted(ctx)
+    return pd.concat(parts, ignore_index=True)
