@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import disclosure, participation, stats
+from . import communication, disclosure, participation, stats
 from .aggregate import Cells, finish_means, finish_proportions
 from .registry import GAP_SUFFIX, INDICATORS, REGISTRY
 from .units import GAP_GROUP_TYPES, Units, family_units, student_units
@@ -59,7 +59,7 @@ class Context:
 #: group_type, group, numerator, denominator, and sum/sumsq for means) and may have
 #: ``derived(table, ctx) -> DataFrame`` (rows in the final columns at every level, computed
 #: from the finished table or from unit data, e.g. differences and Cronbach's alpha).
-TOPICS = {"participation": participation}
+TOPICS = {"participation": participation, "communication": communication}
 
 
 def not_available(dataset) -> list[str]:
