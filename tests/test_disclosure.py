@@ -1,0 +1,102 @@
+"""Disclosure control: small counts never leak, rounding is unbiased and repeatable, and a
+suppressed group cannot be recovered by subtraction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hsp_eval import disclosure
+
+
+def _table(groups: dict[str, tuple[int, int]], group_type="ethnicity_prioritised", indicator="reach",
+           level="school", area="0001"):
+    """An indicator table for one cell: the 'all' row plus one row per group (num, den)."""
+    num_all = sum(n for n, _ in groups.values())
+    den_all = sum(d for _, d in groups.values())
+    rows = [("all", "all", num_all, den_all)] + [(group_type, g, n, d) for g, (n, d) in groups.items()]
+    t = pd.DataFrame(rows, columns=["group_type", "group", "numerator", "denominator"]).astype(
+        {"numerator": "float64", "denominator": "float64"})
+    t = t.assign(level=level, area_id=area, year=2024, indicator=indicator, suppressed=False,
+                 rest_denominator=np.nan)
+    t["value"] = t["numerator"] / t["denominator"]
+    t["ci_low"], t["ci_high"] = t["value"] - 0.1, t["value"] + 0.1
+    return t
+
+
+def test_small_denominator_is_suppressed_and_blanked():
+    t = disclosure.suppress_small(_table({"Māori": (2, 3), "European": (10, 20), "Pacific": (5, 9)}), min_n=5)
+    m = t.set_index("group")
+    assert m.loc["Māori", "suppressed"]
+    assert np.isnan(m.loc["Māori", ["numerator", "value", "ci_low", "ci_high"]].astype(float)).all()
+    assert m.loc["Māori", "denominator"] == 3  # the denominator stays, as the spec says
+
+
+def test_lone_suppressed_group_gets_a_companion_so_subtraction_cannot_recover_it():
+    t = disclosure.suppress_small(
+        _table({"Māori": (2, 3), "European": (10, 20), "Pacific": (5, 9), "Asian": (6, 12)}), min_n=5)
+    shown = t[~t["suppressed"] & (t["group"] != "all")]
+    hidden = t[t["suppressed"]]
+    assert sorted(hidden["group"]) == ["Māori", "Pacific"]  # Pacific: the next smallest (9)
+    all_row = t[t["group"] == "all"].iloc[0]
+    recovered = all_row["numerator"] - shown["numerator"].sum()
+    assert recovered == 7  # only the sum of the two hidden groups can be known, not either one
+
+
+def test_no_companion_needed_when_two_groups_are_small():
+    t = disclosure.suppress_small(_table({"Māori": (2, 3), "Pacific": (1, 4), "European": (10, 20)}), min_n=5)
+    assert sorted(t.loc[t["suppressed"], "group"]) == ["Māori", "Pacific"]
+
+
+def test_non_partition_breakdowns_get_no_companion():
+    t = disclosure.suppress_small(
+        _table({"celebration": (2, 3), "governance": (5, 20)}, group_type="activity_type"), min_n=5)
+    assert t.loc[t["suppressed"], "group"].tolist() == ["celebration"]
+
+
+def test_gap_row_goes_with_its_group_and_with_a_small_rest():
+    t = _table({"Māori": (2, 3), "European": (10, 20), "Pacific": (5, 9), "Asian": (6, 12)})
+    gaps = t[t["group"] != "all"].assign(indicator="reach_gap_vs_rest",
+                                         rest_denominator=lambda d: 44 - d["denominator"])
+    gaps.loc[gaps["group"] == "European", "rest_denominator"] = 4  # pretend a small rest
+    out = disclosure.suppress_small(pd.concat([t, gaps], ignore_index=True), min_n=5)
+    g = out[out["indicator"] == "reach_gap_vs_rest"].set_index("group")["suppressed"]
+    assert g.to_dict() == {"Māori": True, "European": True, "Pacific": True, "Asian": False}
+
+
+def test_rr3_is_unbiased_repeatable_and_on_base_3():
+    rng = np.random.default_rng(1)
+    counts = rng.integers(0, 200, size=60_000).astype(float)
+    keys = pd.DataFrame({"k": np.arange(len(counts)).astype(str)})
+    r = disclosure.rr3(counts, keys)
+    assert (np.mod(r, 3) == 0).all() and (np.abs(r - counts) < 3).all()
+    assert ((counts % 3 == 0) <= (r == counts)).all()  # multiples of 3 stay
+    diff = r - counts
+    assert abs(diff.mean()) < 4 * diff.std() / np.sqrt(len(diff))  # unbiased
+    ones = counts % 3 == 1
+    assert abs((r[ones] < counts[ones]).mean() - 2 / 3) < 0.02  # down with probability 2/3 when 1 above
+    assert np.array_equal(r, disclosure.rr3(counts, keys))  # same keys, same draws
+
+
+def test_rr3_draws_depend_on_the_key_not_the_position():
+    counts = np.array([4.0, 4.0, 4.0, 4.0] * 50)
+    keys = pd.DataFrame({"k": [f"cell{i}" for i in range(200)]})
+    r = disclosure.rr3(counts, keys)
+    shuffled = disclosure.rr3(counts[::-1], keys[::-1].reset_index(drop=True))
+    assert np.array_equal(r, shuffled[::-1])
+    assert set(r) == {3.0, 6.0}
+
+
+def test_publication_rounds_and_suppresses_small_unrounded_counts():
+    t = pd.concat([_table({"Māori": (4, 40), "European": (30, 100)}, level="national", area="NZ"),
+                   _table({"Māori": (4, 40), "European": (30, 100)})], ignore_index=True)
+    p = disclosure.publication(t)
+    nat = p[p["level"] == "national"].set_index("group")
+    assert nat.loc["Māori", "suppressed"]  # numerator 4 < 6
+    assert not nat.loc["European", "suppressed"]
+    assert nat.loc["European", "value"] == pytest.approx(0.3)  # from unrounded counts
+    assert (np.mod(nat["denominator"], 3) == 0).all()
+    assert np.mod(nat.loc[~nat["suppressed"], "numerator"], 3).eq(0).all()
+    school = p[p["level"] == "school"]
+    assert school["numerator"].tolist() == t[t["level"] == "school"]["numerator"].tolist()
