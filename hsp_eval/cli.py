@@ -4,6 +4,7 @@ Subcommands
 -----------
 ``generate OUT_DIR``   write a synthetic New Zealand dataset in the data contract
 ``validate DATA_DIR``  check a dataset against the contract (exit 0 valid, 1 problems)
+``indicators DATA_DIR --out FILE``  compute the indicator table (.csv or .parquet)
 ``templates OUT_DIR``  write an empty CSV with the header of every contract table
 
 Examples
@@ -81,6 +82,30 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _cmd_indicators(args) -> int:
+    from . import indicators
+    from .load import load_dataset
+    from .problems import DataContractError
+
+    try:
+        ds = load_dataset(args.data_dir)
+    except DataContractError as e:
+        print(f"{args.data_dir} does not meet the data contract; run 'hsp-eval validate' first.",
+              file=sys.stderr)
+        print(e.report.format(cap=20), file=sys.stderr)
+        return 1
+    t0 = time.perf_counter()
+    table = indicators.compute(ds, years=args.years, min_n=args.min_n, publication=args.publication,
+                               ethnicity=args.ethnicity)
+    indicators.write_table(table, args.out)
+    missing = indicators.not_available(ds)
+    print(f"Wrote {len(table):,} indicator rows ({table['suppressed'].sum():,} suppressed) to {args.out} "
+          f"in {time.perf_counter() - t0:.1f} s; data fingerprint {ds.fingerprint()[:16]}.")
+    if missing:
+        print("Not available (a table they need is missing): " + ", ".join(missing))
+    return 0
+
+
 def _cmd_templates(args) -> int:
     from .templates import write_templates
 
@@ -109,6 +134,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write bad rows to QUARANTINE/<table>.csv and load the rest")
     v.add_argument("--max-problems", type=int, default=50, help="list at most this many problems")
     v.set_defaults(func=_cmd_validate)
+
+    i = sub.add_parser("indicators", help="compute the indicator table of a dataset")
+    i.add_argument("data_dir", type=Path)
+    i.add_argument("--out", type=Path, required=True, help="indicators.parquet or indicators.csv")
+    i.add_argument("--years", type=parse_years, default=None)
+    i.add_argument("--min-n", type=int, default=5, help="suppress rows with a denominator under this")
+    i.add_argument("--publication", action="store_true",
+                   help="random rounding to base 3 and suppression under 6 for region and national rows")
+    i.add_argument("--ethnicity", choices=["total", "prioritised", "both"], default="both")
+    i.set_defaults(func=_cmd_indicators)
 
     t = sub.add_parser("templates", help="write empty CSV templates of every table")
     t.add_argument("out_dir", type=Path)

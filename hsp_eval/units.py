@@ -44,7 +44,7 @@ from .vocab import NOT_STATED, PRIORITY_ORDER, YEAR_BANDS
 
 GROUP_TYPES = ("all", "ethnicity", "ethnicity_prioritised", "year_band", "target", "new_family")
 #: group types whose groups get ``<indicator>_gap_vs_rest`` rows
-GAP_GROUP_TYPES = ("ethnicity", "year_band", "target")
+GAP_GROUP_TYPES = ("ethnicity", "ethnicity_prioritised", "year_band", "target")
 KEY = ["school_id", "year"]
 
 
