@@ -130,7 +130,12 @@ def _order(table: pd.DataFrame) -> pd.DataFrame:
     return t.drop(columns="_l").reset_index(drop=True)
 
 
-def compute(dataset, years=None, min_n: int = 5, publication: bool = False) -> pd.DataFrame:
+ETHNICITY_CHOICES = {"total": ("ethnicity",), "prioritised": ("ethnicity_prioritised",),
+                     "both": ("ethnicity", "ethnicity_prioritised")}
+
+
+def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
+            ethnicity: str = "both") -> pd.DataFrame:
     """The indicator table of ``dataset``.
 
     Parameters
@@ -140,12 +145,17 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False) -> p
     min_n : rows with a denominator under this are suppressed (school reports).
     publication : also randomly round regional and national counts to base 3 and suppress
         counts under 6 there (NZ publication rules).
+    ethnicity : ``"total"`` (total response: a family in every group of its children),
+        ``"prioritised"`` (one group per family in the Ministry's order) or ``"both"``:
+        which ethnicity breakdowns (and their equity-gap rows) the table holds.
 
     Returns
     -------
     DataFrame with exactly the columns of :data:`COLUMNS`, sorted by level (school,
     region, national), area, year, indicator, group_type and group.
     """
+    if ethnicity not in ETHNICITY_CHOICES:
+        raise ValueError(f"ethnicity must be one of {', '.join(ETHNICITY_CHOICES)}, not {ethnicity!r}")
     ctx = Context.build(dataset)
     topics = _available_topics(dataset)
     rows = _finish(_roll_up(_counted(ctx, topics), dataset["schools"]))
@@ -153,6 +163,8 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False) -> p
     rows = pd.concat([rows, _gaps(rows), *derived], ignore_index=True)
     if years is not None:
         rows = rows[rows["year"].isin(list(years))]
+    dropped = {"ethnicity", "ethnicity_prioritised"} - set(ETHNICITY_CHOICES[ethnicity])
+    rows = rows[~rows["group_type"].isin(dropped)]
     rows["suppressed"] = False
     if "rest_denominator" not in rows:
         rows["rest_denominator"] = np.nan
@@ -163,3 +175,33 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False) -> p
     for c in ("area_id", "indicator", "group_type", "group", "level"):
         rows[c] = rows[c].astype("str")
     return _order(rows[COLUMNS])
+
+
+def write_table(table: pd.DataFrame, path) -> None:
+    """Write the indicator table as ``.parquet`` or ``.csv`` (by the name), byte-identical on rerun.
+
+    The file is written to a temporary name and renamed, so a reader never sees half a file.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if path.suffix.lower() == ".parquet":
+        table.to_parquet(tmp, index=False, compression="zstd")
+    elif path.suffix.lower() == ".csv":
+        table.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+    else:
+        raise ValueError(f"{path}: the indicator table is written as .parquet or .csv")
+    tmp.replace(path)
+
+
+def read_table(path) -> pd.DataFrame:
+    """Read an indicator table written by :func:`write_table`."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype={"area_id": "str", "group": "str", "group_type": "str"},
+                       keep_default_na=False, na_values=[""])
