@@ -5,6 +5,7 @@ Subcommands
 ``generate OUT_DIR``   write a synthetic New Zealand dataset in the data contract
 ``validate DATA_DIR``  check a dataset against the contract (exit 0 valid, 1 problems)
 ``indicators DATA_DIR --out FILE``  compute the indicator table (.csv or .parquet)
+``trends INDICATORS --params DIR --out FILE``  change, trend class and target status per school
 ``templates OUT_DIR``  write an empty CSV with the header of every contract table
 
 Examples
@@ -106,6 +107,27 @@ def _cmd_indicators(args) -> int:
     return 0
 
 
+def _cmd_trends(args) -> int:
+    from .indicators import read_table, write_table
+    from .params import ParamsError, load_params_dir
+    from .trends import compute_trends, targets_frame
+
+    try:
+        params = load_params_dir(args.params) if args.params else {}
+    except ParamsError as e:
+        print(f"hsp-eval: {e}", file=sys.stderr)
+        return 1
+    table = read_table(args.indicators)
+    trends = compute_trends(table, targets_frame(params))
+    write_table(trends, args.out)
+    counts = trends["trend"].value_counts().to_dict()
+    print(f"Wrote {len(trends):,} series to {args.out}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    if params:
+        status = trends["target_status"].value_counts().to_dict()
+        print("Targets: " + ", ".join(f"{k} {v}" for k, v in sorted(status.items())))
+    return 0
+
+
 def _cmd_templates(args) -> int:
     from .templates import write_templates
 
@@ -144,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random rounding to base 3 and suppression under 6 for region and national rows")
     i.add_argument("--ethnicity", choices=["total", "prioritised", "both"], default="both")
     i.set_defaults(func=_cmd_indicators)
+
+    tr = sub.add_parser("trends", help="multi-year change, trend class and target status per school")
+    tr.add_argument("indicators", type=Path, help="an indicator table written by 'hsp-eval indicators'")
+    tr.add_argument("--params", type=Path, default=None, help="folder of params/<school_id>.yaml files")
+    tr.add_argument("--out", type=Path, required=True)
+    tr.set_defaults(func=_cmd_trends)
 
     t = sub.add_parser("templates", help="write empty CSV templates of every table")
     t.add_argument("out_dir", type=Path)

@@ -38,6 +38,7 @@ class Indicator:
     gap: bool = False  #: equity-gap rows ``<id>_gap_vs_rest`` for ethnicity, year_band, target
     focus: str = ""  #: learning, school, voice, community or "" (what the indicator is about)
     note: str = ""
+    better: str = "higher"  #: which direction is an improvement: higher, lower, or "" (neither)
 
 
 _P = "participation"
@@ -99,7 +100,7 @@ INDICATORS: tuple[Indicator, ...] = (
               ("contacts",)),
     Indicator("deficit_share", "School contacts about behaviour or attendance", _C, "contacts",
               "proportion", "school-initiated contacts with purpose behaviour or attendance",
-              "school-initiated contacts", ("contacts",)),
+              "school-initiated contacts", ("contacts",), better="lower"),
     Indicator("learning_contact_share", "Contacts about learning", _C, "contacts", "proportion",
               "contacts with purpose learning", "all contacts", ("contacts",), focus="learning"),
     Indicator("portal_adoption", "Families using the parent portal", _C, "families", "proportion",
@@ -118,7 +119,7 @@ INDICATORS: tuple[Indicator, ...] = (
               "share of linked whānau respondents' families in the group",
               "minus the group's share of all families", ("survey_items", "survey_respondents",
                                                            "survey_responses"),
-              groups=("ethnicity",), note="A difference of shares; no interval."),
+              groups=("ethnicity",), note="A difference of shares; no interval.", better=""),
     Indicator("scale_score", "Mean scale score", _V, "respondents", "mean",
               "each respondent's mean over the scale's answered items (after reverse scoring), kept "
               "when at least half the scale's items are answered", "respondents kept",
@@ -133,10 +134,10 @@ INDICATORS: tuple[Indicator, ...] = (
               ("survey_items", "survey_respondents", "survey_responses"), groups=("scale",)),
     Indicator("perception_gap", "Staff minus whānau favourable share", _V, "responses", "difference",
               "staff scale_favourable", "minus whānau scale_favourable, with a Newcombe interval",
-              ("survey_items", "survey_respondents", "survey_responses"), groups=("scale",)),
+              ("survey_items", "survey_respondents", "survey_responses"), groups=("scale",), better=""),
     Indicator("barrier_prevalence", "Respondents naming a barrier", _V, "respondents", "proportion",
               "respondents answering favourable (agreeing the barrier applies)", "respondents answering",
-              ("survey_items", "survey_respondents", "survey_responses"), groups=("item",)),
+              ("survey_items", "survey_respondents", "survey_responses"), groups=("item",), better="lower"),
     # --- inquiry ------------------------------------------------------------------------------
     Indicator("target_whanau_identified", "Target students whose whānau helped identify strengths and needs",
               _I, "students", "proportion", "target students with whanau_identified", "target students",
@@ -169,7 +170,7 @@ INDICATORS: tuple[Indicator, ...] = (
               groups=("dimension",), note="One row per dimension and rater group (group 'dimension:rater')."),
     Indicator("self_review_gap", "Leaders' rating minus whānau rating", _S, "ratings", "difference",
               "leaders' mean rating", "minus whānau mean rating, per dimension", ("self_review",),
-              groups=("dimension",)),
+              groups=("dimension",), better=""),
 )
 
 REGISTRY: dict[str, Indicator] = {i.id: i for i in INDICATORS}
@@ -200,12 +201,12 @@ def render_markdown() -> str:
            ""]
     for topic in dict.fromkeys(i.topic for i in INDICATORS):
         out += [f"## {topic.replace('_', ' ').capitalize()}", "",
-                "| id | what it measures | unit | kind | numerator | denominator | tables | groups |",
-                "|---|---|---|---|---|---|---|---|"]
+                "| id | what it measures | unit | kind | numerator | denominator | tables | groups | better |",
+                "|---|---|---|---|---|---|---|---|---|"]
         for i in (i for i in INDICATORS if i.topic == topic):
             groups = ", ".join(i.groups) + (" (+ equity gap rows)" if i.gap else "")
             out.append(f"| `{i.id}` | {i.label} | {i.unit} | {i.kind} | {i.numerator} | {i.denominator} "
-                       f"| {', '.join(i.tables)} | {groups} |")
+                       f"| {', '.join(i.tables)} | {groups} | {i.better or 'neither'} |")
         notes = [(i.id, i.note) for i in INDICATORS if i.topic == topic and i.note]
         if notes:
             out.append("")
@@ -213,8 +214,10 @@ def render_markdown() -> str:
         out.append("")
     out += ["## Equity gaps", "",
             "For an indicator marked *equity gap rows* and every group g of `ethnicity`, `year_band` and",
-            "`target`, the row `<id>_gap_vs_rest` holds the value in g minus the value in the units not",
-            "in g, with a Newcombe interval; its numerator and denominator are those of group g.", ""]
+            "`target` (and `ethnicity_prioritised` when present), the row `<id>_gap_vs_rest` holds the value",
+            "in g minus the value in the units not in g, with a Newcombe interval; its numerator and",
+            "denominator are those of group g.", "",
+            "*better* says which direction counts as improving in trends and targets.", ""]
     return "\n".join(out)
 
 
