@@ -22,7 +22,7 @@ Examples
 >>> fit = logistic_trend(np.array([10, 15, 20.]), np.array([50, 50, 50.]), np.array([2022, 2023, 2024]),
 ...                      np.array([0, 0, 0]))
 >>> round(float(fit["slope"][0]), 3), bool(fit["p_value"][0] < 0.05)
-(0.379, True)
+(0.487, True)
 """
 
 from __future__ import annotations
