@@ -129,7 +129,7 @@ def compute_trends(table: pd.DataFrame, targets: pd.DataFrame | None = None) -> 
         np.nan, np.nan, np.nan, np.nan, np.nan)
     if len(series_ok):
         rows = t.set_index(keys).loc[series_ok].reset_index()
-        code = pd.MultiIndex.from_frame(rows[keys]).get_indexer(series_ok)
+        code = series_ok.get_indexer(pd.MultiIndex.from_frame(rows[keys]))
         fit = logistic_trend(rows["numerator"], rows["denominator"], rows["year"], code)
         for name in ("slope", "p_value", "intercept", "centre"):
             out.loc[series_ok, name] = fit[name]
