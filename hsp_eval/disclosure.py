@@ -19,7 +19,7 @@ Examples
 >>> import numpy as np
 >>> keys = pd.DataFrame({"k": ["a", "b", "c"]})
 >>> rr3(np.array([3, 7, 8]), keys).tolist()[0]
-3
+3.0
 """
 
 from __future__ import annotations

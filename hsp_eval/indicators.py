@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import communication, disclosure, participation, stats
+from . import communication, disclosure, inquiry, participation, self_review, stats, voice
 from .aggregate import Cells, finish_means, finish_proportions
 from .registry import GAP_SUFFIX, INDICATORS, REGISTRY
 from .units import GAP_GROUP_TYPES, Units, family_units, student_units
@@ -59,7 +59,8 @@ class Context:
 #: group_type, group, numerator, denominator, and sum/sumsq for means) and may have
 #: ``derived(table, ctx) -> DataFrame`` (rows in the final columns at every level, computed
 #: from the finished table or from unit data, e.g. differences and Cronbach's alpha).
-TOPICS = {"participation": participation, "communication": communication}
+TOPICS = {"participation": participation, "communication": communication, "voice": voice,
+          "inquiry": inquiry, "self_review": self_review}
 
 
 def not_available(dataset) -> list[str]:
@@ -97,6 +98,9 @@ def _roll_up(counted: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
 
 
 def _finish(rows: pd.DataFrame) -> pd.DataFrame:
+    for c in ("numerator", "sum", "sumsq"):
+        if c not in rows:
+            rows = rows.assign(**{c: np.nan})
     kind = rows["indicator"].map(lambda i: REGISTRY[i].kind)
     props = finish_proportions(rows[kind == "proportion"].drop(columns=["sum", "sumsq"], errors="ignore"))
     means = finish_means(rows[kind == "mean"])

@@ -1,0 +1,385 @@
+"""Inquiry-cycle indicators: how whānau took part in the inquiry for target students, and impact.
+
+ERO's *educationally powerful connections* (2015) describe an inquiry cycle for students
+whose progress a school sets out to accelerate (the **target students**: ``enrolments.target``
+true for that school and year): whānau help identify strengths and needs, co-design the
+response and its goals (including a goal the family brings), and review what worked. The
+impact question is whether the students made **accelerated progress**
+(``end_score - start_score > expected_gain``, strictly: a gain equal to a year's expected
+progress is not accelerated).
+
+Choices:
+
+- **A target student without an ``inquiry_steps`` row counts as not having the steps**
+  (numerator 0, denominator 1), as the spec's denominator is "target students": a step that
+  was not recorded is not evidence that it happened, and leaving those students out would
+  make a school that records only its successes look best. The same rule gives
+  ``accelerated_by_codesign`` its ``not_codesigned`` group, so the two indicators agree.
+- ``accelerated_rate`` and ``accelerated_by_codesign`` count **student x measure** units: a
+  student with reading and maths progress counts once per measure (``accelerated_rate`` is
+  per measure anyway; ``accelerated_by_codesign`` pools the measures). A progress row with a
+  missing score is left out of the denominator.
+- The **adjusted odds ratio** (group ``adjusted_odds_ratio`` of ``accelerated_by_codesign``)
+  comes from a logistic model ``accelerated ~ codesigned + start_score_z + year_level
+  (+ measure)`` fitted per school, region and nation and year (:func:`codesign_model`).
+  ``start_score`` is standardised within each measure (z-score over the rows being
+  modelled) because measures are on different scales. A student with several measures
+  contributes several rows, so the interval is cluster-robust by student then. The row is
+  given only where a model can be fitted sensibly (see :func:`fittable`); elsewhere there is
+  no row rather than a wild number. Region and national models pool students across schools
+  without adjusting for the school.
+
+**The odds ratio is an association, not proof of cause**: schools and families that
+co-design may differ in ways the model does not see (motivation, the school's wider
+practice, which students were chosen for co-design).
+
+Examples
+--------
+>>> from hsp_eval import indicators                                       # doctest: +SKIP
+>>> indicators.compute(ds).query("indicator == 'target_whanau_codesigned'")  # doctest: +SKIP
+>>> codesign_model(ds, school_id="0042", years=[2024])                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .aggregate import Cells, count, for_indicator
+
+#: indicator id -> inquiry_steps column
+STEPS = {
+    "target_whanau_identified": "whanau_identified",
+    "target_whanau_codesigned": "whanau_codesigned",
+    "target_family_goal": "family_goal_included",
+    "target_whanau_reviewed": "whanau_reviewed",
+}
+#: the fewest rows (student x measure) a model is fitted on
+MIN_MODEL_N = 30
+ASSOCIATION_NOTE = "An association, not proof of cause."
+MODEL_COLUMNS = ["term", "odds_ratio", "ci_low", "ci_high", "p_value", "n"]
+FINAL = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
+         "value", "ci_low", "ci_high"]
+_KEY = ["school_id", "year", "student_id"]
+
+
+# --- target students and their inquiry steps -----------------------------------------------
+
+def target_flags(students) -> np.ndarray:
+    """True for each student unit (row of ``ctx.students.frame``) that is a target student.
+
+    Examples
+    --------
+    >>> from hsp_eval.units import student_units
+    >>> e = pd.DataFrame({"year": [2024, 2024], "school_id": ["A", "A"], "student_id": ["1", "2"],
+    ...                   "family_id": ["F", "G"], "year_level": [3, 4], "ethnicity": ["Māori"] * 2,
+    ...                   "target": [True, False]})
+    >>> target_flags(student_units(e)).tolist()
+    [True, False]
+    """
+    g = students.groups
+    units = g.loc[(g["group_type"] == "target") & (g["group"] == "target"), "unit"].to_numpy()
+    flag = np.zeros(len(students), dtype=bool)
+    flag[units] = True
+    return flag
+
+
+def step_flags(students, steps: pd.DataFrame) -> pd.DataFrame:
+    """Per student unit, one column per inquiry step: 1.0 / 0.0 for target students, NaN otherwise.
+
+    A target student without an ``inquiry_steps`` row gets 0.0 (step not recorded = not done).
+
+    Examples
+    --------
+    >>> from hsp_eval.units import student_units
+    >>> e = pd.DataFrame({"year": [2024] * 3, "school_id": ["A"] * 3, "student_id": ["1", "2", "3"],
+    ...                   "family_id": ["F", "G", "H"], "year_level": [3, 4, 5], "ethnicity": ["Asian"] * 3,
+    ...                   "target": [True, True, False]})
+    >>> s = pd.DataFrame({"year": [2024], "school_id": ["A"], "student_id": ["1"], "whanau_identified": [True],
+    ...                   "whanau_codesigned": [False], "family_goal_included": [True],
+    ...                   "whanau_reviewed": [True]})
+    >>> step_flags(student_units(e), s)["whanau_identified"].tolist()
+    [1.0, 0.0, nan]
+    """
+    n = len(students)
+    target = target_flags(students)
+    unit = students.locate(steps, "student_id")
+    ok = unit >= 0
+    out = pd.DataFrame(index=np.arange(n))
+    for col in STEPS.values():
+        flag = np.where(target, 0.0, np.nan)
+        done = steps[col].fillna(False).to_numpy(dtype=bool)[ok]
+        flag[unit[ok]] = np.where(target[unit[ok]], done.astype("float64"), np.nan)
+        out[col] = flag
+    return out
+
+
+# --- progress rows ---------------------------------------------------------------------------
+
+def accelerated(progress: pd.DataFrame) -> np.ndarray:
+    """1.0 where ``end_score - start_score > expected_gain``, 0.0 where not, NaN where a score is missing.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"start_score": [10.0, 10.0, 10.0], "end_score": [13.0, 12.0, np.nan],
+    ...                   "expected_gain": [2.0, 2.0, 2.0]})
+    >>> accelerated(p).tolist()
+    [1.0, 0.0, nan]
+    """
+    gain = progress["end_score"].to_numpy(dtype="float64") - progress["start_score"].to_numpy(dtype="float64")
+    expected = progress["expected_gain"].to_numpy(dtype="float64")
+    known = np.isfinite(gain) & np.isfinite(expected)
+    return np.where(known, (gain > expected).astype("float64"), np.nan)
+
+
+def progress_rows(dataset) -> pd.DataFrame:
+    """Progress rows of target students with ``accelerated``, ``codesigned`` and ``year_level``.
+
+    Rows whose student is not a target student of that school and year are left out (the
+    loader already refuses them). ``codesigned`` is False when the student has no
+    ``inquiry_steps`` row (or the table is missing). Returns columns school_id, year,
+    student_id, measure, start_score, accelerated (float, NaN when unknown), codesigned
+    (bool), year_level (float), in the order of the progress table.
+    """
+    e = dataset["enrolments"]
+    target = e["target"].fillna(False).to_numpy(dtype=bool) if "target" in e else np.zeros(len(e), bool)
+    t = e.loc[target, _KEY + ["year_level"]].drop_duplicates(_KEY)
+    p = dataset["progress"].reset_index(drop=True)
+    p = p.assign(accelerated=accelerated(p))[_KEY + ["measure", "start_score", "accelerated"]]
+    out = p.merge(t, on=_KEY, how="inner", sort=False)
+    if dataset.has("inquiry_steps"):
+        s = dataset["inquiry_steps"][_KEY + ["whanau_codesigned"]].drop_duplicates(_KEY)
+        out = out.merge(s, on=_KEY, how="left", sort=False)
+        out["codesigned"] = out.pop("whanau_codesigned").fillna(False).astype(bool)
+    else:
+        out["codesigned"] = False
+    out["measure"] = out["measure"].astype("str")
+    out["year_level"] = out["year_level"].astype("float64")
+    return out.reset_index(drop=True)
+
+
+def _single_group(rows: pd.DataFrame, group_type: str, group) -> pd.DataFrame:
+    return pd.DataFrame({"unit": np.arange(len(rows)), "group_type": group_type, "group": group})
+
+
+def counted(ctx) -> pd.DataFrame:
+    """Inquiry indicators as counted school-level rows (before intervals and roll-up).
+
+    Returns columns school_id, year, group_type, group, indicator, numerator, denominator
+    (and blank sum, sumsq: these indicators are proportions).
+    """
+    ds, parts = ctx.dataset, []
+    if ds.has("inquiry_steps"):
+        flags = step_flags(ctx.students, ds["inquiry_steps"])
+        parts += [count(for_indicator(ctx.student_cells, ind), flags[col].to_numpy()).assign(indicator=ind)
+                  for ind, col in STEPS.items()]
+    if ds.has("progress"):
+        p = progress_rows(ds)
+        acc = p["accelerated"].to_numpy()
+        by_measure = Cells.build(p, _single_group(p, "measure", p["measure"].to_numpy()))
+        parts.append(count(by_measure, acc).assign(indicator="accelerated_rate"))
+        if ds.has("inquiry_steps"):
+            split = np.where(p["codesigned"].to_numpy(), "codesigned", "not_codesigned")
+            by_codesign = Cells.build(p, _single_group(p, "codesign", split))
+            parts.append(count(by_codesign, acc).assign(indicator="accelerated_by_codesign"))
+    # sum/sumsq present (blank) so the engine can finish its means when no topic has any
+    cols = ["school_id", "year", "group_type", "group", "indicator", "numerator", "denominator", "sum", "sumsq"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True).assign(sum=np.nan, sumsq=np.nan)[cols]
+
+
+# --- the adjusted odds ratio ---------------------------------------------------------------------
+
+def fittable(rows: pd.DataFrame, by: list[str], min_n: int = MIN_MODEL_N) -> pd.Series:
+    """Whether each group of ``rows`` (model rows, grouped by ``by``) is worth a model fit.
+
+    A group qualifies with at least ``min_n`` rows and all four cells of the codesigned x
+    accelerated table non-empty (otherwise the odds ratio is 0 or infinite: separation).
+    Vectorised, so the per-cell fits only run where they can succeed.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"k": ["a"] * 40 + ["b"] * 40, "codesigned": [True, False] * 40,
+    ...                   "accelerated": ([1.0] * 4 + [0.0] * 36) + [1.0] * 40})
+    >>> fittable(r, ["k"]).tolist()
+    [True, False]
+    """
+    c = rows["codesigned"].to_numpy(dtype=bool)
+    a = rows["accelerated"].to_numpy(dtype="float64") == 1
+    cells = pd.DataFrame({"n": 1, "c1a1": c & a, "c1a0": c & ~a, "c0a1": ~c & a, "c0a0": ~c & ~a},
+                         index=rows.index)
+    g = cells.groupby([rows[b] for b in by], sort=True).sum()
+    return (g["n"] >= min_n) & (g[["c1a1", "c1a0", "c0a1", "c0a0"]] > 0).all(axis=1)
+
+
+def standardise(rows: pd.DataFrame, by: list[str]) -> np.ndarray:
+    """z-score of ``start_score`` within each measure and group of ``by`` (0 where scores do not vary).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"measure": ["a", "a", "b", "b"], "start_score": [1.0, 3.0, 100.0, 300.0]})
+    >>> standardise(r, []).round(3).tolist()
+    [-0.707, 0.707, -0.707, 0.707]
+    """
+    s = rows["start_score"].astype("float64")
+    grp = s.groupby([rows[b] for b in by + ["measure"]], sort=False)
+    sd = grp.transform("std").to_numpy()
+    ok = np.isfinite(sd) & (sd > 0)
+    return np.where(ok, (s.to_numpy() - grp.transform("mean").to_numpy()) / np.where(ok, sd, 1.0), 0.0)
+
+
+def _design(codesigned, z, year_level, measure) -> tuple[np.ndarray, list[str]]:
+    """Design matrix (numpy) and its term names: Intercept, codesigned, start_score_z, year_level,
+    one dummy per measure after the first (alphabetical); covariates that do not vary are left out."""
+    measures = np.unique(measure)
+    cols = [np.ones(len(z)), codesigned.astype("float64"), z, year_level]
+    names = ["Intercept", "codesigned", "start_score_z", "year_level"]
+    cols += [(measure == m).astype("float64") for m in measures[1:]]
+    names += [f"measure[T.{m}]" for m in measures[1:]]
+    keep = [i for i, c in enumerate(cols) if i < 2 or np.ptp(c) > 0]
+    return np.column_stack([cols[i] for i in keep]), [names[i] for i in keep]
+
+
+def _fit(y: np.ndarray, x: np.ndarray, names: list[str], student: np.ndarray):
+    """Fitted statsmodels Logit result (with ``names`` attached), or None when it cannot be fitted sensibly.
+
+    ``student`` (codes) gives a cluster-robust covariance when a student has several rows.
+    Separation, non-convergence, a singular design or non-finite standard errors give None.
+    """
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import (ConvergenceWarning, HessianInversionWarning,
+                                                 PerfectSeparationError, PerfectSeparationWarning)
+
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        return None
+    cov = {}
+    if len(np.unique(student)) < len(student):  # a student with several measures: cluster by student
+        cov = {"cov_type": "cluster", "cov_kwds": {"groups": student}}
+    caught = (ConvergenceWarning, HessianInversionWarning, PerfectSeparationWarning, RuntimeWarning)
+    with warnings.catch_warnings():
+        for w in caught:
+            warnings.simplefilter("error", w)
+        try:
+            res = sm.Logit(y, x).fit(disp=0, maxiter=100, **cov)
+        except (PerfectSeparationError, np.linalg.LinAlgError, ValueError, *caught):
+            return None
+    if not res.mle_retvals.get("converged", False) or not np.all(np.isfinite(res.bse)):
+        return None
+    res.term_names = names
+    return res
+
+
+def _fit_rows(rows: pd.DataFrame, z: np.ndarray):
+    """Fit the model on model rows with their standardised start scores."""
+    x, names = _design(rows["codesigned"].to_numpy(dtype=bool), z, rows["year_level"].to_numpy(dtype="float64"),
+                       rows["measure"].to_numpy(dtype=object))
+    student = pd.factorize(rows["student_id"].astype("str"))[0]
+    return _fit(rows["accelerated"].to_numpy(dtype="float64"), x, names, student)
+
+
+def _tidy(res, n: int) -> pd.DataFrame:
+    ci = np.exp(np.asarray(res.conf_int()))
+    out = pd.DataFrame({"term": res.term_names, "odds_ratio": np.exp(np.asarray(res.params)),
+                        "ci_low": ci[:, 0], "ci_high": ci[:, 1], "p_value": np.asarray(res.pvalues), "n": n})
+    out.attrs["note"] = ASSOCIATION_NOTE
+    return out
+
+
+def model_rows(dataset) -> pd.DataFrame:
+    """Rows the codesign model is fitted on: target students' progress with a known outcome."""
+    p = progress_rows(dataset)
+    keep = p["accelerated"].notna() & p["start_score"].notna() & p["year_level"].notna()
+    return p[keep].reset_index(drop=True)
+
+
+def codesign_model(dataset, school_id=None, years=None, min_n: int = MIN_MODEL_N) -> pd.DataFrame:
+    """Odds of accelerated progress with whānau co-design, adjusted for start score and year level.
+
+    Fits the logistic model ``accelerated ~ codesigned + start_score_z + year_level`` (plus
+    ``measure`` as a categorical when there are several) on the target students' progress
+    rows (one row per student x measure; a student without an ``inquiry_steps`` row counts as
+    not co-designed). ``start_score_z`` is the start score standardised within each measure
+    over the rows modelled, because measures have different scales. With a student on
+    several measures the interval is cluster-robust by student.
+
+    **The odds ratio is an association, not proof of cause**: families and schools that
+    co-design may differ in ways the model does not see.
+
+    Parameters
+    ----------
+    dataset : a :class:`hsp_eval.Dataset` with progress, inquiry_steps and enrolments.
+    school_id : a school id or a list of them (default: every school, pooled).
+    years : a year or a list of years (default: every year, pooled).
+    min_n : the fewest rows to fit on.
+
+    Returns
+    -------
+    DataFrame with one row per model term: term, odds_ratio, ci_low, ci_high (95% Wald,
+    exponentiated), p_value, n (rows used). ``attrs["note"]`` holds the association caveat.
+
+    Raises
+    ------
+    ValueError
+        When the model cannot be fitted sensibly: fewer than ``min_n`` rows, a codesign or
+        outcome value missing (separation), or a fit that does not converge.
+
+    Examples
+    --------
+    >>> fit = codesign_model(ds, school_id="0042", years=2024)      # doctest: +SKIP
+    >>> fit.set_index("term").loc["codesigned", ["odds_ratio", "ci_low", "ci_high"]]  # doctest: +SKIP
+    """
+    rows = model_rows(dataset)
+    if school_id is not None:
+        rows = rows[rows["school_id"].isin([school_id] if isinstance(school_id, str) else list(school_id))]
+    if years is not None:
+        rows = rows[rows["year"].isin([years] if np.isscalar(years) else list(years))]
+    rows = rows.assign(_all=0)
+    if not fittable(rows, ["_all"], min_n).any():
+        raise ValueError(f"cannot fit the codesign model: {len(rows)} rows (at least {min_n} needed) or "
+                         "no students in one of the codesigned x accelerated groups")
+    res = _fit_rows(rows, standardise(rows, []))
+    if res is None:
+        raise ValueError("cannot fit the codesign model: separation, collinearity or no convergence")
+    return _tidy(res, len(rows))
+
+
+def _area_ids(rows: pd.DataFrame, region_of: pd.Series) -> dict[str, pd.Series]:
+    return {"school": rows["school_id"].astype("str"),
+            "region": rows["school_id"].map(region_of).astype("str"),
+            "national": pd.Series("NZ", index=rows.index)}
+
+
+def odds_ratio_rows(rows: pd.DataFrame, region_of: pd.Series, min_n: int = MIN_MODEL_N) -> pd.DataFrame:
+    """``accelerated_by_codesign`` / ``adjusted_odds_ratio`` rows at every level (final columns).
+
+    One model per level, area and year where :func:`fittable` allows it; value is the odds
+    ratio of ``codesigned``, numerator blank, denominator the rows used.
+    """
+    out = []
+    for level, area in _area_ids(rows, region_of).items():
+        r = rows.assign(area_id=area.to_numpy())
+        ok = fittable(r, ["area_id", "year"], min_n)
+        z = standardise(r, ["area_id", "year"])
+        groups = r.groupby(["area_id", "year"], sort=True).indices
+        for area_id, year in ok.index[ok.to_numpy()]:  # the per-cell fit: fittable cells only
+            idx = groups[(area_id, year)]
+            res = _fit_rows(r.iloc[idx], z[idx])
+            if res is None:
+                continue
+            t = _tidy(res, len(idx)).set_index("term").loc["codesigned"]
+            out.append({"level": level, "area_id": area_id, "year": int(year), "value": t["odds_ratio"],
+                        "ci_low": t["ci_low"], "ci_high": t["ci_high"], "denominator": float(len(idx))})
+    if not out:
+        return pd.DataFrame(columns=FINAL)
+    return pd.DataFrame(out).assign(indicator="accelerated_by_codesign", group_type="codesign",
+                                    group="adjusted_odds_ratio", numerator=np.nan)[FINAL]
+
+
+def derived(table: pd.DataFrame, ctx) -> pd.DataFrame:
+    """The adjusted odds ratio rows of ``accelerated_by_codesign`` (when progress and inquiry_steps exist)."""
+    if not (ctx.dataset.has("progress") and ctx.dataset.has("inquiry_steps")):
+        return pd.DataFrame(columns=FINAL)
+    return odds_ratio_rows(model_rows(ctx.dataset), ctx.region_of)

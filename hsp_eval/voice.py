@@ -1,0 +1,379 @@
+"""Family-voice indicators: who answered the surveys, and what they said.
+
+Computed from ``survey_items``, ``survey_respondents`` and ``survey_responses`` for every
+school and survey year at once (the year is ``survey_respondents.year``). A respondent is
+one (instrument, year, school_id, respondent_id). See :mod:`hsp_eval.registry` for the
+definitions; choices the spec leaves open are listed here.
+
+- **Response rate** counts families with a linked whānau respondent (role ``whanau``,
+  ``family_id`` given) who answered at least one item. It exists for a school and year
+  (group_type ``instrument``: and instrument) only when the survey was run there with
+  linking, i.e. at least one whānau respondent is linked to a family: a year without a
+  survey, or an anonymous survey, has no rate rather than a rate of 0. The family group
+  types (``all``, ``ethnicity``, ...) are over **any** whānau instrument: a family counts
+  once, however many of its members answered and in however many instruments.
+- **respondent_representation** uses the families' groups (their enrolled children's, as
+  for every family indicator), not the respondent's own ethnicity; it is computed from the
+  ``survey_response_rate`` counts at each level: numerator = respondents' families in the
+  group, denominator = respondents' families, value = numerator / denominator minus the
+  group's share of the surveyed families. No interval; no row where no family responded.
+- **Scale groups** are ``"<role>:<scale>"`` (``whanau:two_way_communication``,
+  ``staff:two_way_communication``): the same scale name in a whānau and a staff instrument
+  is kept apart by the respondents' role (and pooled over instruments of one role).
+- **Weights** (``survey_respondents.weight``) are not used: every voice indicator is
+  unweighted, with the usual Wilson and t intervals. School surveys carry no weights; a
+  weighted estimate would need design-based intervals that v1 does not have.
+- **scale_score** keeps a respondent with at least half of the scale's items answered
+  (``answered >= n_items / 2``); **scale_favourable** counts every answered response,
+  including those of respondents that scale_score leaves out (the spec's wording).
+  Its Wilson interval, and perception_gap's Newcombe interval, treat responses as
+  independent, as the spec's unit (responses) says; answers of one respondent are
+  correlated, so these intervals are narrower than a respondent-level analysis would give.
+- **scale_alpha**: no row under 10 respondents answering every item of the scale, nor
+  where alpha is undefined (a one-item scale, or no variance in total scores).
+  Region and national rows pool the respondents of their schools. Alpha is computed per
+  instrument; where two instruments of one role share a scale name in one area and year
+  (two different item sets), there is no alpha row for it. numerator blank, denominator =
+  respondents used.
+- **perception_gap**: group is the scale name; numerator blank; denominator = the
+  smaller of the staff and the whānau answered-response counts, so that disclosure control
+  withholds the gap whenever either side's scale_favourable row would be withheld (the gap
+  and the shown side would otherwise give the withheld one away).
+- **barrier_prevalence**: group is the item_id, pooled over instruments and roles that
+  share an item_id.
+
+Examples
+--------
+>>> from hsp_eval import indicators                               # doctest: +SKIP
+>>> indicators.compute(ds).query("indicator == 'perception_gap'")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+from .aggregate import Cells, count, for_indicator, moments
+
+RESPONDENT = ["instrument", "year", "school_id", "respondent_id"]
+ALPHA_MIN = 10  #: fewest respondents answering every item for a scale_alpha row
+OUT = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
+       "value", "ci_low", "ci_high"]
+COUNTED = ["school_id", "year", "group_type", "group", "indicator", "numerator", "denominator",
+           "sum", "sumsq"]
+
+
+# ---------------------------------------------------------------------------
+# responses, respondents and families
+
+
+def scored_responses(ds) -> pd.DataFrame:
+    """Answered responses with their item and respondent, after reverse scoring.
+
+    Returns columns instrument, year, school_id, respondent_id, item_id, scale (NA for an
+    inventory item), role, scored (``response_min + response_max - response`` for a
+    reverse-scored item, else the response) and favourable (1.0 when scored >=
+    favourable_min, else 0.0).
+
+    Examples
+    --------
+    >>> from hsp_eval.dataset import Dataset
+    >>> ds = Dataset({"survey_items": pd.DataFrame({"instrument": ["w"], "item_id": ["q"],
+    ...     "scale": ["s"], "response_min": [1], "response_max": [5], "favourable_min": [4],
+    ...     "reverse": [True]}),
+    ...     "survey_respondents": pd.DataFrame({"instrument": ["w"], "year": [2024],
+    ...     "school_id": ["A"], "respondent_id": ["r"], "role": ["whanau"]}),
+    ...     "survey_responses": pd.DataFrame({"instrument": ["w", "w"], "year": [2024, 2024],
+    ...     "school_id": ["A", "A"], "respondent_id": ["r", "r"], "item_id": ["q", "q"],
+    ...     "response": pd.array([2, None], dtype="Int64")})})
+    >>> scored_responses(ds)[["scored", "favourable"]].values.tolist()
+    [[4.0, 1.0]]
+    """
+    r = ds["survey_responses"]
+    r = r.loc[r["response"].notna(), RESPONDENT + ["item_id", "response"]]
+    items = ds["survey_items"][["instrument", "item_id", "scale", "response_min", "response_max",
+                                "favourable_min", "reverse"]]
+    who = ds["survey_respondents"][RESPONDENT + ["role"]]
+    m = r.merge(items, on=["instrument", "item_id"], how="inner").merge(who, on=RESPONDENT, how="inner")
+    resp = m["response"].to_numpy(dtype="float64", na_value=np.nan)
+    lo, hi = (m[c].to_numpy(dtype="float64") for c in ("response_min", "response_max"))
+    reverse = m["reverse"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    scored = np.where(reverse, lo + hi - resp, resp)
+    return m[RESPONDENT + ["item_id", "scale"]].assign(
+        role=m["role"].astype("str").to_numpy(), scored=scored,
+        favourable=(scored >= m["favourable_min"].to_numpy(dtype="float64")).astype("float64"))
+
+
+def linked_families(ds, answered: pd.DataFrame) -> pd.DataFrame:
+    """Families linked to a whānau respondent, per school, year and instrument.
+
+    ``answered`` holds the answered responses (:func:`scored_responses`). Returns one row
+    per (school_id, year, instrument, family_id) with ``responded`` True when one of the
+    family's respondents of that instrument answered at least one item.
+    """
+    r = ds["survey_respondents"]
+    r = r[(r["role"].astype("str") == "whanau").to_numpy() & r["family_id"].notna().to_numpy()]
+    done = answered[RESPONDENT].drop_duplicates().assign(_answered=True)
+    m = r[RESPONDENT + ["family_id"]].merge(done, on=RESPONDENT, how="left")
+    m["responded"] = m["_answered"].notna()
+    return (m.groupby(["school_id", "year", "instrument", "family_id"], observed=True, sort=True)
+            ["responded"].any().reset_index())
+
+
+def family_response_flag(families, linked: pd.DataFrame) -> np.ndarray:
+    """Per family unit: 1.0 responded (any whānau instrument), 0.0 not, NaN not surveyed.
+
+    A family is surveyed when its school ran a linked whānau survey that year.
+
+    Examples
+    --------
+    >>> from hsp_eval.units import Units
+    >>> fam = Units(pd.DataFrame({"school_id": ["A", "A", "B"], "year": [2024] * 3,
+    ...                           "family_id": ["F", "G", "H"]}), pd.DataFrame())
+    >>> linked = pd.DataFrame({"school_id": ["A"], "year": [2024], "instrument": ["w"],
+    ...                        "family_id": ["F"], "responded": [True]})
+    >>> family_response_flag(fam, linked).tolist()
+    [1.0, 0.0, nan]
+    """
+    key = ["school_id", "year"]
+    surveyed = linked[key].drop_duplicates().assign(_surveyed=True)
+    s = families.frame[key].merge(surveyed, on=key, how="left")["_surveyed"].notna().to_numpy()
+    flag = np.where(s, 0.0, np.nan)
+    unit = families.locate(linked[linked["responded"].to_numpy(dtype=bool)], "family_id")
+    flag[unit[unit >= 0]] = 1.0
+    return flag
+
+
+def instrument_response_rates(families, linked: pd.DataFrame) -> pd.DataFrame:
+    """survey_response_rate per instrument (group_type ``instrument``), counted per school.
+
+    The denominator is the families of the school and year where the instrument has a
+    linked whānau respondent.
+    """
+    key = ["school_id", "year"]
+    surveyed = linked[key + ["instrument"]].drop_duplicates()
+    m = (families.frame[key + ["family_id"]].merge(surveyed, on=key)
+         .merge(linked, on=key + ["instrument", "family_id"], how="left"))
+    m["responded"] = m["responded"].eq(True).astype("float64")
+    g = (m.groupby(key + ["instrument"], observed=True, sort=True)["responded"]
+         .agg(numerator="sum", denominator="size").reset_index())
+    return g.rename(columns={"instrument": "group"}).assign(group_type="instrument",
+                                                            denominator=lambda d: d["denominator"] * 1.0)
+
+
+# ---------------------------------------------------------------------------
+# scales
+
+
+def scale_group(df: pd.DataFrame) -> pd.Series:
+    """The ``group`` of scale rows: ``"<role>:<scale>"``."""
+    return df["role"].astype("str") + ":" + df["scale"].astype("str")
+
+
+def respondent_scales(answered: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """One row per respondent and scale answered: n_items, answered, score (mean scored), kept.
+
+    ``kept`` is True when at least half of the scale's items are answered.
+
+    Examples
+    --------
+    >>> items = pd.DataFrame({"instrument": ["w"] * 4, "scale": ["s"] * 4})
+    >>> ans = pd.DataFrame({"instrument": ["w"] * 3, "year": [2024] * 3, "school_id": ["A"] * 3,
+    ...                     "respondent_id": ["r", "r", "q"], "role": ["whanau"] * 3,
+    ...                     "scale": ["s"] * 3, "scored": [5.0, 3.0, 2.0]})
+    >>> respondent_scales(ans, items)[["respondent_id", "score", "kept"]].values.tolist()
+    [['q', 2.0, False], ['r', 4.0, True]]
+    """
+    s = answered[answered["scale"].notna()]
+    g = (s.groupby(RESPONDENT + ["role", "scale"], observed=True, sort=True)["scored"]
+         .agg(answered="size", score="mean").reset_index())
+    k = (items[items["scale"].notna()].groupby(["instrument", "scale"], observed=True)
+         .size().rename("n_items").reset_index())
+    g = g.merge(k, on=["instrument", "scale"], how="left")
+    return g.assign(kept=g["answered"] >= g["n_items"] / 2)
+
+
+def _one_group_cells(rows: pd.DataFrame, group_type: str, group: pd.Series) -> Cells:
+    """Cells where each row of ``rows`` is in exactly one group of ``group_type``."""
+    rows = rows.reset_index(drop=True)
+    return Cells.build(rows, pd.DataFrame({"unit": np.arange(len(rows)), "group_type": group_type,
+                                           "group": group.to_numpy()}))
+
+
+def cronbach_alpha(long: pd.DataFrame, keys: list[str], unit: str = "unit", item: str = "item_id",
+                   value: str = "scored") -> pd.DataFrame:
+    """Cronbach's alpha per ``keys`` from long data of complete respondents.
+
+    ``long`` holds one row per (keys, unit, item) and every unit answers every item of its
+    key. alpha = k / (k - 1) * (1 - sum of item variances / variance of the unit totals),
+    variances with ddof 1. Returns keys, n (units), k (items) and alpha (NaN where undefined).
+
+    Examples
+    --------
+    >>> m = np.array([[1, 2, 2], [2, 3, 3], [4, 4, 5], [3, 3, 2]])
+    >>> long = pd.DataFrame({"s": "x", "unit": np.repeat(np.arange(4), 3),
+    ...                      "item_id": np.tile(["a", "b", "c"], 4), "scored": m.ravel()})
+    >>> round(float(cronbach_alpha(long, ["s"])["alpha"].iloc[0]), 4)   # 3/2 * (1 - (13/3) / 11)
+    0.9091
+    """
+    item_var = long.groupby(keys + [item], observed=True, sort=True)[value].var(ddof=1)
+    items = item_var.groupby(level=keys, observed=True).agg(["sum", "size"])
+    totals = long.groupby(keys + [unit], observed=True, sort=True)[value].sum()
+    tot = totals.groupby(level=keys, observed=True).agg(["var", "size"])
+    out = pd.DataFrame({"n": tot["size"], "k": items["size"], "sum_item_var": items["sum"],
+                        "total_var": tot["var"]})
+    k = out["k"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(k > 1, k / (k - 1) * (1 - out["sum_item_var"] / out["total_var"]), np.nan)
+    alpha[~np.isfinite(alpha)] = np.nan
+    return out.assign(alpha=alpha).reset_index()[keys + ["n", "k", "alpha"]]
+
+
+# ---------------------------------------------------------------------------
+# counted rows (school level, rolled up by the engine)
+
+
+def _response_rate_counted(ctx, answered: pd.DataFrame) -> list[pd.DataFrame]:
+    linked = linked_families(ctx.dataset, answered)
+    flag = family_response_flag(ctx.families, linked)
+    ind = "survey_response_rate"
+    return [count(for_indicator(ctx.family_cells, ind), flag).assign(indicator=ind),
+            instrument_response_rates(ctx.families, linked).assign(indicator=ind)]
+
+
+def _scale_counted(ctx, answered: pd.DataFrame) -> list[pd.DataFrame]:
+    sc = respondent_scales(answered, ctx.dataset["survey_items"])
+    score = np.where(sc["kept"].to_numpy(dtype=bool), sc["score"].to_numpy(dtype="float64"), np.nan)
+    out = [moments(_one_group_cells(sc, "scale", scale_group(sc)), score).assign(indicator="scale_score")]
+    s = answered[answered["scale"].notna()].reset_index(drop=True)
+    out.append(count(_one_group_cells(s, "scale", scale_group(s)), s["favourable"].to_numpy())
+               .assign(indicator="scale_favourable"))
+    inv = answered[answered["scale"].isna()].reset_index(drop=True)
+    out.append(count(_one_group_cells(inv, "item", inv["item_id"].astype("str")), inv["favourable"].to_numpy())
+               .assign(indicator="barrier_prevalence"))
+    return out
+
+
+def counted(ctx) -> pd.DataFrame:
+    """Voice indicators that roll up by summing, as counted school-level rows.
+
+    survey_response_rate (family groups and ``instrument``), scale_score (n, sum, sumsq),
+    scale_favourable and barrier_prevalence. Columns school_id, year, group_type, group,
+    indicator, numerator, denominator, sum, sumsq.
+
+    Examples
+    --------
+    >>> from hsp_eval.indicators import Context   # doctest: +SKIP
+    >>> counted(Context.build(ds)).query("indicator == 'scale_favourable'")  # doctest: +SKIP
+    """
+    answered = scored_responses(ctx.dataset)
+    parts = [p for p in _response_rate_counted(ctx, answered) + _scale_counted(ctx, answered) if len(p)]
+    if not parts:  # typed, so that the engine's concatenation keeps numeric columns numeric
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c in COUNTED[5:] else "object")
+                             for c in COUNTED}).astype({"year": "int64"})
+    return pd.concat(parts, ignore_index=True).reindex(columns=COUNTED)
+
+
+# ---------------------------------------------------------------------------
+# derived rows (every level)
+
+
+def at_levels(df: pd.DataFrame, region_of: pd.Series) -> pd.DataFrame:
+    """``df`` (with school_id) three times, with level and area_id of school, region and nation.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"school_id": ["A", "B"]})
+    >>> at_levels(df, pd.Series({"A": "Otago", "B": "Otago"}))["area_id"].tolist()
+    ['A', 'B', 'Otago', 'Otago', 'NZ', 'NZ']
+    """
+    sid = df["school_id"].astype("str")
+    return pd.concat([df.assign(level="school", area_id=sid.to_numpy()),
+                      df.assign(level="region", area_id=sid.map(region_of).to_numpy()),
+                      df.assign(level="national", area_id="NZ")], ignore_index=True)
+
+
+def _blank_interval(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(ci_low=np.nan, ci_high=np.nan)
+
+
+def representation_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """respondent_representation from the survey_response_rate rows at every level.
+
+    Examples
+    --------
+    >>> k = {"level": "school", "area_id": "A", "year": 2024, "indicator": "survey_response_rate"}
+    >>> t = pd.DataFrame([{**k, "group_type": "all", "group": "all", "numerator": 2, "denominator": 4},
+    ...                   {**k, "group_type": "ethnicity", "group": "Māori", "numerator": 1,
+    ...                    "denominator": 1}])
+    >>> float(representation_rows(t)["value"].iloc[0])   # 1/2 of respondents, 1/4 of families
+    0.25
+    """
+    keys = ["level", "area_id", "year"]
+    rr = table[table["indicator"] == "survey_response_rate"]
+    alls = rr.loc[rr["group_type"] == "all", keys + ["numerator", "denominator"]].rename(
+        columns={"numerator": "resp_all", "denominator": "fam_all"})
+    g = rr[rr["group_type"] == "ethnicity"].merge(alls, on=keys, how="inner")
+    g = g[g["resp_all"] > 0]
+    value = g["numerator"] / g["resp_all"] - g["denominator"] / g["fam_all"]
+    return _blank_interval(g.assign(indicator="respondent_representation", denominator=g["resp_all"],
+                                    value=value))[OUT]
+
+
+def perception_gap_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """perception_gap: staff minus whānau scale_favourable, per scale, at every level.
+
+    Newcombe interval; numerator blank; denominator = the smaller answered-response count.
+
+    Examples
+    --------
+    >>> k = {"level": "school", "area_id": "A", "year": 2024, "indicator": "scale_favourable",
+    ...      "group_type": "scale"}
+    >>> t = pd.DataFrame([{**k, "group": "staff:c", "numerator": 3, "denominator": 5},
+    ...                   {**k, "group": "whanau:c", "numerator": 5, "denominator": 12}])
+    >>> r = perception_gap_rows(t).iloc[0]
+    >>> r["group"], round(float(r["value"]), 4), int(r["denominator"])
+    ('c', 0.1833, 5)
+    """
+    keys = ["level", "area_id", "year", "scale"]
+    fav = table[table["indicator"] == "scale_favourable"]
+    parts = fav["group"].astype("str").str.split(":", n=1, expand=True)
+    if parts.shape[1] < 2:
+        return pd.DataFrame(columns=OUT)
+    fav = fav.assign(role=parts[0], scale=parts[1])[keys + ["role", "numerator", "denominator"]]
+    m = fav[fav["role"] == "staff"].merge(fav[fav["role"] == "whanau"], on=keys, suffixes=("_s", "_w"))
+    lo, hi = stats.newcombe(m["numerator_s"], m["denominator_s"], m["numerator_w"], m["denominator_w"])
+    return m.assign(indicator="perception_gap", group_type="scale", group=m["scale"], numerator=np.nan,
+                    denominator=np.minimum(m["denominator_s"], m["denominator_w"]),
+                    value=m["numerator_s"] / m["denominator_s"] - m["numerator_w"] / m["denominator_w"],
+                    ci_low=lo, ci_high=hi)[OUT]
+
+
+def alpha_rows(ctx, answered: pd.DataFrame) -> pd.DataFrame:
+    """scale_alpha at every level, over respondents answering every item of the scale."""
+    sc = respondent_scales(answered, ctx.dataset["survey_items"])
+    complete = sc.loc[sc["answered"] == sc["n_items"], RESPONDENT + ["scale"]]
+    long = answered.merge(complete, on=RESPONDENT + ["scale"], how="inner")
+    long = long.assign(unit=long.groupby(RESPONDENT, sort=False, observed=True).ngroup())
+    keys = ["level", "area_id", "year", "instrument", "role", "scale"]
+    a = cronbach_alpha(at_levels(long, ctx.region_of), keys)
+    a = a[(a["n"] >= ALPHA_MIN) & a["alpha"].notna()]
+    a = a.assign(group=scale_group(a))
+    a = a[~a.duplicated(["level", "area_id", "year", "group"], keep=False)]
+    return _blank_interval(a.assign(indicator="scale_alpha", group_type="scale", numerator=np.nan,
+                                    denominator=a["n"].astype("float64"), value=a["alpha"]))[OUT]
+
+
+def derived(table: pd.DataFrame, ctx) -> pd.DataFrame:
+    """Voice indicators that do not roll up by summing, at school, region and national level.
+
+    respondent_representation and perception_gap (from the finished ``table``) and
+    scale_alpha (from the respondents). Columns :data:`OUT`.
+    """
+    parts = [representation_rows(table), perception_gap_rows(table),
+             alpha_rows(ctx, scored_responses(ctx.dataset))]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=OUT)
+    return pd.concat(parts, ignore_index=True)
