@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import communication, disclosure, inquiry, participation, self_review, stats, voice
 from .aggregate import Cells, finish_means, finish_proportions
-from .registry import GAP_SUFFIX, INDICATORS, REGISTRY
+from .registry import GAP_SUFFIX, INDICATORS, REGISTRY, base_id
 from .units import GAP_GROUP_TYPES, Units, family_units, student_units
 
 COLUMNS = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
@@ -46,9 +46,9 @@ class Context:
     region_of: pd.Series  #: school_id -> region name
 
     @classmethod
-    def build(cls, dataset) -> Context:
+    def build(cls, dataset, group_types=None) -> Context:
         e = dataset["enrolments"]  # all years: year-over-year indicators need y-1
-        families, students = family_units(e), student_units(e)
+        families, students = family_units(e, group_types), student_units(e, group_types)
         return cls(dataset, families, students, Cells.build(families.frame, families.groups),
                    Cells.build(students.frame, students.groups),
                    dataset["schools"].set_index("school_id")["region"].astype("str"))
@@ -68,10 +68,12 @@ def not_available(dataset) -> list[str]:
     return [i.id for i in INDICATORS if not all(dataset.has(t) for t in i.tables)]
 
 
-def _available_topics(dataset):
+def _available_topics(dataset, wanted=None):
     missing = set(not_available(dataset))
+    wanted = None if wanted is None else {base_id(i) for i in wanted}
     return [m for name, m in TOPICS.items()
-            if any(i.topic == name and i.id not in missing for i in INDICATORS)]
+            if any(i.topic == name and i.id not in missing and (wanted is None or i.id in wanted)
+                   for i in INDICATORS)]
 
 
 def _counted(ctx: Context, topics) -> pd.DataFrame:
@@ -139,7 +141,7 @@ ETHNICITY_CHOICES = {"total": ("ethnicity",), "prioritised": ("ethnicity_priorit
 
 
 def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
-            ethnicity: str = "both") -> pd.DataFrame:
+            ethnicity: str = "both", indicators=None, group_types=None) -> pd.DataFrame:
     """The indicator table of ``dataset``.
 
     Parameters
@@ -152,6 +154,8 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
     ethnicity : ``"total"`` (total response: a family in every group of its children),
         ``"prioritised"`` (one group per family in the Ministry's order) or ``"both"``:
         which ethnicity breakdowns (and their equity-gap rows) the table holds.
+    indicators : optional list of indicator ids to keep (only the topics they belong to run).
+    group_types : optional list of group types to keep (``["all"]`` for totals only).
 
     Returns
     -------
@@ -160,8 +164,8 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
     """
     if ethnicity not in ETHNICITY_CHOICES:
         raise ValueError(f"ethnicity must be one of {', '.join(ETHNICITY_CHOICES)}, not {ethnicity!r}")
-    ctx = Context.build(dataset)
-    topics = _available_topics(dataset)
+    ctx = Context.build(dataset, group_types)
+    topics = _available_topics(dataset, indicators)
     rows = _finish(_roll_up(_counted(ctx, topics), dataset["schools"]))
     derived = [m.derived(rows, ctx) for m in topics if hasattr(m, "derived")]
     rows = pd.concat([rows, _gaps(rows), *derived], ignore_index=True)
@@ -169,6 +173,10 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
         rows = rows[rows["year"].isin(list(years))]
     dropped = {"ethnicity", "ethnicity_prioritised"} - set(ETHNICITY_CHOICES[ethnicity])
     rows = rows[~rows["group_type"].isin(dropped)]
+    if indicators is not None:
+        rows = rows[rows["indicator"].isin(list(indicators))]
+    if group_types is not None:
+        rows = rows[rows["group_type"].isin(list(group_types))]
     rows["suppressed"] = False
     if "rest_denominator" not in rows:
         rows["rest_denominator"] = np.nan

@@ -79,11 +79,7 @@ def target_flags(students) -> np.ndarray:
     >>> target_flags(student_units(e)).tolist()
     [True, False]
     """
-    g = students.groups
-    units = g.loc[(g["group_type"] == "target") & (g["group"] == "target"), "unit"].to_numpy()
-    flag = np.zeros(len(students), dtype=bool)
-    flag[units] = True
-    return flag
+    return students.frame["target"].to_numpy(dtype=bool)
 
 
 def step_flags(students, steps: pd.DataFrame) -> pd.DataFrame:

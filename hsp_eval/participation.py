@@ -101,7 +101,7 @@ def counted(ctx) -> pd.DataFrame:
     flag[was[was >= 0]] = fm["reached"].to_numpy()[was[was >= 0]]
     add(count(for_indicator(family_cells, "retention"), flag), "retention")
 
-    new = families.groups.query("group_type == 'new_family' and group == 'new'")["unit"].to_numpy()
+    new = np.flatnonzero((families.frame["new"] == "new").to_numpy(dtype=bool, na_value=False))
     flag = np.full(len(families), np.nan)
     flag[new] = fm["reached"].to_numpy()[new]
     add(count(for_indicator(family_cells, "new_family_reach"), flag), "new_family_reach")

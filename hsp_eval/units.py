@@ -104,48 +104,63 @@ def _long(unit: np.ndarray, group_type: str, group) -> pd.DataFrame:
     return pd.DataFrame({"unit": unit, "group_type": group_type, "group": group})
 
 
-def _memberships(frame: pd.DataFrame, rows_unit: np.ndarray, rows: pd.DataFrame, id_col: str
-                 ) -> pd.DataFrame:
-    """Build the membership table from per-row attributes (one unit may have many rows)."""
+def _memberships(frame: pd.DataFrame, rows_unit: np.ndarray, rows: pd.DataFrame, id_col: str,
+                 wanted=None) -> pd.DataFrame:
+    """Build the membership table from per-row attributes (one unit may have many rows).
+
+    Also stores each unit's ``target`` (bool) and ``new`` ('new', 'returning' or missing)
+    in ``frame``, which indicators need whatever group types are wanted.
+    """
     n = len(frame)
-    parts = [_long(np.arange(n), "all", "all")]
-    eth = rows["ethnicity"].astype("str").str.split(";")
-    ex = pd.DataFrame({"unit": rows_unit, "group": eth}).explode("group").drop_duplicates()
-    parts.append(ex.assign(group_type="ethnicity")[["unit", "group_type", "group"]])
-    joined = ex.sort_values(["unit", "group"]).groupby("unit")["group"].agg(";".join)
-    parts.append(_long(joined.index.to_numpy(), "ethnicity_prioritised",
-                       _prioritised(joined).to_numpy()))
-    band = pd.DataFrame({"unit": rows_unit, "group": year_band(rows["year_level"]).to_numpy()})
-    parts.append(band.drop_duplicates().assign(group_type="year_band")[["unit", "group_type", "group"]])
+    want = set(GROUP_TYPES if wanted is None else wanted)
+    parts = [_long(np.arange(n), "all", "all")] if "all" in want else []
+    if want & {"ethnicity", "ethnicity_prioritised"}:
+        eth = rows["ethnicity"].astype("str").str.split(";")
+        ex = pd.DataFrame({"unit": rows_unit, "group": eth}).explode("group").drop_duplicates()
+        if "ethnicity" in want:
+            parts.append(ex.assign(group_type="ethnicity")[["unit", "group_type", "group"]])
+        if "ethnicity_prioritised" in want:
+            joined = ex.sort_values(["unit", "group"]).groupby("unit")["group"].agg(";".join)
+            parts.append(_long(joined.index.to_numpy(), "ethnicity_prioritised",
+                               _prioritised(joined).to_numpy()))
+    if "year_band" in want:
+        band = pd.DataFrame({"unit": rows_unit, "group": year_band(rows["year_level"]).to_numpy()})
+        parts.append(band.drop_duplicates().assign(group_type="year_band")[["unit", "group_type", "group"]])
     target = rows["target"].fillna(False).astype(bool) if "target" in rows else \
         pd.Series(False, index=rows.index)
     any_target = pd.Series(target.to_numpy()).groupby(rows_unit).any().reindex(range(n), fill_value=False)
-    parts.append(_long(np.arange(n), "target", np.where(any_target.to_numpy(), "target", "not_target")))
-    new = _new_flags(frame, id_col)
-    known = new.notna().to_numpy()
-    parts.append(_long(np.flatnonzero(known), "new_family", new[known].to_numpy()))
-    out = pd.concat(parts, ignore_index=True)
+    frame["target"] = any_target.to_numpy(dtype=bool)
+    if "target" in want:
+        parts.append(_long(np.arange(n), "target", np.where(frame["target"], "target", "not_target")))
+    frame["new"] = _new_flags(frame, id_col)
+    known = frame["new"].notna().to_numpy()
+    if "new_family" in want:
+        parts.append(_long(np.flatnonzero(known), "new_family", frame["new"][known].to_numpy()))
+    out = pd.concat(parts, ignore_index=True) if parts else _long(np.array([], np.int64), "all", "all")
     out["unit"] = out["unit"].astype(np.int64)
     return out.sort_values(["unit", "group_type", "group"], kind="stable").reset_index(drop=True)
 
 
-def family_units(enrolments: pd.DataFrame) -> Units:
-    """Families per school and year, with their groups (see the module docstring)."""
+def family_units(enrolments: pd.DataFrame, group_types=None) -> Units:
+    """Families per school and year, with their groups (see the module docstring).
+
+    ``group_types`` limits the memberships built (default: all of :data:`GROUP_TYPES`).
+    """
     e = enrolments.reset_index(drop=True)
     frame = (e[["school_id", "year", "family_id"]].drop_duplicates()
              .sort_values(["school_id", "year", "family_id"]).reset_index(drop=True))
     units = Units(frame, pd.DataFrame())
     rows_unit = units.locate(e, "family_id")
-    units.groups = _memberships(frame, rows_unit, e, "family_id")
+    units.groups = _memberships(frame, rows_unit, e, "family_id", group_types)
     return units
 
 
-def student_units(enrolments: pd.DataFrame) -> Units:
+def student_units(enrolments: pd.DataFrame, group_types=None) -> Units:
     """Students per school and year (one per enrolment row), with their groups."""
     e = enrolments.sort_values(["school_id", "year", "student_id"]).reset_index(drop=True)
     frame = e[["school_id", "year", "student_id", "family_id"]].copy()
     units = Units(frame, pd.DataFrame())
-    units.groups = _memberships(frame, np.arange(len(frame)), e, "family_id")
+    units.groups = _memberships(frame, np.arange(len(frame)), e, "family_id", group_types)
     return units
 
 
