@@ -53,6 +53,13 @@ for _m in range(1, 64):
     PRIO[_m] = next(vocab.ETHNIC_GROUPS.index(g) for g in vocab.PRIORITY_ORDER
                     if _m >> vocab.ETHNIC_GROUPS.index(g) & 1)
 del _m
+#: mask -> the same mask with at most 3 groups (the first 3 in priority order): a respondent
+#: reports at most 3 groups even when a family's children together have more
+CAP3 = np.arange(65, dtype=np.int64)
+for _m in range(1, 64):
+    _groups = [vocab.ETHNIC_GROUPS.index(g) for g in vocab.PRIORITY_ORDER if _m >> vocab.ETHNIC_GROUPS.index(g) & 1]
+    CAP3[_m] = sum(1 << b for b in _groups[:3])
+del _m, _groups
 
 #: probability of each second group given the first (rows: first group, ETHNIC_GROUPS order)
 SECOND_GROUP = np.array([

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.special import expit, ndtr, ndtri
 
 from . import vocab
-from .synthetic_roll import MAORI, NOT_STATED_MASK, PACIFIC, PRIO, World
+from .synthetic_roll import CAP3, MAORI, NOT_STATED_MASK, PACIFIC, PRIO, World
 from .synthetic_text import BARRIER_BASE, INSTRUMENTS, SCALES, TITLES
 
 ACTIVITY_TYPES = tuple(vocab.ACTIVITY_TYPES)
@@ -444,7 +444,7 @@ def _surveys(rng, out, world, i, y, k, p, fam_ids, mask, prio, reached, att_type
     if nR:
         linked = rng.random(nR) < 0.9
         fam = np.where(linked, fam_ids[resp], -1)
-        eth = np.where(linked | (rng.random(nR) < 0.7), mask[resp], -1)
+        eth = np.where(linked | (rng.random(nR) < 0.7), CAP3[mask[resp]], -1)
         # post-stratification weights for linked respondents by prioritised group
         fam_share = np.bincount(prio, minlength=7) / F
         lp = prio[resp][linked]
