@@ -58,22 +58,63 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
 # cross-table checks: each returns (mask of failing rows, value Series, reason Series)
 
 
+def _packed_keys(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]):
+    """One integer per row on each side for the key columns, comparable across the two sides.
+
+    Each key column is factorised jointly over both sides and the codes are packed into one
+    integer, so matching keys is a sorted lookup rather than a join of text columns.
+    """
+    n_left = len(df)
+    key_l = np.zeros(n_left, dtype=np.int64)
+    key_r = np.zeros(len(ref), dtype=np.int64)
+    for c, rc in zip(cols, ref_cols):
+        left, right = df[c], ref[rc]
+        if isinstance(left.dtype, pd.CategoricalDtype) or isinstance(right.dtype, pd.CategoricalDtype):
+            left, right = left.astype("str"), right.astype("str")
+        both = pd.concat([left.reset_index(drop=True), right.reset_index(drop=True)], ignore_index=True)
+        codes, uniques = pd.factorize(both, use_na_sentinel=True)
+        codes = codes.astype(np.int64) + 1  # missing -> 0
+        key_l = key_l * (len(uniques) + 1) + codes[:n_left]
+        key_r = key_r * (len(uniques) + 1) + codes[n_left:]
+    return key_l, key_r
+
+
 def _keys_in(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]) -> np.ndarray:
     """Boolean array: is each row's (cols) key among ref's (ref_cols) keys?"""
     if ref is None or len(ref) == 0:
         return np.zeros(len(df), dtype=bool)
-    right = ref[ref_cols].drop_duplicates()
-    right.columns = cols
-    right = right.assign(_hit=True)
-    left = df[cols].reset_index(drop=True)
-    merged = left.merge(right, on=cols, how="left", sort=False)
-    return np.array(merged["_hit"].fillna(False).to_numpy(dtype=bool), copy=True)
+    key_l, key_r = _packed_keys(df, cols, ref, ref_cols)
+    return np.isin(key_l, np.unique(key_r))
+
+
+def _lookup(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]) -> np.ndarray:
+    """Position in ``ref`` of the first row with each row's key, -1 where there is none."""
+    if ref is None or len(ref) == 0:
+        return np.full(len(df), -1, dtype=np.int64)
+    key_l, key_r = _packed_keys(df, cols, ref, ref_cols)
+    first = ~pd.Series(key_r).duplicated().to_numpy()
+    index = pd.Index(key_r[first])
+    pos = index.get_indexer(key_l)
+    return np.where(pos >= 0, np.flatnonzero(first)[pos], -1)
 
 
 def _year_of(series: pd.Series) -> pd.Series:
+    """Calendar year of a date or a YYYY-MM month column (computed once per distinct value)."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return series.dt.year.astype("Int64")
-    return pd.to_numeric(series.str.slice(0, 4), errors="coerce").astype("Int64")
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    years = pd.to_numeric(pd.Series(uniques).str.slice(0, 4), errors="coerce").astype("Int64")
+    return pd.concat([years, pd.Series([pd.NA], dtype="Int64")], ignore_index=True).take(
+        np.where(codes < 0, len(uniques), codes)).set_axis(series.index)
+
+
+def _reasons(bad: np.ndarray, make) -> np.ndarray:
+    """Reason text for the failing rows only (``make(positions)`` builds it); None elsewhere."""
+    out = np.full(len(bad), None, dtype=object)
+    pos = np.flatnonzero(bad)
+    if len(pos):
+        out[pos] = np.asarray(make(pos), dtype=object)
+    return out
 
 
 def _enrolled_families(tables):
@@ -94,9 +135,9 @@ def _cross_checks(name: str, df: pd.DataFrame, tables: dict[str, pd.DataFrame]):
         ok = _keys_in(probe, ["school_id", "year", "family_id"], _enrolled_families(tables),
                       ["school_id", "year", "family_id"])
         ok |= probe.isna().any(axis=1).to_numpy()
-        reason = ("has no child enrolled at school " + probe["school_id"].astype(str) + " in "
-                  + probe["year"].astype(str) + f" ({what})")
-        return ("family_id", ~ok, df["family_id"], reason)
+        reason = _reasons(~ok, lambda pos: "has no child enrolled at school " + probe["school_id"].iloc[pos]
+                          .astype(str) + " in " + probe["year"].iloc[pos].astype(str) + f" ({what})")
+        return ("family_id", ~ok, df["family_id"], pd.Series(reason, index=df.index))
 
     def student_enrolled(school: pd.Series, year: pd.Series, target_only: bool):
         probe = pd.DataFrame({"school_id": school.to_numpy(), "year": year.astype("Int64").array,
@@ -107,11 +148,11 @@ def _cross_checks(name: str, df: pd.DataFrame, tables: dict[str, pd.DataFrame]):
         ok = _keys_in(probe, ["school_id", "year", "student_id"], ref, ["school_id", "year", "student_id"])
         ok |= probe.isna().any(axis=1).to_numpy()
         kind = "a target student" if target_only else "enrolled"
-        reason = (f"is not {kind} at school " + probe["school_id"].astype(str) + " in "
-                  + probe["year"].astype(str))
-        if target_only:
-            reason = reason + " (the enrolments table must mark the student as a target student that year)"
-        return ("student_id", ~ok, df["student_id"], reason)
+        tail = " (the enrolments table must mark the student as a target student that year)" \
+            if target_only else ""
+        reason = _reasons(~ok, lambda pos: f"is not {kind} at school " + probe["school_id"].iloc[pos]
+                          .astype(str) + " in " + probe["year"].iloc[pos].astype(str) + tail)
+        return ("student_id", ~ok, df["student_id"], pd.Series(reason, index=df.index))
 
     if name in ("enrolments", "activities", "contacts", "portal_usage", "survey_respondents",
                 "inquiry_steps", "progress", "self_review", "reported_participation"):
@@ -121,9 +162,9 @@ def _cross_checks(name: str, df: pd.DataFrame, tables: dict[str, pd.DataFrame]):
         ok = _keys_in(df, ["activity_id"], acts, ["activity_id"])
         yield ("activity_id", ~ok, df["activity_id"], "is not in the activities table")
         if acts is not None:
-            a = acts[["activity_id", "school_id", "date"]].drop_duplicates("activity_id")
-            joined = df[["activity_id"]].merge(a, on="activity_id", how="left")
-            school, year = joined["school_id"], _year_of(joined["date"])
+            pos = _lookup(df, ["activity_id"], acts, ["activity_id"])
+            school = acts["school_id"].take(np.maximum(pos, 0)).where(pos >= 0).set_axis(df.index)
+            year = _year_of(acts["date"]).take(np.maximum(pos, 0)).where(pos >= 0).set_axis(df.index)
             col, bad, values, reason = family_enrolled(school, year, "the year of this activity")
             yield col, bad & ok, values, reason
             if df["student_id"].notna().any():
@@ -153,16 +194,16 @@ def _cross_checks(name: str, df: pd.DataFrame, tables: dict[str, pd.DataFrame]):
         ok_item = _keys_in(df, ["instrument", "item_id"], items, ["instrument", "item_id"])
         yield ("item_id", ~ok_item, df["item_id"], "is not an item of this instrument in survey_items")
         if items is not None:
-            rng = df[["instrument", "item_id"]].merge(
-                items[["instrument", "item_id", "response_min", "response_max"]].drop_duplicates(
-                    ["instrument", "item_id"]), on=["instrument", "item_id"], how="left")
+            pos = _lookup(df, ["instrument", "item_id"], items, ["instrument", "item_id"])
+            item_lo = items["response_min"].to_numpy(dtype="float64", na_value=np.nan)
+            item_hi = items["response_max"].to_numpy(dtype="float64", na_value=np.nan)
+            lo = np.where(pos >= 0, item_lo[np.maximum(pos, 0)], np.nan)
+            hi = np.where(pos >= 0, item_hi[np.maximum(pos, 0)], np.nan)
             r = df["response"].to_numpy(dtype="float64", na_value=np.nan)
-            lo = rng["response_min"].to_numpy(dtype="float64", na_value=np.nan)
-            hi = rng["response_max"].to_numpy(dtype="float64", na_value=np.nan)
             bad = ~np.isnan(r) & ~np.isnan(lo) & ((r < lo) | (r > hi))
-            reason = ("is outside this item's answer range " + pd.Series(lo).astype("Int64").astype(str)
-                      + "-" + pd.Series(hi).astype("Int64").astype(str)).set_axis(df.index)
-            yield ("response", bad, df["response"], reason)
+            reason = _reasons(bad, lambda p: [f"is outside this item's answer range {lo[i]:.0f}-{hi[i]:.0f}"
+                                              for i in p])
+            yield ("response", bad, df["response"], pd.Series(reason, index=df.index))
     if name in ("inquiry_steps", "progress"):
         yield student_enrolled(df["school_id"], df["year"], target_only=True)
 

@@ -16,10 +16,11 @@ Examples
 
 from __future__ import annotations
 
-import unicodedata
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import vocab
 from .contract import YEAR_MAX, YEAR_MIN
@@ -50,35 +51,53 @@ def dtype_for(kind: str, nullable: bool, vocabulary: str | None = None):
     raise ValueError(f"unknown column kind {kind!r}")
 
 
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text).strip()
-
-
 def _is_text(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object
 
 
-def _by_unique(s: pd.Series, fn) -> tuple[pd.Series, pd.Series]:
-    """Apply ``fn(value) -> (parsed, reason)`` once per distinct non-blank value."""
+def clean_text(s: pd.Series) -> pd.Series:
+    """Strip, NFC-normalise and blank-to-missing a text column, vectorised in Arrow.
+
+    Examples
+    --------
+    >>> clean_text(pd.Series([" 0042 ", "Ma\u0304ori", "", None], dtype="str")).tolist()
+    ['0042', 'Māori', nan, nan]
+    """
+    arr = pa.array(s.array) if pd.api.types.is_string_dtype(s.dtype) else \
+        pa.array(s.astype("str").array)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.large_string())
+    arr = pc.utf8_trim_whitespace(arr)
+    if len(arr) and not pc.all(pc.string_is_ascii(arr)).as_py():
+        arr = pc.utf8_normalize(arr, "NFC")
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+    return pd.Series(arr.to_pandas(), index=s.index).astype("str")
+
+
+def _by_unique(s: pd.Series, fn, dtype) -> tuple[pd.Series, pd.Series]:
+    """Apply ``fn(value) -> (parsed, reason)`` once per distinct non-blank value.
+
+    Returns the parsed column of ``dtype`` and the reasons of the cells that failed.
+    """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     parsed, reasons = [], []
     for u in uniques:
         p, r = fn(u)
         parsed.append(p)
         reasons.append(r)
-    parsed_u = pd.Series(parsed + [None], dtype=object)
-    reason_u = pd.Series(reasons + [None], dtype=object)
+    parsed_u = pd.Series(parsed + [None], dtype=object).astype(dtype)
     idx = np.where(codes < 0, len(uniques), codes)
-    values = pd.Series(parsed_u.to_numpy()[idx], index=s.index)
-    reason = pd.Series(reason_u.to_numpy()[idx], index=s.index)
-    return values, reason.dropna()
+    values = parsed_u.take(idx).set_axis(s.index)
+    failed_u = np.array([r is not None for r in reasons] + [False])
+    bad = failed_u[idx]
+    if not bad.any():
+        return values, pd.Series(dtype=object)
+    reason_u = np.array(reasons + [None], dtype=object)
+    return values, pd.Series(reason_u[idx[bad]], index=s.index[bad])
 
 
 def _blank_to_na(s: pd.Series) -> pd.Series:
-    if _is_text(s):
-        stripped = s.astype("str").str.strip()
-        return stripped.where(stripped != "", None).astype("str")
-    return s
+    return clean_text(s) if _is_text(s) else s
 
 
 def parse_column(s: pd.Series, kind: str, vocabulary: str | None = None) -> tuple[pd.Series, pd.Series]:
@@ -105,13 +124,10 @@ def parse_column(s: pd.Series, kind: str, vocabulary: str | None = None) -> tupl
                 reasons = pd.Series("is stored as a number; identifiers must be stored as text so "
                                     "leading zeros are kept (0042 is not 42)", index=s.index[s.notna()])
                 return pd.Series(pd.NA, index=s.index, dtype="str"), reasons
-            s = s.astype("str")
-        values, reasons = _by_unique(s, lambda u: (_nfc(u), None))
-        return values.astype("str"), reasons
+        return (s if text else clean_text(s)), pd.Series(dtype=object)
     if kind == "int":
         if text:
-            values, reasons = _by_unique(s, _int_one)
-            return values.astype("Int64"), reasons
+            return _by_unique(s, _int_one, "Int64")
         if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
             return pd.Series(pd.NA, index=s.index, dtype="Int64"), pd.Series(
                 "is not a whole number", index=s.index[s.notna()])
@@ -120,32 +136,28 @@ def parse_column(s: pd.Series, kind: str, vocabulary: str | None = None) -> tupl
         return f.where(~bad).astype("Int64"), pd.Series("is not a whole number", index=s.index[bad])
     if kind == "float":
         if text:
-            values, reasons = _by_unique(s, _float_one)
-            return values.astype("float64"), reasons
+            return _by_unique(s, _float_one, "float64")
         if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
             return pd.Series(np.nan, index=s.index), pd.Series("is not a number", index=s.index[s.notna()])
         return s.astype("float64"), pd.Series(dtype=object)
     if kind == "bool":
         if text:
-            values, reasons = _by_unique(s, _bool_one)
+            values, reasons = _by_unique(s, _bool_one, "boolean")
         elif pd.api.types.is_bool_dtype(s.dtype):
             values, reasons = s.astype("boolean"), pd.Series(dtype=object)
         else:
-            values, reasons = _by_unique(s.astype("str"), _bool_one)
+            values, reasons = _by_unique(s.astype("str"), _bool_one, "boolean")
         return values.astype("boolean"), reasons
     if kind == "date":
         if text:
-            values, reasons = _by_unique(s, _date_one)
-            return pd.to_datetime(values).astype(DATE_DTYPE), reasons
+            return _by_unique(s, _date_one, DATE_DTYPE)
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             return s.dt.tz_localize(None).astype(DATE_DTYPE) if getattr(s.dt, "tz", None) \
                 else s.astype(DATE_DTYPE), pd.Series(dtype=object)
         # pyarrow date32 arrives as object of datetime.date or as timestamp
-        values, reasons = _by_unique(s.astype("str"), _date_one)
-        return pd.to_datetime(values).astype(DATE_DTYPE), reasons
+        return _by_unique(s.astype("str"), _date_one, DATE_DTYPE)
     if kind == "month":
-        values, reasons = _by_unique(s.astype("str"), _month_one)
-        return values.astype("str"), reasons
+        return _by_unique(s.astype("str"), _month_one, "str")
     if kind == "category":
         allowed = vocab.VOCABULARIES[vocabulary][0]
 
@@ -154,11 +166,9 @@ def parse_column(s: pd.Series, kind: str, vocabulary: str | None = None) -> tupl
             if c is None:
                 return None, f"is not an allowed value (allowed: {', '.join(allowed)})"
             return c, None
-        values, reasons = _by_unique(s.astype("str") if not text else s, one)
-        return values.astype(dtype_for(kind, True, vocabulary)), reasons
+        return _by_unique(s.astype("str") if not text else s, one, dtype_for(kind, True, vocabulary))
     if kind == "ethnicity":
-        values, reasons = _by_unique(s.astype("str") if not text else s, vocab.parse_ethnicity)
-        return values.astype("str"), reasons
+        return _by_unique(s.astype("str") if not text else s, vocab.parse_ethnicity, "str")
     raise ValueError(f"unknown column kind {kind!r}")
 
 
