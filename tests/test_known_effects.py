@@ -1,0 +1,129 @@
+"""The indicators recover the effects the synthetic generator writes into the demo data
+(hsp_eval.synthetic.KNOWN_EFFECTS; the schools each applies to are in data/demo/generator.json),
+and the indicator table is deterministic and leaks no small count."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hsp_eval import indicators, load_dataset, trends
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_dataset(DEMO)
+
+
+@pytest.fixture(scope="module")
+def table(demo):
+    return indicators.compute(demo)
+
+
+@pytest.fixture(scope="module")
+def effects():
+    return json.loads((DEMO / "generator.json").read_text(encoding="utf-8"))["known_effects"]
+
+
+def rows(t, **match):
+    m = np.ones(len(t), dtype=bool)
+    for k, v in match.items():
+        m &= (t[k] == v).to_numpy()
+    return t[m].sort_values("year")
+
+
+def test_school0_maori_reach_rises_and_is_classed_improving(table, effects):
+    [school] = effects["school0_maori_reach_rises"]["school_ids"]
+    r = rows(table, level="school", area_id=school, indicator="reach", group_type="ethnicity", group="Māori")
+    assert (np.diff(r["value"]) > 0).all()
+    assert r["ci_low"].iloc[-1] > r["ci_high"].iloc[0]  # last year's interval clear of the first's
+    tr = trends.compute_trends(table).set_index(["area_id", "indicator", "group_type", "group"])
+    assert tr.loc[(school, "reach", "ethnicity", "Māori"), "trend"] == "improving"
+    assert tr.loc[(school, "reach", "ethnicity", "European"), "trend"] == "stable"
+
+
+def test_school1_relies_on_one_way_problem_focused_contact(table, effects):
+    [school] = effects["school1_one_way_deficit_contact"]["school_ids"]
+    for year in (2022, 2025):
+        t = rows(table, level="school", indicator="two_way_share", group_type="all", year=year).set_index("area_id")
+        others = t.drop(index=school)
+        assert t.loc[school, "ci_high"] < others["ci_low"].min()
+        d = rows(table, level="school", indicator="deficit_share", group_type="all", year=year).set_index("area_id")
+        assert d.loc[school, "ci_low"] > d.drop(index=school)["ci_high"].max()
+
+
+def test_codesign_is_associated_with_accelerated_progress(table):
+    r = rows(table, level="national", indicator="accelerated_by_codesign", group="adjusted_odds_ratio")
+    assert len(r) == 4 and (r["ci_low"] > 1).all()
+    # the generator's true odds ratio (2.5) lies within every year's interval
+    assert ((r["ci_low"] < 2.5) & (r["ci_high"] > 2.5)).all()
+
+
+def test_staff_see_partnership_more_favourably_than_whanau(table):
+    r = rows(table, level="national", indicator="perception_gap", year=2022)
+    assert len(r) == 4 and (r["value"] > 0.05).all() and (r["ci_low"] > 0).all()
+    g = rows(table, level="national", indicator="self_review_gap", year=2025)
+    assert (g["value"] > 0).all()
+
+
+def test_new_families_are_reached_less(table):
+    for year in (2023, 2024, 2025):
+        new = rows(table, level="national", indicator="reach", group_type="new_family", group="new", year=year)
+        ret = rows(table, level="national", indicator="reach", group_type="new_family", group="returning",
+                   year=year)
+        assert new["ci_high"].iloc[0] < ret["ci_low"].iloc[0]
+
+
+def test_invitations_are_taken_up_more_than_open_events_draw(table):
+    inv = rows(table, level="national", indicator="invitation_uptake", group_type="all")
+    assert (inv["ci_low"] > 0.6).all()
+    fundraising = rows(table, level="national", indicator="reach_by_type", group="fundraising")
+    assert (fundraising["value"] < inv["value"].to_numpy()).all()
+
+
+def test_no_shown_row_has_a_small_denominator(table):
+    shown = table[~table["suppressed"]]
+    is_count = shown["numerator"].notna() | shown["indicator"].isin(
+        ["attendances_per_family", "breadth", "scale_score", "self_review_rating"])
+    assert (shown.loc[is_count, "denominator"] >= 5).all()
+    sup = table[table["suppressed"]]
+    assert sup["numerator"].isna().all() and sup["value"].isna().all() and sup["ci_low"].isna().all()
+
+
+def test_publication_rows_show_only_rounded_counts(demo):
+    pub = indicators.compute(demo, publication=True)
+    area = pub[pub["level"].isin(["region", "national"])]
+    counts = pd.concat([area["numerator"].dropna(), area["denominator"].dropna()])
+    assert (np.mod(counts, 3) == 0).all()
+    shown = area[~area["suppressed"] & area["numerator"].notna()]
+    assert (shown["numerator"] >= 6).all()
+
+
+def test_same_data_gives_byte_identical_files(demo, table, tmp_path):
+    again = indicators.compute(demo)
+    for ext in ("csv", "parquet"):
+        indicators.write_table(table, tmp_path / f"a.{ext}")
+        indicators.write_table(again, tmp_path / f"b.{ext}")
+        assert filecmp.cmp(tmp_path / f"a.{ext}", tmp_path / f"b.{ext}", shallow=False)
+    back = indicators.read_table(tmp_path / "a.csv")
+    assert back["area_id"].str.len().eq(4).sum() > 0 and list(back.columns) == indicators.COLUMNS
+
+
+def test_schools_are_independent_so_the_work_can_be_split_by_school(demo, table):
+    """Computing on a subset of schools gives exactly those schools' rows."""
+    keep = sorted(demo["schools"]["school_id"])[:3]
+    tables = {name: (df[df["school_id"].isin(keep)] if "school_id" in df else df)
+              for name, df in demo.tables.items()}
+    act = tables["activities"]["activity_id"]
+    tables["attendance"] = demo["attendance"][demo["attendance"]["activity_id"].isin(act)]
+    sub = indicators.compute(type(demo)(tables))
+    a = sub[sub["level"] == "school"].reset_index(drop=True)
+    b = table[(table["level"] == "school") & table["area_id"].isin(keep)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
