@@ -9,7 +9,7 @@ Examples
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import contract, vocab
+from . import contract, indicators, vocab
 from .dataset import Dataset
 from .fingerprint import fingerprint
 from .load import load_dataset
@@ -20,5 +20,5 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.1.0"
 
-__all__ = ["Dataset", "DataContractError", "Problem", "ValidationReport", "contract", "fingerprint",
+__all__ = ["Dataset", "DataContractError", "Problem", "ValidationReport", "contract", "fingerprint", "indicators",
            "load_dataset", "vocab", "__version__"]
