@@ -217,3 +217,23 @@ def read_table(path) -> pd.DataFrame:
         return pd.read_parquet(path)
     return pd.read_csv(path, dtype={"area_id": "str", "group": "str", "group_type": "str"},
                        keep_default_na=False, na_values=[""])
+
+
+def select(table: pd.DataFrame, indicator: str, group_type: str = "all", group: str = "all",
+           area_id: str | None = None, year: int | None = None, level: str = "school") -> pd.DataFrame:
+    """Rows of the indicator table for one indicator and group (optionally one area and year).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"level": ["school"], "area_id": ["0042"], "year": [2024], "indicator": ["reach"],
+    ...                   "group_type": ["all"], "group": ["all"], "value": [0.5]})
+    >>> select(t, "reach", area_id="0042")["value"].tolist()
+    [0.5]
+    """
+    m = ((table["level"] == level) & (table["indicator"] == indicator)
+         & (table["group_type"] == group_type) & (table["group"] == group))
+    if area_id is not None:
+        m &= table["area_id"] == area_id
+    if year is not None:
+        m &= table["year"] == year
+    return table[m].sort_values(["area_id", "year"], kind="stable")

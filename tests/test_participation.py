@@ -77,9 +77,7 @@ def table(tmp_path_factory):
 
 
 def row(table, indicator, group_type="all", group="all", area="0001", year=2024, level="school"):
-    r = table[(table["level"] == level) & (table["area_id"] == area) & (table["year"] == year)
-              & (table["indicator"] == indicator) & (table["group_type"] == group_type)
-              & (table["group"] == group)]
+    r = indicators.select(table, indicator, group_type, group, area, year, level)
     assert len(r) == 1, f"{indicator} {group_type}={group} {area} {year}: {len(r)} rows"
     return r.iloc[0]
 
