@@ -47,16 +47,20 @@ class Cells:
         if groups is None:
             groups = pd.DataFrame({"unit": np.arange(n), "group_type": "all", "group": "all"})
         unit = groups["unit"].to_numpy(dtype=np.int64)
-        long = pd.DataFrame({
-            "school_id": rows["school_id"].to_numpy()[unit],
-            "year": rows["year"].to_numpy()[unit],
-            "group_type": groups["group_type"].to_numpy(),
-            "group": groups["group"].to_numpy(),
-        })
-        code, uniq = pd.MultiIndex.from_frame(long).factorize(sort=True)
-        cells = uniq.to_frame(index=False)
-        cells.columns = CELL
-        return cls(unit, code.astype(np.int64), cells)
+        # factorise each key column once (rows-level columns over the rows, not the memberships)
+        # and pack the codes into one integer per membership
+        parts = [_codes(rows["school_id"]), _codes(rows["year"]),
+                 _codes(groups["group_type"]), _codes(groups["group"])]
+        key = np.zeros(len(unit), dtype=np.int64)
+        for i, (codes, uniques) in enumerate(parts):
+            key = key * len(uniques) + (codes[unit] if i < 2 else codes)
+        packed, code = np.unique(key, return_inverse=True)
+        cols = {}
+        for name, (codes, uniques) in zip(reversed(CELL), reversed(parts)):
+            cols[name] = uniques.take(packed % len(uniques))
+            packed = packed // len(uniques)
+        cells = pd.DataFrame({c: np.asarray(cols[c]) for c in CELL})
+        return cls(unit, code.astype(np.int64).ravel(), cells)
 
     def only(self, *group_types: str) -> Cells:
         """The memberships of the given group types."""
@@ -68,6 +72,14 @@ class Cells:
         remap = np.full(len(self.cells), -1, dtype=np.int64)
         remap[keep_codes] = np.arange(len(keep_codes))
         return Cells(self.row[mask], remap[self.code[mask]], self.cells.iloc[keep_codes].reset_index(drop=True))
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes and sorted uniques of a column (categoricals use their codes directly)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(dtype=np.int64), pd.Index(s.cat.categories)
+    codes, uniques = pd.factorize(s, sort=True)
+    return codes.astype(np.int64), pd.Index(uniques)
 
 
 def for_indicator(cells: Cells, indicator: str) -> Cells:

@@ -136,9 +136,18 @@ def _memberships(frame: pd.DataFrame, rows_unit: np.ndarray, rows: pd.DataFrame,
     known = frame["new"].notna().to_numpy()
     if "new_family" in want:
         parts.append(_long(np.flatnonzero(known), "new_family", frame["new"][known].to_numpy()))
-    out = pd.concat(parts, ignore_index=True) if parts else _long(np.array([], np.int64), "all", "all")
-    out["unit"] = out["unit"].astype(np.int64)
-    return out.sort_values(["unit", "group_type", "group"], kind="stable").reset_index(drop=True)
+    return _sorted_groups(parts)
+
+
+def _sorted_groups(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One membership table from parts, sorted by unit (then group type and group), categorical."""
+    if not parts:
+        parts = [_long(np.array([], np.int64), "all", "all")]
+    unit = np.concatenate([p["unit"].to_numpy(dtype=np.int64) for p in parts])
+    gtype = pd.Categorical(np.concatenate([p["group_type"].to_numpy(dtype=object) for p in parts]))
+    group = pd.Categorical(np.concatenate([p["group"].to_numpy(dtype=object) for p in parts]))
+    order = np.lexsort((group.codes, gtype.codes, unit))
+    return pd.DataFrame({"unit": unit[order], "group_type": gtype.take(order), "group": group.take(order)})
 
 
 def family_units(enrolments: pd.DataFrame, group_types=None) -> Units:
@@ -189,10 +198,14 @@ def expand_groups(units: Units, row_unit: np.ndarray) -> pd.DataFrame:
     rows_rep = np.repeat(r, rep)
     offs = np.arange(int(rep.sum())) - np.repeat(np.cumsum(rep) - rep, rep)
     idx = np.repeat(start[u], rep) + offs
-    out = pd.DataFrame({"unit": rows_rep, "group_type": g["group_type"].to_numpy()[idx],
-                        "group": g["group"].to_numpy()[idx]})
+    out = pd.DataFrame({"unit": rows_rep, "group_type": g["group_type"].take(idx).to_numpy()
+                        if not isinstance(g["group_type"].dtype, pd.CategoricalDtype)
+                        else g["group_type"].array.take(idx),
+                        "group": g["group"].take(idx).to_numpy()
+                        if not isinstance(g["group"].dtype, pd.CategoricalDtype) else g["group"].array.take(idx)})
     orphans = np.flatnonzero(~has)
     if len(orphans):
-        out = pd.concat([out, pd.DataFrame({"unit": orphans, "group_type": "all", "group": "all"})],
+        out = pd.concat([out.astype({"group_type": "object", "group": "object"}),
+                         pd.DataFrame({"unit": orphans, "group_type": "all", "group": "all"})],
                         ignore_index=True)
     return out
