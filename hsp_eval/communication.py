@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import vocab
-from .aggregate import Cells, count, for_indicator
-from .units import expand_groups
+from .aggregate import count, for_indicator, per_unit, tally
 
 
 def _family_flag(families, rows: pd.DataFrame) -> np.ndarray:
@@ -34,7 +33,7 @@ def _contacts_counted(ctx) -> list[pd.DataFrame]:
     c = c.assign(year=c["date"].dt.year.astype("int64")).reset_index(drop=True)
     out = [count(for_indicator(ctx.family_cells, "contact_reach"), _family_flag(ctx.families, c))
            .assign(indicator="contact_reach")]
-    cells = Cells.build(c, expand_groups(ctx.families, ctx.families.locate(c, "family_id")))
+    unit, n = ctx.families.locate(c, "family_id"), len(ctx.families)
     by_school = (c["initiated_by"] == "school").to_numpy()
     purpose = c["purpose"].astype("str")
     response = c["response_received"].astype("boolean")
@@ -49,7 +48,10 @@ def _contacts_counted(ctx) -> list[pd.DataFrame]:
         "deficit_share": only_school(purpose.isin(vocab.DEFICIT_PURPOSES).to_numpy(dtype="float64")),
         "learning_contact_share": (purpose == "learning").to_numpy(dtype="float64"),
     }
-    out += [count(for_indicator(cells, ind), flag).assign(indicator=ind) for ind, flag in flags.items()]
+    for ind, flag in flags.items():  # per family, then into the family's groups
+        known = ~np.isnan(flag)
+        out.append(tally(for_indicator(ctx.family_cells, ind), per_unit(unit, np.where(known, flag, 0.0), n),
+                         per_unit(unit, known.astype("float64"), n)).assign(indicator=ind))
     return out
 
 

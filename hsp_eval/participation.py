@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from . import vocab
-from .aggregate import Cells, count, for_indicator, moments
-from .units import Units, expand_groups
+from .aggregate import count, for_indicator, moments, per_unit, tally
+from .units import Units
 
 
 def attended_rows(activities: pd.DataFrame, attendance: pd.DataFrame) -> pd.DataFrame:
@@ -83,15 +83,18 @@ def counted(ctx) -> pd.DataFrame:
     conf = fm["reached_learning_conference"].to_numpy()[fam_of_student]
     add(count(for_indicator(student_cells, "conference_reach"), conf), "conference_reach")
 
-    # attended rows and invitations, grouped by their family's groups
-    att = rows[rows["attended"].astype(bool)].reset_index(drop=True)
-    att_cells = Cells.build(att, expand_groups(families, families.locate(att, "family_id")))
-    add(count(for_indicator(att_cells, "learning_share"),
-              (att["focus"] == "learning").to_numpy(dtype="float64")), "learning_share")
-    inv = rows[rows["invited"].fillna(False).astype(bool)].reset_index(drop=True)
-    inv_cells = Cells.build(inv, expand_groups(families, families.locate(inv, "family_id")))
-    add(count(for_indicator(inv_cells, "invitation_uptake"),
-              inv["attended"].to_numpy(dtype="float64")), "invitation_uptake")
+    # attended rows and invitations, counted per family and then into the family's groups
+    n = len(families)
+    att = rows[rows["attended"].astype(bool)]
+    unit = families.locate(att, "family_id")
+    add(tally(for_indicator(family_cells, "learning_share"),
+              per_unit(unit, (att["focus"] == "learning").to_numpy(dtype="float64"), n),
+              per_unit(unit, np.ones(len(att)), n)), "learning_share")
+    inv = rows[rows["invited"].fillna(False).astype(bool)]
+    unit = families.locate(inv, "family_id")
+    add(tally(for_indicator(family_cells, "invitation_uptake"),
+              per_unit(unit, inv["attended"].to_numpy(dtype="float64"), n),
+              per_unit(unit, np.ones(len(inv)), n)), "invitation_uptake")
 
     # year over year: retention of last year's reached families, reach of new families
     f = families.frame
