@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .contract import REQUIRED_TABLES, TABLES
+from .keys import packed_keys, positions
 from .dataset import Dataset
 from .parse import dtype_for, parse_column
 from .problems import DataContractError, Problem, TableAccount, ValidationReport
@@ -58,44 +59,12 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
 # cross-table checks: each returns (mask of failing rows, value Series, reason Series)
 
 
-def _packed_keys(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]):
-    """One integer per row on each side for the key columns, comparable across the two sides.
-
-    Each key column is factorised jointly over both sides and the codes are packed into one
-    integer, so matching keys is a sorted lookup rather than a join of text columns.
-    """
-    n_left = len(df)
-    key_l = np.zeros(n_left, dtype=np.int64)
-    key_r = np.zeros(len(ref), dtype=np.int64)
-    for c, rc in zip(cols, ref_cols):
-        left, right = df[c], ref[rc]
-        if isinstance(left.dtype, pd.CategoricalDtype) or isinstance(right.dtype, pd.CategoricalDtype):
-            left, right = left.astype("str"), right.astype("str")
-        both = pd.concat([left.reset_index(drop=True), right.reset_index(drop=True)], ignore_index=True)
-        codes, uniques = pd.factorize(both, use_na_sentinel=True)
-        codes = codes.astype(np.int64) + 1  # missing -> 0
-        key_l = key_l * (len(uniques) + 1) + codes[:n_left]
-        key_r = key_r * (len(uniques) + 1) + codes[n_left:]
-    return key_l, key_r
-
-
 def _keys_in(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]) -> np.ndarray:
     """Boolean array: is each row's (cols) key among ref's (ref_cols) keys?"""
     if ref is None or len(ref) == 0:
         return np.zeros(len(df), dtype=bool)
-    key_l, key_r = _packed_keys(df, cols, ref, ref_cols)
+    key_l, key_r = packed_keys(df, cols, ref, ref_cols)
     return pd.Index(pd.unique(key_r)).get_indexer(key_l) >= 0  # a hash lookup; np.isin sorts
-
-
-def _lookup(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]) -> np.ndarray:
-    """Position in ``ref`` of the first row with each row's key, -1 where there is none."""
-    if ref is None or len(ref) == 0:
-        return np.full(len(df), -1, dtype=np.int64)
-    key_l, key_r = _packed_keys(df, cols, ref, ref_cols)
-    first = ~pd.Series(key_r).duplicated().to_numpy()
-    index = pd.Index(key_r[first])
-    pos = index.get_indexer(key_l)
-    return np.where(pos >= 0, np.flatnonzero(first)[pos], -1)
 
 
 def _year_of(series: pd.Series) -> pd.Series:
@@ -162,7 +131,7 @@ def _cross_checks(name: str, df: pd.DataFrame, tables: dict[str, pd.DataFrame]):
         ok = _keys_in(df, ["activity_id"], acts, ["activity_id"])
         yield ("activity_id", ~ok, df["activity_id"], "is not in the activities table")
         if acts is not None:
-            pos = _lookup(df, ["activity_id"], acts, ["activity_id"])
+            pos = positions(df, ["activity_id"], acts, ["activity_id"])
             school = acts["school_id"].take(np.maximum(pos, 0)).where(pos >= 0).set_axis(df.index)
             year = _year_of(acts["date"]).take(np.maximum(pos, 0)).where(pos >= 0).set_axis(df.index)
             col, bad, values, reason = family_enrolled(school, year, "the year of this activity")
@@ -194,7 +163,7 @@ def _cross_checks(name: str, df: pd.DataFrame, tables: dict[str, pd.DataFrame]):
         ok_item = _keys_in(df, ["instrument", "item_id"], items, ["instrument", "item_id"])
         yield ("item_id", ~ok_item, df["item_id"], "is not an item of this instrument in survey_items")
         if items is not None:
-            pos = _lookup(df, ["instrument", "item_id"], items, ["instrument", "item_id"])
+            pos = positions(df, ["instrument", "item_id"], items, ["instrument", "item_id"])
             item_lo = items["response_min"].to_numpy(dtype="float64", na_value=np.nan)
             item_hi = items["response_max"].to_numpy(dtype="float64", na_value=np.nan)
             lo = np.where(pos >= 0, item_lo[np.maximum(pos, 0)], np.nan)

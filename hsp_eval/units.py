@@ -40,7 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .vocab import NOT_STATED, PRIORITY_ORDER, YEAR_BANDS
+from .keys import positions
+from .vocab import ETHNIC_GROUPS, NOT_STATED, PRIORITY_ORDER, YEAR_BANDS
 
 GROUP_TYPES = ("all", "ethnicity", "ethnicity_prioritised", "year_band", "target", "new_family")
 #: group types whose groups get ``<indicator>_gap_vs_rest`` rows
@@ -64,9 +65,7 @@ class Units:
 
     def locate(self, df: pd.DataFrame, id_col: str) -> np.ndarray:
         """Unit position of each row of ``df`` (matched on school_id, year, ``id_col``); -1 if none."""
-        idx = self.frame[KEY + [id_col]].assign(_unit=np.arange(len(self.frame)))
-        m = df[KEY + [id_col]].merge(idx, on=KEY + [id_col], how="left", sort=False)
-        return m["_unit"].fillna(-1).to_numpy(dtype=np.int64)
+        return positions(df, KEY + [id_col], self.frame, KEY + [id_col])
 
 
 def year_band(year_level: pd.Series) -> pd.Series:
@@ -81,21 +80,40 @@ def year_band(year_level: pd.Series) -> pd.Series:
     return pd.cut(year_level.astype("int64"), bins=edges, labels=list(YEAR_BANDS)).astype("str")
 
 
-def _prioritised(groups: pd.Series) -> pd.Series:
-    """Prioritised group from a Series of ';'-joined total-response strings."""
-    out = pd.Series(NOT_STATED, index=groups.index, dtype="str")
-    for g in reversed(PRIORITY_ORDER):  # the highest priority is applied last
-        out = out.mask(groups.str.contains(g, regex=False), g)
-    return out
+ETHNIC_ALL = ETHNIC_GROUPS + (NOT_STATED,)
+#: rank of each group of ETHNIC_ALL in the prioritisation order (Not stated last)
+_BY_RANK = PRIORITY_ORDER + (NOT_STATED,)
+_PRIORITY_RANK = np.array([_BY_RANK.index(g) for g in ETHNIC_ALL])
+
+
+def _unit_groups(rows_unit: np.ndarray, ethnicity: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (unit, ethnic group index) pairs, sorted by unit, from ';'-joined ethnicity cells.
+
+    Each distinct cell value is split once, then rows are expanded with integer arrays.
+    """
+    codes, combos = pd.factorize(ethnicity, use_na_sentinel=True)
+    groups = [[ETHNIC_ALL.index(x) for x in str(c).split(";") if x in ETHNIC_ALL] for c in combos]
+    groups.append([])  # missing ethnicity: no group
+    codes = np.where(codes < 0, len(combos), codes)
+    lens = np.array([len(x) for x in groups], dtype=np.int64)
+    flat = np.array([i for x in groups for i in x], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    rep = lens[codes]
+    row = np.repeat(np.arange(len(codes)), rep)
+    offs = np.arange(int(rep.sum())) - np.repeat(np.cumsum(rep) - rep, rep)
+    g = flat[np.repeat(starts[codes], rep) + offs]
+    k = len(ETHNIC_ALL)
+    key = np.unique(np.asarray(rows_unit, dtype=np.int64)[row] * k + g)
+    return key // k, key % k
 
 
 def _new_flags(frame: pd.DataFrame, id_col: str) -> pd.Series:
     """'new' / 'returning' per unit, NA in the school's first year in the data."""
-    prev = (frame[["school_id", "year", id_col]].drop_duplicates()
-            .assign(year=lambda d: d["year"] + 1, _was=True))
-    m = frame[["school_id", "year", id_col]].merge(prev, on=["school_id", "year", id_col], how="left")
+    cols = ["school_id", "year", id_col]
+    prev = frame[cols].assign(year=frame["year"] + 1)
+    was = positions(frame[cols], cols, prev, cols) >= 0
     first = frame.groupby("school_id")["year"].transform("min")
-    out = np.where(m["_was"].fillna(False).to_numpy(dtype=bool), "returning", "new").astype(object)
+    out = np.where(was, "returning", "new").astype(object)
     out[(frame["year"] == first).to_numpy()] = None
     return pd.Series(out, index=frame.index, dtype="str")
 
@@ -115,17 +133,20 @@ def _memberships(frame: pd.DataFrame, rows_unit: np.ndarray, rows: pd.DataFrame,
     want = set(GROUP_TYPES if wanted is None else wanted)
     parts = [_long(np.arange(n), "all", "all")] if "all" in want else []
     if want & {"ethnicity", "ethnicity_prioritised"}:
-        eth = rows["ethnicity"].astype("str").str.split(";")
-        ex = pd.DataFrame({"unit": rows_unit, "group": eth}).explode("group").drop_duplicates()
+        unit, g = _unit_groups(rows_unit, rows["ethnicity"])
         if "ethnicity" in want:
-            parts.append(ex.assign(group_type="ethnicity")[["unit", "group_type", "group"]])
+            parts.append(_long(unit, "ethnicity", np.asarray(ETHNIC_ALL, dtype=object)[g]))
         if "ethnicity_prioritised" in want:
-            joined = ex.sort_values(["unit", "group"]).groupby("unit")["group"].agg(";".join)
-            parts.append(_long(joined.index.to_numpy(), "ethnicity_prioritised",
-                               _prioritised(joined).to_numpy()))
+            rank = _PRIORITY_RANK[g]
+            first = np.r_[True, unit[1:] != unit[:-1]]  # unit is sorted: one block per unit
+            best = np.minimum.reduceat(rank, np.flatnonzero(first))
+            parts.append(_long(unit[first], "ethnicity_prioritised",
+                               np.asarray(_BY_RANK, dtype=object)[best]))
     if "year_band" in want:
-        band = pd.DataFrame({"unit": rows_unit, "group": year_band(rows["year_level"]).to_numpy()})
-        parts.append(band.drop_duplicates().assign(group_type="year_band")[["unit", "group_type", "group"]])
+        edges = np.array([hi for _, hi in YEAR_BANDS.values()])
+        band = np.searchsorted(edges, rows["year_level"].to_numpy(dtype=np.int64))
+        key = np.unique(rows_unit.astype(np.int64) * len(edges) + band)
+        parts.append(_long(key // len(edges), "year_band", np.asarray(list(YEAR_BANDS), dtype=object)[key % len(edges)]))
     target = rows["target"].fillna(False).astype(bool) if "target" in rows else \
         pd.Series(False, index=rows.index)
     any_target = pd.Series(target.to_numpy()).groupby(rows_unit).any().reindex(range(n), fill_value=False)
