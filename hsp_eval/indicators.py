@@ -19,7 +19,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,7 @@ class Context:
     family_cells: Cells
     student_cells: Cells
     region_of: pd.Series  #: school_id -> region name
+    cache: dict = field(default_factory=dict)  #: intermediate frames a topic reuses in counted and derived
 
     @classmethod
     def build(cls, dataset, group_types=None) -> Context:

@@ -68,6 +68,20 @@ COUNTED = ["school_id", "year", "group_type", "group", "indicator", "numerator",
 # responses, respondents and families
 
 
+def _scored(ctx) -> pd.DataFrame:
+    """scored_responses of the context's dataset, computed once per engine run."""
+    if "voice.scored" not in ctx.cache:
+        ctx.cache["voice.scored"] = scored_responses(ctx.dataset)
+    return ctx.cache["voice.scored"]
+
+
+def _scales(ctx, answered: pd.DataFrame) -> pd.DataFrame:
+    """respondent_scales of the context's answers, computed once per engine run."""
+    if "voice.scales" not in ctx.cache:
+        ctx.cache["voice.scales"] = respondent_scales(answered, ctx.dataset["survey_items"])
+    return ctx.cache["voice.scales"]
+
+
 def scored_responses(ds) -> pd.DataFrame:
     """Answered responses with their item and respondent, after reverse scoring.
 
@@ -243,7 +257,7 @@ def _response_rate_counted(ctx, answered: pd.DataFrame) -> list[pd.DataFrame]:
 
 
 def _scale_counted(ctx, answered: pd.DataFrame) -> list[pd.DataFrame]:
-    sc = respondent_scales(answered, ctx.dataset["survey_items"])
+    sc = _scales(ctx, answered)
     score = np.where(sc["kept"].to_numpy(dtype=bool), sc["score"].to_numpy(dtype="float64"), np.nan)
     out = [moments(_one_group_cells(sc, "scale", scale_group(sc)), score).assign(indicator="scale_score")]
     s = answered[answered["scale"].notna()].reset_index(drop=True)
@@ -267,7 +281,7 @@ def counted(ctx) -> pd.DataFrame:
     >>> from hsp_eval.indicators import Context   # doctest: +SKIP
     >>> counted(Context.build(ds)).query("indicator == 'scale_favourable'")  # doctest: +SKIP
     """
-    answered = scored_responses(ctx.dataset)
+    answered = _scored(ctx)
     parts = [p for p in _response_rate_counted(ctx, answered) + _scale_counted(ctx, answered) if len(p)]
     if not parts:  # typed, so that the engine's concatenation keeps numeric columns numeric
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in COUNTED[5:] else "object")
@@ -352,7 +366,7 @@ def perception_gap_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 def alpha_rows(ctx, answered: pd.DataFrame) -> pd.DataFrame:
     """scale_alpha at every level, over respondents answering every item of the scale."""
-    sc = respondent_scales(answered, ctx.dataset["survey_items"])
+    sc = _scales(ctx, answered)
     complete = sc.loc[sc["answered"] == sc["n_items"], RESPONDENT + ["scale"]]
     long = answered.merge(complete, on=RESPONDENT + ["scale"], how="inner")
     long = long.assign(unit=long.groupby(RESPONDENT, sort=False, observed=True).ngroup())
@@ -372,7 +386,7 @@ def derived(table: pd.DataFrame, ctx) -> pd.DataFrame:
     scale_alpha (from the respondents). Columns :data:`OUT`.
     """
     parts = [representation_rows(table), perception_gap_rows(table),
-             alpha_rows(ctx, scored_responses(ctx.dataset))]
+             alpha_rows(ctx, _scored(ctx))]
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=OUT)
