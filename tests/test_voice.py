@@ -30,7 +30,6 @@ The main dataset (schools 0001 and 0002 in Otago, 0003 in Canterbury):
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats as sps
 
