@@ -368,8 +368,9 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
                 report.problems.append(Problem(name, raw.path.name, int(rec.row), None, None, rec.reason))
         good = np.ones(len(typed), dtype=bool)
         good[bad_pos] = False
-        accepted[name] = _narrow(typed[good], name)
-        references[name] = accepted[name] if quarantine_dir is not None else typed
+        accepted[name] = _narrow(typed[good] if bad_pos.size else typed, name)
+        # later tables are checked against the accepted rows (quarantine) or every readable row
+        references[name] = accepted[name] if quarantine_dir is not None or not bad_pos.size else typed
         acc.accepted = int(good.sum())
         acc.quarantined = acc.read - acc.accepted
         report.accounts[name] = acc
@@ -377,6 +378,8 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
             quarantine_dir.mkdir(parents=True, exist_ok=True)
             _quarantine_frame(raw, cells).to_csv(quarantine_dir / f"{name}.csv", index=False,
                                                  encoding="utf-8")
+        raw.frame = raw.frame.iloc[:0]  # the raw cells are no longer needed: free them
+        del typed
     report.problems.sort(key=lambda p: (list(TABLES).index(p.table), p.row or 0))
     if report.problems and quarantine_dir is None:
         raise DataContractError(report)
