@@ -327,13 +327,9 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         report.fatal = True
         raise DataContractError(report)
 
-    raws: dict[str, RawTable] = {}
-    for name in TABLES:
-        if name in files and name in wanted:
-            raw = read_raw(files[name], name)
-            raws[name] = raw
-            report.problems += raw.problems
-            report.notices += raw.notices
+    names = [n for n in TABLES if n in files and n in wanted]
+    for name in names:  # whole-file problems of every file first, without reading the cells
+        report.problems += read_raw(files[name], name, header_only=True).problems
     if report.problems:
         report.fatal = True
         raise DataContractError(report)
@@ -341,7 +337,13 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
     accepted: dict[str, pd.DataFrame] = {}
     references: dict[str, pd.DataFrame] = {}
     quarantine_dir = Path(quarantine) if quarantine is not None else None
-    for name, raw in raws.items():
+    for name in names:  # then one table at a time, so only one table's raw cells are in memory
+        raw = read_raw(files[name], name)
+        report.notices += raw.notices
+        if raw.problems:  # the file changed since the first look
+            report.problems += raw.problems
+            report.fatal = True
+            raise DataContractError(report)
         typed, cells = _parse_table(raw)
         crosses = []
         for column, bad, values, reason in _cross_checks(name, typed, references):

@@ -99,13 +99,16 @@ def _read_csv(data: bytes, names: list[str], threads: bool) -> tuple[pa.Table, l
     return table, invalid
 
 
-def read_raw(path: Path | str, table: str) -> RawTable:
+def read_raw(path: Path | str, table: str, header_only: bool = False) -> RawTable:
     """Read ``path`` as table ``table`` of the contract.
 
     Parameters
     ----------
     path : path of a ``.csv`` or ``.parquet`` file.
     table : the contract table the file holds.
+    header_only : only check the file as a whole (encoding, header, columns) and return
+        without reading the cells; the loader does this for every file first, so all
+        whole-file problems are reported together before any table is parsed.
 
     Returns
     -------
@@ -119,11 +122,11 @@ def read_raw(path: Path | str, table: str) -> RawTable:
     raw = RawTable(table, path, empty, np.array([], dtype=np.int64))
     if path.suffix.lower() == ".parquet":
         try:
-            arrow = pq.read_table(path)
+            arrow = pq.read_schema(path) if header_only else pq.read_table(path)
         except Exception as e:  # pyarrow raises several types for broken files
             _problem(raw, f"the file could not be read as Parquet ({e})")
             return raw
-        names = list(arrow.column_names)
+        names = list(arrow.names) if header_only else list(arrow.column_names)
         first_row = 1
         invalid: list = []
     else:
@@ -161,7 +164,7 @@ def read_raw(path: Path | str, table: str) -> RawTable:
     if extra:
         raw.notices.append(f"{path.name}: column(s) {', '.join(extra)} are not part of the data "
                            f"contract and were not used")
-    if raw.problems:
+    if raw.problems or header_only:
         return raw
     if first_row == 2:
         try:
