@@ -102,3 +102,18 @@ def test_params_file_is_checked_with_plain_messages(tmp_path):
         parse_params({"school_id": "1", "targets": [{"indicator": "reach", "value": 60, "year": 2025}]}, "x")
     with pytest.raises(ParamsError, match="unknown field"):
         parse_params({"school_id": "1", "colour": "red"}, "x")
+
+
+def test_demo_params_load_and_their_targets_get_a_status():
+    from pathlib import Path
+
+    from hsp_eval import indicators, load_dataset
+    from hsp_eval.params import load_params_dir
+
+    root = Path(__file__).resolve().parents[1]
+    params = load_params_dir(root / "params" / "demo")
+    assert "0113" in params and params["0113"]["targets"]
+    table = indicators.compute(load_dataset(root / "data" / "demo"), indicators=["reach", "reach_learning"])
+    tr = compute_trends(table, targets_frame(params))
+    status = tr.dropna(subset=["target_value"]).set_index(["indicator", "group"])["target_status"]
+    assert status[("reach", "Māori")] == "met"  # 0.60 in 2025 against a target of 0.6
