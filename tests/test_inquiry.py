@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsp_eval import indicators, inquiry, load_dataset
+from hsp_eval import indicators, inquiry
+from hsp_eval.testing import load_csv_texts, one_row
 
 FILES = {
     "schools": """school_id,school_name,region,school_type
@@ -79,10 +80,7 @@ FILES = {
 }
 
 
-def write(d, files):
-    for name, text in files.items():
-        (d / f"{name}.csv").write_text(text, encoding="utf-8")
-    return load_dataset(d)
+write = load_csv_texts
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +94,7 @@ def table(dataset):
 
 
 def row(table, indicator, group_type="all", group="all", area="0001", year=2024, level="school"):
-    r = indicators.select(table, indicator, group_type, group, area, year, level)
-    assert len(r) == 1, f"{indicator} {group_type}={group} {area} {year}: {len(r)} rows"
-    return r.iloc[0]
+    return one_row(table, indicator, group_type, group, area, year, level)
 
 
 def counts(table, *args, **kw):

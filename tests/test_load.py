@@ -13,6 +13,7 @@ from hsp_eval.parse import parse_column
 from hsp_eval.problems import Problem, ValidationReport
 from hsp_eval.read import read_raw
 from hsp_eval.schemas import failures
+from hsp_eval.testing import write_csv_texts
 
 SCHOOLS = "school_id,school_name,region,school_type,eqi\n0042,Kura A,Otago,Contributing,400\n0007,Kura B,Auckland,Full Primary,\n"
 ENROL = (
@@ -25,9 +26,7 @@ ENROL = (
 
 
 def write(folder, **tables):
-    for name, text in tables.items():
-        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-    return folder
+    return write_csv_texts(folder, tables)
 
 
 @pytest.fixture

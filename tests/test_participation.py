@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from hsp_eval import indicators, load_dataset
+from hsp_eval.testing import one_row
 
 FILES = {
     "schools": """school_id,school_name,region,school_type
@@ -77,9 +78,7 @@ def table(tmp_path_factory):
 
 
 def row(table, indicator, group_type="all", group="all", area="0001", year=2024, level="school"):
-    r = indicators.select(table, indicator, group_type, group, area, year, level)
-    assert len(r) == 1, f"{indicator} {group_type}={group} {area} {year}: {len(r)} rows"
-    return r.iloc[0]
+    return one_row(table, indicator, group_type, group, area, year, level)
 
 
 def counts(table, *args, **kw):

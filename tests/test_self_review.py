@@ -18,6 +18,7 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from hsp_eval import indicators, load_dataset
 from hsp_eval.self_review import welch_interval
+from hsp_eval.testing import one_row
 
 ENROL = ["0001,a1,FA,3,Māori", "0002,b1,FB,9,European", "0003,c1,FC,2,Pacific"]
 RATINGS = {
@@ -61,11 +62,7 @@ def table(dataset):
 
 
 def row(table, indicator, group, area="0001", year=2024, level="school"):
-    r = table[(table["level"] == level) & (table["area_id"] == area) & (table["year"] == year)
-              & (table["indicator"] == indicator) & (table["group_type"] == "dimension")
-              & (table["group"] == group)]
-    assert len(r) == 1, f"{indicator} {group} {area} {year}: {len(r)} rows"
-    return r.iloc[0]
+    return one_row(table, indicator, "dimension", group, area, year, level)
 
 
 def has(table, indicator, group, area="0001", year=2024, level="school"):

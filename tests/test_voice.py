@@ -33,7 +33,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from hsp_eval import indicators, load_dataset, stats
+from hsp_eval import indicators, stats
+from hsp_eval.testing import load_csv_texts
 
 SCHOOLS = """school_id,school_name,region,school_type
 0001,Kura A,Otago,Full Primary
@@ -121,10 +122,7 @@ VOICE = ("survey_response_rate", "survey_response_rate_gap_vs_rest", "respondent
          "scale_score", "scale_favourable", "scale_alpha", "perception_gap", "barrier_prevalence")
 
 
-def write(folder, files):
-    for name, text in files.items():
-        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
-    return load_dataset(folder)
+write = load_csv_texts
 
 
 @pytest.fixture(scope="module")

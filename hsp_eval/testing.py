@@ -1,0 +1,41 @@
+"""Small helpers for tests and examples: datasets from CSV text, single indicator rows.
+
+Examples
+--------
+>>> import tempfile
+>>> ds = load_csv_texts(tempfile.mkdtemp(), {
+...     "schools": "school_id,school_name,region,school_type\\n0042,A,Otago,Contributing\\n",
+...     "enrolments": "year,school_id,student_id,family_id,year_level,ethnicity\\n2024,0042,1,F,3,Asian\\n"})
+>>> ds["enrolments"]["school_id"].tolist()
+['0042']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .indicators import select
+from .load import load_dataset
+
+
+def write_csv_texts(folder, files: dict[str, str]) -> Path:
+    """Write ``{table: csv text}`` as ``folder/<table>.csv`` (UTF-8); return the folder."""
+    folder = Path(folder)
+    for name, text in files.items():
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+def load_csv_texts(folder, files: dict[str, str], **kwargs):
+    """Write ``{table: csv text}`` into ``folder`` and load it with :func:`hsp_eval.load_dataset`."""
+    return load_dataset(write_csv_texts(folder, files), **kwargs)
+
+
+def one_row(table: pd.DataFrame, indicator: str, group_type: str = "all", group: str = "all",
+            area_id: str | None = None, year: int | None = None, level: str = "school") -> pd.Series:
+    """The single row of the indicator table for these keys; AssertionError if not exactly one."""
+    r = select(table, indicator, group_type, group, area_id, year, level)
+    assert len(r) == 1, f"{indicator} {group_type}={group} {area_id} {year} {level}: {len(r)} rows"
+    return r.iloc[0]
