@@ -84,10 +84,11 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_indicators(args) -> int:
-    from . import indicators
+    from . import indicators, provenance
     from .load import load_dataset
     from .problems import DataContractError
 
+    read_at = provenance.now()
     try:
         ds = load_dataset(args.data_dir)
     except DataContractError as e:
@@ -99,9 +100,13 @@ def _cmd_indicators(args) -> int:
     table = indicators.compute(ds, years=args.years, min_n=args.min_n, publication=args.publication,
                                ethnicity=args.ethnicity)
     indicators.write_table(table, args.out)
+    fp = ds.fingerprint()
+    provenance.write_sidecar(args.out, provenance.record(
+        fp, args.data_dir, read_at, min_n=args.min_n, publication=args.publication, ethnicity=args.ethnicity,
+        years=None if args.years is None else f"{args.years[0]}-{args.years[-1]}"))
     missing = indicators.not_available(ds)
     print(f"Wrote {len(table):,} indicator rows ({table['suppressed'].sum():,} suppressed) to {args.out} "
-          f"in {time.perf_counter() - t0:.1f} s; data fingerprint {ds.fingerprint()[:16]}.")
+          f"in {time.perf_counter() - t0:.1f} s (provenance beside it); data fingerprint {fp[:16]}.")
     if missing:
         print("Not available (a table they need is missing): " + ", ".join(missing))
     return 0

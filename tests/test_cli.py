@@ -76,3 +76,20 @@ def test_demo_data_is_committed_valid_and_regenerates_identically(tmp_path):
     assert "Valid" in r.stdout and "10 schools, years 2022-2025" in r.stdout
     meta = json.loads((DEMO / "generator.json").read_text())
     assert meta["seed"] == int(_demo_args()[_demo_args().index("--seed") + 1])
+
+
+def test_indicators_writes_the_table_and_its_provenance(tmp_path):
+    import pandas as pd
+
+    from hsp_eval import load_dataset
+    from hsp_eval.provenance import read_sidecar
+
+    out = tmp_path / "indicators.parquet"
+    r = run("indicators", DEMO, "--out", out, "--min-n", "7")
+    assert r.returncode == 0, r.stderr
+    table = pd.read_parquet(out)
+    assert {"school", "region", "national"} == set(table["level"])
+    rec = read_sidecar(out)
+    assert rec["data_fingerprint"] == load_dataset(DEMO).fingerprint()
+    assert rec["min_n"] == 7 and rec["hsp_eval_version"] and rec["git_commit"]
+    assert rec["data_read_at"][:4].isdigit()
