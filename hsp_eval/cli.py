@@ -98,7 +98,7 @@ def _cmd_indicators(args) -> int:
         return 1
     t0 = time.perf_counter()
     table = indicators.compute(ds, years=args.years, min_n=args.min_n, publication=args.publication,
-                               ethnicity=args.ethnicity)
+                               ethnicity=args.ethnicity, workers=args.workers, chunk_size=args.chunk_size)
     indicators.write_table(table, args.out)
     fp = ds.fingerprint()
     provenance.write_sidecar(args.out, provenance.record(
@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--publication", action="store_true",
                    help="random rounding to base 3 and suppression under 6 for region and national rows")
     i.add_argument("--ethnicity", choices=["total", "prioritised", "both"], default="both")
+    i.add_argument("--workers", type=int, default=1,
+                   help="processes to split the schools across (the table is the same whatever the number)")
+    i.add_argument("--chunk-size", type=int, default=None,
+                   help="compute at most this many schools at once, to lower peak memory")
     i.set_defaults(func=_cmd_indicators)
 
     tr = sub.add_parser("trends", help="multi-year change, trend class and target status per school")

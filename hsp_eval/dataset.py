@@ -37,6 +37,34 @@ class Dataset:
         """True when the dataset holds table ``name``."""
         return name in self.tables
 
+    def for_schools(self, school_ids) -> Dataset:
+        """The same dataset restricted to the schools ``school_ids``.
+
+        Tables with a ``school_id`` keep those schools' rows (in their order); attendance keeps
+        the rows of those schools' activities; survey_items (shared by every school) is kept
+        whole. Indicators are school-local, so computing on each part gives the same school rows.
+
+        Examples
+        --------
+        >>> ds = Dataset({"schools": pd.DataFrame({"school_id": ["0042", "0043"]}),
+        ...               "activities": pd.DataFrame({"activity_id": ["A", "B"], "school_id": ["0042", "0043"]}),
+        ...               "attendance": pd.DataFrame({"activity_id": ["A", "B", "B"]})})
+        >>> sub = ds.for_schools(["0043"])
+        >>> sub["schools"]["school_id"].tolist(), len(sub["attendance"])
+        (['0043'], 2)
+        """
+        keep = pd.Index(list(school_ids)).astype("str")
+        tables = {}
+        for name, df in self.tables.items():
+            if "school_id" in df.columns:
+                tables[name] = df[df["school_id"].astype("str").isin(keep)]
+            else:
+                tables[name] = df
+        if "attendance" in tables and "activities" in tables:
+            tables["attendance"] = self.tables["attendance"][
+                self.tables["attendance"]["activity_id"].isin(tables["activities"]["activity_id"])]
+        return Dataset(tables, self.source, self.report)
+
     def fingerprint(self) -> str:
         """SHA-256 of the dataset's tables (see :func:`hsp_eval.fingerprint.fingerprint`)."""
         return fingerprint(self.tables)

@@ -57,9 +57,11 @@ class Context:
 
 #: topic modules in the order their rows are computed. Each has
 #: ``counted(ctx) -> DataFrame`` (school-level sum-able rows: school_id, year, indicator,
-#: group_type, group, numerator, denominator, and sum/sumsq for means) and may have
-#: ``derived(table, ctx) -> DataFrame`` (rows in the final columns at every level, computed
-#: from the finished table or from unit data, e.g. differences and Cronbach's alpha).
+#: group_type, group, numerator, denominator, and sum/sumsq for means), may have
+#: ``pooled(ctx) -> dict[str, DataFrame]`` (per-school inputs of rows that do not roll up by
+#: summing: moments for Cronbach's alpha, the rows a model is fitted on), and may have
+#: ``derived(table, pooled, region_of) -> DataFrame`` (rows in the final columns at every
+#: level, from the finished table or the pooled inputs of every school).
 TOPICS = {"participation": participation, "communication": communication, "voice": voice,
           "inquiry": inquiry, "self_review": self_review}
 
@@ -84,6 +86,99 @@ def _counted(ctx: Context, topics) -> pd.DataFrame:
         return pd.DataFrame(columns=["school_id", "year", "group_type", "group", "indicator", "numerator",
                                      "denominator", "sum", "sumsq"])
     return pd.concat(parts, ignore_index=True)
+
+
+@dataclass
+class Part:
+    """What the school-local computation gives for some schools; parts of any split combine exactly.
+
+    ``counted`` holds the school-level sum-able rows, ``pooled`` each topic's per-school inputs
+    of the rows that do not roll up by summing; both carry ``school_id``.
+    """
+
+    topics: list[str]
+    counted: pd.DataFrame
+    pooled: dict[str, pd.DataFrame]
+
+
+def compute_part(dataset, indicators=None, group_types=None) -> Part:
+    """The school-local part of the engine for every school of ``dataset`` (see :func:`combine`)."""
+    ctx = Context.build(dataset, group_types)
+    topics = _available_topics(dataset, indicators)
+    pooled = {}
+    for m in topics:
+        if hasattr(m, "pooled"):
+            pooled.update(m.pooled(ctx))
+    return Part([name for name, m in TOPICS.items() if m in topics], _counted(ctx, topics), pooled)
+
+
+def _by_school(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames of several parts as one, ordered by school (stable), so any split gives the same frame."""
+    df = pd.concat(frames, ignore_index=True)
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype("str")
+    codes, _ = pd.factorize(df["school_id"], sort=True)
+    return df.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
+
+
+def combine(parts: list[Part], schools: pd.DataFrame) -> pd.DataFrame:
+    """Every row at school, region and national level (before disclosure) from the parts of a split.
+
+    Counts are summed over schools in school order and pooled inputs are stacked in school
+    order, so the result is the same, to the byte, however the schools were split.
+    """
+    counted = _by_school([p.counted for p in parts])
+    keys = sorted({k for p in parts for k in p.pooled})
+    pooled = {k: _by_school([p.pooled[k] for p in parts if k in p.pooled]) for k in keys}
+    rows = _finish(_roll_up(counted, schools))
+    region_of = schools.set_index("school_id")["region"].astype("str")
+    derived = [TOPICS[t].derived(rows, pooled, region_of) for t in parts[0].topics
+               if hasattr(TOPICS[t], "derived")]
+    return pd.concat([rows, _gaps(rows), *derived], ignore_index=True)
+
+
+_SHARED: dict = {}  #: the dataset a forked worker reads (inherited, not copied, from the parent)
+
+
+def _part_of(school_ids) -> Part:
+    dataset, indicators, group_types = _SHARED["args"]
+    return compute_part(dataset.for_schools(school_ids), indicators, group_types)
+
+
+def _part_of_subset(args) -> Part:
+    return compute_part(*args)
+
+
+def compute_parts(dataset, indicators=None, group_types=None, workers: int = 1,
+                  chunk_size: int | None = None) -> list[Part]:
+    """The school-local parts of ``dataset``, split by school, in ``workers`` processes.
+
+    The schools (sorted by id) are cut into ``max(workers, ceil(n / chunk_size))`` chunks of
+    consecutive ids; a smaller ``chunk_size`` lowers peak memory. With ``workers > 1`` the
+    chunks run in forked processes that read the parent's dataset without copying it (where
+    the platform cannot fork, each chunk's tables are sent to a spawned process).
+    """
+    import multiprocessing as mp
+
+    ids = np.array(sorted(dataset["schools"]["school_id"].astype("str").unique()), dtype=object)
+    n_chunks = max(int(workers), -(-len(ids) // chunk_size) if chunk_size else 1, 1)
+    n_chunks = min(n_chunks, max(len(ids), 1))
+    if n_chunks == 1:
+        return [compute_part(dataset, indicators, group_types)]
+    chunks = [list(c) for c in np.array_split(ids, n_chunks)]
+    if workers <= 1:
+        return [compute_part(dataset.for_schools(c), indicators, group_types) for c in chunks]
+    if "fork" in mp.get_all_start_methods():
+        _SHARED["args"] = (dataset, indicators, group_types)
+        try:
+            with mp.get_context("fork").Pool(min(workers, n_chunks)) as pool:
+                return pool.map(_part_of, chunks, chunksize=1)
+        finally:
+            _SHARED.clear()
+    with mp.get_context("spawn").Pool(min(workers, n_chunks)) as pool:
+        return pool.map(_part_of_subset, [(dataset.for_schools(c), indicators, group_types) for c in chunks],
+                        chunksize=1)
 
 
 def _roll_up(counted: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
@@ -142,7 +237,8 @@ ETHNICITY_CHOICES = {"total": ("ethnicity",), "prioritised": ("ethnicity_priorit
 
 
 def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
-            ethnicity: str = "both", indicators=None, group_types=None) -> pd.DataFrame:
+            ethnicity: str = "both", indicators=None, group_types=None, workers: int = 1,
+            chunk_size: int | None = None) -> pd.DataFrame:
     """The indicator table of ``dataset``.
 
     Parameters
@@ -157,6 +253,10 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
         which ethnicity breakdowns (and their equity-gap rows) the table holds.
     indicators : optional list of indicator ids to keep (only the topics they belong to run).
     group_types : optional list of group types to keep (``["all"]`` for totals only).
+    workers : processes to split the schools across (see :func:`compute_parts`).
+    chunk_size : at most this many schools computed at once (lowers peak memory).
+
+    The table is the same, byte for byte, whatever ``workers`` and ``chunk_size`` are.
 
     Returns
     -------
@@ -165,11 +265,8 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
     """
     if ethnicity not in ETHNICITY_CHOICES:
         raise ValueError(f"ethnicity must be one of {', '.join(ETHNICITY_CHOICES)}, not {ethnicity!r}")
-    ctx = Context.build(dataset, group_types)
-    topics = _available_topics(dataset, indicators)
-    rows = _finish(_roll_up(_counted(ctx, topics), dataset["schools"]))
-    derived = [m.derived(rows, ctx) for m in topics if hasattr(m, "derived")]
-    rows = pd.concat([rows, _gaps(rows), *derived], ignore_index=True)
+    parts = compute_parts(dataset, indicators, group_types, workers=workers, chunk_size=chunk_size)
+    rows = combine(parts, dataset["schools"])
     if years is not None:
         rows = rows[rows["year"].isin(list(years))]
     dropped = {"ethnicity", "ethnicity_prioritised"} - set(ETHNICITY_CHOICES[ethnicity])

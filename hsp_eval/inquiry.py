@@ -374,8 +374,15 @@ def odds_ratio_rows(rows: pd.DataFrame, region_of: pd.Series, min_n: int = MIN_M
                                     group="adjusted_odds_ratio", numerator=np.nan)[FINAL]
 
 
-def derived(table: pd.DataFrame, ctx) -> pd.DataFrame:
-    """The adjusted odds ratio rows of ``accelerated_by_codesign`` (when progress and inquiry_steps exist)."""
+def pooled(ctx) -> dict[str, pd.DataFrame]:
+    """The rows the codesign model is fitted on (per school), pooled by the engine for every level."""
     if not (ctx.dataset.has("progress") and ctx.dataset.has("inquiry_steps")):
+        return {}
+    return {"inquiry.model_rows": model_rows(ctx.dataset)}
+
+
+def derived(table: pd.DataFrame, pooled: dict, region_of: pd.Series) -> pd.DataFrame:
+    """The adjusted odds ratio rows of ``accelerated_by_codesign`` (when progress and inquiry_steps exist)."""
+    if "inquiry.model_rows" not in pooled:
         return pd.DataFrame(columns=FINAL)
-    return odds_ratio_rows(model_rows(ctx.dataset), ctx.region_of)
+    return odds_ratio_rows(pooled["inquiry.model_rows"], region_of)

@@ -120,6 +120,12 @@ def gap_rows(ratings: pd.DataFrame, region_of: pd.Series) -> pd.DataFrame:
                       denominator=wh["count"], value=lead["mean"] - wh["mean"], ci_low=lo, ci_high=hi)[FINAL]
 
 
-def derived(table: pd.DataFrame, ctx) -> pd.DataFrame:
+def pooled(ctx) -> dict[str, pd.DataFrame]:
+    """The leaders' and whānau ratings (per school), pooled by the engine for every level."""
+    r = ctx.dataset["self_review"]
+    return {"self_review.ratings": r[r["rater_group"].astype("str").isin(["leaders", "whanau"])]}
+
+
+def derived(table: pd.DataFrame, pooled: dict, region_of: pd.Series) -> pd.DataFrame:
     """``self_review_gap`` rows, from the ratings (not from the finished table) at every level."""
-    return gap_rows(ctx.dataset["self_review"], ctx.region_of)
+    return gap_rows(pooled["self_review.ratings"], region_of)

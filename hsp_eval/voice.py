@@ -215,6 +215,47 @@ def _one_group_cells(rows: pd.DataFrame, group_type: str, group: pd.Series) -> C
                                            "group": group.to_numpy()}))
 
 
+def _moments(df: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    """n, sum and sum of squares of ``value`` per ``keys``: statistics that add up across schools."""
+    v = df[value].to_numpy(dtype="float64")
+    g = df.assign(_s=v, _ss=v * v).groupby(keys, observed=True, sort=True)
+    return pd.DataFrame({"m_n": g.size(), "m_sum": g["_s"].sum(), "m_sumsq": g["_ss"].sum()}).reset_index()
+
+
+def alpha_moments(long: pd.DataFrame, keys: list[str], unit: str = "unit", item: str = "item_id",
+                  value: str = "scored") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sufficient statistics of Cronbach's alpha: moments per (keys, item) and of the unit totals per keys.
+
+    Both frames add up over any split of the units (e.g. by school), so alpha for a region or
+    the nation is :func:`alpha_from_moments` of the summed moments of its schools.
+    """
+    totals = long.groupby(keys + [unit], observed=True, sort=True)[value].sum().rename("total").reset_index()
+    return _moments(long, keys + [item], value), _moments(totals, keys, "total")
+
+
+def _variance(m: pd.DataFrame) -> np.ndarray:
+    n = m["m_n"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 1, (m["m_sumsq"] - m["m_sum"] ** 2 / n) / (n - 1), np.nan)
+
+
+def alpha_from_moments(items: pd.DataFrame, totals: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Cronbach's alpha per ``keys`` from the moments of :func:`alpha_moments` (summed or not).
+
+    alpha = k / (k - 1) * (1 - sum of item variances / variance of the unit totals), variances
+    with ddof 1. Returns keys, n (units), k (items) and alpha (NaN where undefined).
+    """
+    iv = items[keys].assign(var=_variance(items)).groupby(keys, observed=True, sort=True)["var"]
+    out = pd.DataFrame({"k": iv.size(), "sum_item_var": iv.sum()}).join(
+        totals.set_index(keys).assign(total_var=_variance(totals))[["m_n", "total_var"]], how="inner")
+    out = out.rename(columns={"m_n": "n"})
+    k = out["k"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(k > 1, k / (k - 1) * (1 - out["sum_item_var"] / out["total_var"]), np.nan)
+    alpha[~np.isfinite(alpha)] = np.nan
+    return out.assign(alpha=alpha).reset_index()[keys + ["n", "k", "alpha"]]
+
+
 def cronbach_alpha(long: pd.DataFrame, keys: list[str], unit: str = "unit", item: str = "item_id",
                    value: str = "scored") -> pd.DataFrame:
     """Cronbach's alpha per ``keys`` from long data of complete respondents.
@@ -231,17 +272,7 @@ def cronbach_alpha(long: pd.DataFrame, keys: list[str], unit: str = "unit", item
     >>> round(float(cronbach_alpha(long, ["s"])["alpha"].iloc[0]), 4)   # 3/2 * (1 - (13/3) / 11)
     0.9091
     """
-    item_var = long.groupby(keys + [item], observed=True, sort=True)[value].var(ddof=1)
-    items = item_var.groupby(level=keys, observed=True).agg(["sum", "size"])
-    totals = long.groupby(keys + [unit], observed=True, sort=True)[value].sum()
-    tot = totals.groupby(level=keys, observed=True).agg(["var", "size"])
-    out = pd.DataFrame({"n": tot["size"], "k": items["size"], "sum_item_var": items["sum"],
-                        "total_var": tot["var"]})
-    k = out["k"].to_numpy(dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = np.where(k > 1, k / (k - 1) * (1 - out["sum_item_var"] / out["total_var"]), np.nan)
-    alpha[~np.isfinite(alpha)] = np.nan
-    return out.assign(alpha=alpha).reset_index()[keys + ["n", "k", "alpha"]]
+    return alpha_from_moments(*alpha_moments(long, keys, unit, item, value), keys)
 
 
 # ---------------------------------------------------------------------------
@@ -364,14 +395,35 @@ def perception_gap_rows(table: pd.DataFrame) -> pd.DataFrame:
                     ci_low=lo, ci_high=hi)[OUT]
 
 
-def alpha_rows(ctx, answered: pd.DataFrame) -> pd.DataFrame:
-    """scale_alpha at every level, over respondents answering every item of the scale."""
+ALPHA_KEYS = ["year", "instrument", "role", "scale"]
+
+
+def pooled(ctx) -> dict[str, pd.DataFrame]:
+    """Per-school moments for scale_alpha (respondents answering every item of a scale).
+
+    They add up across schools, so the engine can pool any split of the schools into region
+    and national alpha (see :func:`alpha_rows`).
+    """
+    if not (ctx.dataset.has("survey_responses") and ctx.dataset.has("survey_items")):
+        return {}
+    answered = _scored(ctx)
     sc = _scales(ctx, answered)
     complete = sc.loc[sc["answered"] == sc["n_items"], RESPONDENT + ["scale"]]
     long = answered.merge(complete, on=RESPONDENT + ["scale"], how="inner")
     long = long.assign(unit=long.groupby(RESPONDENT, sort=False, observed=True).ngroup())
-    keys = ["level", "area_id", "year", "instrument", "role", "scale"]
-    a = cronbach_alpha(at_levels(long, ctx.region_of), keys)
+    keys = ["school_id"] + ALPHA_KEYS
+    for c in keys[1:] + ["item_id"]:
+        long[c] = long[c].astype("str") if c != "year" else long[c]
+    items, totals = alpha_moments(long, keys)
+    return {"voice.alpha_items": items, "voice.alpha_totals": totals}
+
+
+def alpha_rows(items: pd.DataFrame, totals: pd.DataFrame, region_of: pd.Series) -> pd.DataFrame:
+    """scale_alpha at every level from the per-school moments of :func:`pooled`."""
+    keys = ["level", "area_id"] + ALPHA_KEYS
+    summed = [at_levels(m, region_of).groupby(keys + extra, sort=True)[["m_n", "m_sum", "m_sumsq"]].sum().reset_index()
+              for m, extra in ((items, ["item_id"]), (totals, []))]
+    a = alpha_from_moments(*summed, keys)
     a = a[(a["n"] >= ALPHA_MIN) & a["alpha"].notna()]
     a = a.assign(group=scale_group(a))
     a = a[~a.duplicated(["level", "area_id", "year", "group"], keep=False)]
@@ -379,14 +431,15 @@ def alpha_rows(ctx, answered: pd.DataFrame) -> pd.DataFrame:
                                     denominator=a["n"].astype("float64"), value=a["alpha"]))[OUT]
 
 
-def derived(table: pd.DataFrame, ctx) -> pd.DataFrame:
+def derived(table: pd.DataFrame, pooled: dict, region_of: pd.Series) -> pd.DataFrame:
     """Voice indicators that do not roll up by summing, at school, region and national level.
 
     respondent_representation and perception_gap (from the finished ``table``) and
-    scale_alpha (from the respondents). Columns :data:`OUT`.
+    scale_alpha (from the pooled per-school moments). Columns :data:`OUT`.
     """
-    parts = [representation_rows(table), perception_gap_rows(table),
-             alpha_rows(ctx, _scored(ctx))]
+    parts = [representation_rows(table), perception_gap_rows(table)]
+    if "voice.alpha_items" in pooled:
+        parts.append(alpha_rows(pooled["voice.alpha_items"], pooled["voice.alpha_totals"], region_of))
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=OUT)
