@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -43,17 +44,32 @@ def _build(out: Path) -> None:
     indicators.write_table(trends, out / "trends.parquet")
 
 
+def inputs_hash() -> str:
+    """SHA-256 of everything the derived files depend on: the demo data, its params and the code."""
+    h = hashlib.sha256()
+    for folder, pattern in ((DATA, "*"), (PARAMS, "*.yaml"), (Path(__file__).parent, "*.py")):
+        for f in sorted(folder.glob(pattern)):
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def paths(out=None) -> dict[str, Path]:
     """Paths of the demo's data, params, indicator table, publication table and trends.
 
     The three derived files are computed into ``out`` (default ``out/demo/`` in the source
-    tree) when any is missing; writing is atomic, so concurrent first uses are safe.
+    tree) when any is missing or the demo data, params or code changed since they were made
+    (:func:`inputs_hash`); writing is atomic, so concurrent first uses are safe.
     """
     out = Path(out) if out else OUT
     files = {k: out / f"{k}.parquet" for k in ("indicators", "publication", "trends")}
-    if not all(p.exists() for p in files.values()):
+    stamp, digest = out / "inputs.sha256", inputs_hash()
+    fresh = stamp.exists() and stamp.read_text().strip() == digest
+    if not (fresh and all(p.exists() for p in files.values())):
         out.mkdir(parents=True, exist_ok=True)
         _build(out)
+        tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}")
+        tmp.write_text(digest + "\n")
+        tmp.replace(stamp)
     return {"data_dir": DATA, "params_dir": PARAMS, **files}
 
 
