@@ -1,0 +1,108 @@
+"""Raw files of an external dataset: their SHA-256, the provenance record, and row accounting.
+
+A public dataset is read from files copied byte-identical into ``data/external/<name>/``.
+A report ties its numbers to those exact bytes by printing each file's SHA-256
+(:func:`provenance_record`), and says what became of every row read: used, or excluded with a
+reason in plain words (:func:`accounting`), so rows read = rows used + rows excluded.
+
+Examples
+--------
+>>> import pandas as pd
+>>> excluded = pd.DataFrame({"file": ["a.csv"], "row": [9], "reason": ["the row is cut off"]})
+>>> accounting({"a.csv": 8}, excluded)[["file", "outcome", "rows"]].values.tolist()
+[['a.csv', 'used', 7], ['a.csv', 'excluded: the row is cut off', 1]]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from .. import provenance
+
+ACCOUNTING_COLUMNS = ["file", "outcome", "rows"]
+
+
+def sha256(path) -> str:
+    """SHA-256 (hex) of a file's bytes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = p.write_bytes(b"abc")
+    >>> sha256(p)[:12]
+    'ba7816bf8f01'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def provenance_record(files, data_dir, read_at: str | None = None, **extra) -> dict:
+    """:func:`hsp_eval.provenance.record` for raw files: one ``sha256 <file>`` entry per file.
+
+    The data fingerprint is the SHA-256 over the files' names and hashes in the order given,
+    so it changes when any byte of any file changes.
+
+    Parameters
+    ----------
+    files : paths of the raw files read (relative names are shown relative to ``data_dir``).
+    data_dir : the dataset's folder.
+    read_at : when the files were read (ISO 8601); now when not given.
+    **extra : further fields (e.g. ``allow_truncated``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "x.txt").write_bytes(b"abc")
+    >>> rec = provenance_record([d / "x.txt"], d, read_at="2026-11-24T10:00:00+00:00")
+    >>> rec["sha256 x.txt"][:12], len(rec["data_fingerprint"])
+    ('ba7816bf8f01', 64)
+    """
+    data_dir = Path(data_dir)
+    hashes = {}
+    for f in files:
+        f = Path(f)
+        name = f.relative_to(data_dir).as_posix() if f.is_relative_to(data_dir) else f.name
+        hashes[f"sha256 {name}"] = sha256(f)
+    combined = hashlib.sha256("".join(f"{k}={v}\n" for k, v in hashes.items()).encode()).hexdigest()
+    return provenance.record(fingerprint=combined, data_dir=data_dir, read_at=read_at, **hashes, **extra)
+
+
+def accounting(rows_read: dict, excluded: pd.DataFrame) -> pd.DataFrame:
+    """What became of every row read: per file, rows used and rows excluded per reason.
+
+    Parameters
+    ----------
+    rows_read : file name -> number of data rows read from it (header not counted).
+    excluded : one row per excluded record with columns ``file`` and ``reason``.
+
+    Returns
+    -------
+    DataFrame with columns file, outcome (``used`` or ``excluded: <reason>``), rows; per file
+    the rows add up to the rows read.
+
+    Raises
+    ------
+    ValueError
+        When a file has more excluded rows than rows read, or an excluded row names a file
+        that was not read.
+    """
+    out = []
+    for file, n in rows_read.items():
+        mine = excluded[excluded["file"] == file]
+        if len(mine) > n:
+            raise ValueError(f"{file}: {len(mine)} rows excluded but only {n} read")
+        out.append({"file": file, "outcome": "used", "rows": int(n - len(mine))})
+        for reason, k in mine.groupby("reason", sort=False).size().items():
+            out.append({"file": file, "outcome": f"excluded: {reason}", "rows": int(k)})
+    unknown = sorted(set(excluded["file"]) - set(rows_read))
+    if unknown:
+        raise ValueError(f"excluded rows name file(s) not read: {', '.join(unknown)}")
+    return pd.DataFrame(out, columns=ACCOUNTING_COLUMNS)
