@@ -1,0 +1,272 @@
+"""National summaries for the Ministry's overview: distributions across schools, funnels, gaps.
+
+Everything here reads the indicator table (usually the publication table: regional and
+national counts randomly rounded to base 3 and suppressed under 6; school rows suppressed
+under ``min_n``) and returns tidy frames for :mod:`hsp_eval.plots_national`.
+
+- :func:`school_view`: the school rows as the national overview may show them: counts
+  randomly rounded to base 3 and suppressed under 6 with the same rule as regional rows
+  (:func:`hsp_eval.disclosure.publication`); rates and intervals stay those of the
+  unrounded counts, as the spec asks.
+- :func:`distribution` / :func:`distribution_summary`: each key indicator's school values
+  and their spread (deciles, quartiles, median) by year.
+- :func:`funnel`: one year's funnel table (:func:`hsp_eval.funnel.funnel_table`) with the
+  national row's rate as target.
+- :func:`area_gaps`: equity-gap rows nationally and by region.
+- :func:`band_rows`: rates and equity gaps by **Equity Index band**, summed from school rows
+  (the indicator table has no band level). A school-year enters a band's sums only where the
+  group's row and the school's ``all`` row are both shown, so suppressed small groups are
+  left out (the ``schools`` column says how many school-years were used); the band rows'
+  counts are then rounded and suppressed like regional rows.
+
+Equity Index bands (a choice of hsp_eval, not an official grouping): the EQI runs 344-569,
+higher meaning more socio-economic barriers; :data:`EQI_BANDS` cuts it at 420 and 480 into
+*fewer*, *moderate* and *more* barriers. Change the cut points with ``bands=``.
+
+Examples
+--------
+>>> eqi_band(pd.Series([380, 450, 500, None], dtype="Int64")).tolist()
+['fewer barriers (344-419)', 'moderate barriers (420-479)', 'more barriers (480-569)', 'no Equity Index']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import disclosure, stats
+from .funnel import funnel_table
+from .registry import GAP_SUFFIX, REGISTRY
+
+#: key indicators of the national overview (group "all" rows exist for each)
+KEY_INDICATORS = ("reach", "reach_learning", "learning_share", "contact_reach", "two_way_share",
+                  "good_news_share", "portal_adoption", "survey_response_rate", "target_whanau_codesigned")
+#: Equity Index bands: (label, lowest EQI, highest EQI)
+EQI_BANDS = (("fewer barriers (344-419)", 344, 419), ("moderate barriers (420-479)", 420, 479),
+             ("more barriers (480-569)", 480, 569))
+NO_EQI = "no Equity Index"
+BAND_LEVEL = "eqi_band"
+QUANTILES = {"p10": 0.10, "p25": 0.25, "median": 0.50, "p75": 0.75, "p90": 0.90}
+
+
+def eqi_band(eqi: pd.Series, bands=EQI_BANDS) -> pd.Series:
+    """The Equity Index band label of each EQI value (``NO_EQI`` where it is blank or outside the bands)."""
+    v = pd.to_numeric(eqi, errors="coerce").to_numpy(dtype="float64")
+    out = np.full(len(v), NO_EQI, dtype=object)
+    for label, lo, hi in bands:
+        out[(v >= lo) & (v <= hi)] = label
+    return pd.Series(out, index=eqi.index, dtype="str")
+
+
+def schools_frame(data_dir, bands=EQI_BANDS) -> pd.DataFrame:
+    """school_id, region, eqi and eqi_band of each school, read from the data folder's schools table.
+
+    Examples
+    --------
+    >>> schools_frame("data/demo").columns.tolist()        # doctest: +SKIP
+    ['school_id', 'region', 'eqi', 'eqi_band']
+    """
+    from .load import load_dataset
+
+    s = load_dataset(data_dir, tables=["schools"])["schools"]
+    eqi = s["eqi"] if "eqi" in s else pd.Series(pd.NA, index=s.index, dtype="Int64")
+    return pd.DataFrame({"school_id": s["school_id"].astype("str"), "region": s["region"].astype("str"),
+                         "eqi": eqi, "eqi_band": eqi_band(eqi, bands)}).reset_index(drop=True)
+
+
+def restrict(table: pd.DataFrame, schools: pd.DataFrame | None = None, region: str | None = None,
+             years=None) -> pd.DataFrame:
+    """The rows of ``table`` for ``years`` and, with ``region``, that region's schools and region rows.
+
+    National rows are kept (the comparison a region is read against).
+
+    Raises
+    ------
+    ValueError
+        When ``region`` has no rows in the table (the message lists the regions there are).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"level": ["school", "school", "region", "national"], "area_id": ["A", "B", "North", "NZ"],
+    ...                   "year": 2024})
+    >>> s = pd.DataFrame({"school_id": ["A", "B"], "region": ["North", "South"]})
+    >>> restrict(t, s, region="North")["area_id"].tolist()
+    ['A', 'North', 'NZ']
+    """
+    t = table
+    if years is not None:
+        years = [years] if np.isscalar(years) else list(years)
+        t = t[t["year"].isin([int(y) for y in years])]
+    if region:
+        have = sorted(t.loc[t["level"] == "region", "area_id"].unique())
+        if region not in have:
+            raise ValueError(f"region {region!r} has no rows in the indicator table; regions there: {', '.join(have)}")
+        if schools is None:
+            raise ValueError("restrict: give the schools frame (schools_frame(data_dir)) to pick a region's schools")
+        ids = set(schools.loc[schools["region"] == region, "school_id"])
+        keep = ((t["level"] == "national") | ((t["level"] == "region") & (t["area_id"] == region))
+                | ((t["level"] == "school") & t["area_id"].isin(ids)))
+        t = t[keep]
+    return t
+
+
+def school_view(table: pd.DataFrame) -> pd.DataFrame:
+    """School rows with counts randomly rounded to base 3 and suppressed under 6 (publication rules).
+
+    Rates and intervals are those of the unrounded counts; a row already suppressed stays so.
+    """
+    s = table[table["level"] == "school"]
+    return disclosure.publication(s, levels=("school",))
+
+
+def _select(table: pd.DataFrame, level: str, indicators, group_type="all", group="all") -> pd.DataFrame:
+    m = (table["level"] == level) & table["indicator"].isin(list(indicators)) & (table["group_type"] == group_type)
+    if group is not None:
+        m &= table["group"] == group
+    return table[m]
+
+
+def distribution(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.DataFrame:
+    """Each school's value of each indicator (group ``all``) by year, counts rounded (:func:`school_view`).
+
+    Returns the indicator table's columns for those rows, ordered by indicator, year and school.
+    """
+    rows = _select(school_view(table), "school", indicators)
+    order = {k: i for i, k in enumerate(indicators)}
+    return (rows.assign(_o=rows["indicator"].map(order)).sort_values(["_o", "year", "area_id"], kind="stable")
+            .drop(columns="_o").reset_index(drop=True))
+
+
+def distribution_summary(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.DataFrame:
+    """The spread of each indicator across schools by year, beside the national value.
+
+    Returns
+    -------
+    DataFrame: indicator, label, year, schools (with a row), shown, suppressed, p10, p25,
+    median, p75, p90 (of the shown school values) and national (the national row's value,
+    NaN when suppressed or absent).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"level": ["school"] * 3 + ["national"], "area_id": ["A", "B", "C", "NZ"], "year": 2024,
+    ...                   "indicator": "reach", "group_type": "all", "group": "all",
+    ...                   "numerator": [10.0, 20.0, np.nan, np.nan], "denominator": [20.0, 25.0, 4.0, 49.0],
+    ...                   "value": [0.5, 0.8, np.nan, np.nan], "ci_low": np.nan, "ci_high": np.nan,
+    ...                   "suppressed": [False, False, True, True]})
+    >>> distribution_summary(t, ["reach"])[["shown", "suppressed", "median", "national"]].to_dict("records")
+    [{'shown': 2, 'suppressed': 1, 'median': 0.65, 'national': nan}]
+    """
+    d = _select(table, "school", indicators)
+    nat = _select(table, "national", indicators).set_index(["indicator", "year"])["value"]
+    out = []
+    for (ind, year), g in d.groupby(["indicator", "year"], sort=False):
+        v = g.loc[~g["suppressed"].astype(bool), "value"].dropna()
+        row = {"indicator": ind, "label": REGISTRY[ind].label, "year": int(year), "schools": len(g),
+               "shown": len(v), "suppressed": int(len(g) - len(v))}
+        row.update({k: (float(v.quantile(q)) if len(v) else np.nan) for k, q in QUANTILES.items()})
+        row["national"] = float(nat.get((ind, year), np.nan))
+        out.append(row)
+    cols = ["indicator", "label", "year", "schools", "shown", "suppressed", *QUANTILES, "national"]
+    res = pd.DataFrame(out, columns=cols)
+    order = {k: i for i, k in enumerate(indicators)}
+    return res.sort_values(["indicator", "year"], key=lambda c: c.map(order) if c.name == "indicator" else c,
+                           kind="stable").reset_index(drop=True)
+
+
+def funnel(table: pd.DataFrame, indicator: str = "reach", year: int | None = None, group_type: str = "all",
+           group: str = "all") -> pd.DataFrame:
+    """One year's funnel table of school rates (:func:`hsp_eval.funnel.funnel_table`).
+
+    The target is the national row's rate for that year and group (pooled over every
+    school, suppressed ones included); without a national row, the pooled rate of the
+    shown school rows. ``year`` defaults to the latest year. School counts are rounded
+    (:func:`school_view`) before the limits are drawn, so the plot shows no unrounded count.
+    """
+    s = _select(school_view(table), "school", [indicator], group_type, group)
+    if s.empty:
+        raise ValueError(f"funnel: the indicator table has no school rows of {indicator} ({group_type}={group})")
+    year = int(s["year"].max()) if year is None else int(year)
+    s = s[s["year"] == year]
+    nat = _select(table, "national", [indicator], group_type, group)
+    nat = nat.loc[(nat["year"] == year) & ~nat["suppressed"].astype(bool), "value"]
+    out = funnel_table(s, target=float(nat.iloc[0]) if len(nat) else None)
+    return out.assign(indicator=indicator, group_type=group_type, group=group)
+
+
+def area_gaps(table: pd.DataFrame, indicator: str = "reach", group_type: str = "ethnicity_prioritised",
+              level: str = "national", years=None) -> pd.DataFrame:
+    """Equity-gap rows (``<indicator>_gap_vs_rest``) at ``level`` (national or region), every group.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"level": ["national"], "area_id": ["NZ"], "year": [2024], "indicator": ["reach_gap_vs_rest"],
+    ...                   "group_type": ["ethnicity"], "group": ["Māori"], "value": [-0.05]})
+    >>> area_gaps(t, group_type="ethnicity")["value"].tolist()
+    [-0.05]
+    """
+    gid = indicator if indicator.endswith(GAP_SUFFIX) else indicator + GAP_SUFFIX
+    rows = _select(table, level, [gid], group_type, None)
+    if years is not None:
+        rows = rows[rows["year"].isin([years] if np.isscalar(years) else list(years))]
+    return rows.sort_values(["area_id", "year", "group"], kind="stable").reset_index(drop=True)
+
+
+def national_trend(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.DataFrame:
+    """National rows (group ``all``) of ``indicators`` over the years, with their intervals."""
+    return _select(table, "national", indicators).sort_values(["indicator", "year"], kind="stable").reset_index(drop=True)
+
+
+def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reach",
+              group_type: str = "ethnicity_prioritised") -> pd.DataFrame:
+    """Rates and equity gaps by Equity Index band, summed from shown school rows, publication rules applied.
+
+    Parameters
+    ----------
+    table : the indicator table (school rows of ``indicator`` are used).
+    schools : :func:`schools_frame` (school_id, eqi_band).
+    indicator : a proportion indicator with equity-gap rows.
+    group_type : the breakdown of the gaps (ethnicity, ethnicity_prioritised, year_band, target).
+
+    Returns
+    -------
+    Rows in the indicator table's columns with level ``eqi_band`` and area_id the band: the
+    ``all`` rate, each group's rate and its ``<indicator>_gap_vs_rest`` (group minus the rest
+    of the band's families, Newcombe interval), plus ``schools`` (school-years summed).
+    Counts are randomly rounded to base 3 and rows under 6 suppressed.
+    """
+    if REGISTRY[indicator].kind != "proportion":
+        raise ValueError(f"band_rows: {indicator} is not a proportion; bands are summed from counts")
+    band_of = schools.set_index("school_id")["eqi_band"]
+    s = table[(table["level"] == "school") & (table["indicator"] == indicator)]
+    s = s[s["group_type"].isin(["all", group_type])].assign(band=lambda d: d["area_id"].map(band_of).fillna(NO_EQI))
+    shown = ~s["suppressed"].astype(bool) & s["numerator"].notna()
+    key = ["area_id", "year"]
+    all_rows = s[(s["group_type"] == "all") & shown][key + ["numerator", "denominator"]]
+    grp = s[(s["group_type"] == group_type) & shown].merge(all_rows, on=key, suffixes=("", "_all"))
+    grp = grp.assign(rest_num=grp["numerator_all"] - grp["numerator"],
+                     rest_den=grp["denominator_all"] - grp["denominator"])
+    a = (s[(s["group_type"] == "all") & shown].groupby(["band", "year"], as_index=False)
+         .agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"), schools=("area_id", "size"))
+         .assign(group_type="all", group="all", indicator=indicator))
+    g = (grp.groupby(["band", "year", "group"], as_index=False)
+         .agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"), rest_num=("rest_num", "sum"),
+              rest_den=("rest_den", "sum"), schools=("area_id", "size"))
+         .assign(group_type=group_type))
+    rate = pd.concat([a, g.drop(columns=["rest_num", "rest_den"]).assign(indicator=indicator)], ignore_index=True)
+    rate["value"] = rate["numerator"] / rate["denominator"].where(rate["denominator"] > 0)
+    rate["ci_low"], rate["ci_high"] = stats.wilson(rate["numerator"], rate["denominator"])
+    gap = g.assign(indicator=indicator + GAP_SUFFIX, rest_denominator=g["rest_den"])
+    p1 = gap["numerator"] / gap["denominator"].where(gap["denominator"] > 0)
+    p2 = gap["rest_num"] / gap["rest_den"].where(gap["rest_den"] > 0)
+    gap["value"] = p1 - p2
+    gap["ci_low"], gap["ci_high"] = stats.newcombe(gap["numerator"], gap["denominator"], gap["rest_num"], gap["rest_den"])
+    rows = pd.concat([rate, gap.drop(columns=["rest_num", "rest_den"])], ignore_index=True)
+    rows = rows.rename(columns={"band": "area_id"}).assign(level=BAND_LEVEL, suppressed=False)
+    if "rest_denominator" not in rows:
+        rows["rest_denominator"] = np.nan
+    out = disclosure.publication(rows, levels=(BAND_LEVEL,)).drop(columns="rest_denominator")
+    order = {lab: i for i, (lab, _, _) in enumerate(EQI_BANDS)}
+    out = out.assign(_b=out["area_id"].map(order).fillna(len(order)))
+    cols = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator", "value",
+            "ci_low", "ci_high", "suppressed", "schools"]
+    return out.sort_values(["indicator", "_b", "year", "group_type", "group"], kind="stable")[cols].reset_index(drop=True)
