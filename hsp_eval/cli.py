@@ -7,6 +7,9 @@ Subcommands
 ``indicators DATA_DIR --out FILE``  compute the indicator table (.csv or .parquet)
 ``trends INDICATORS --params DIR --out FILE``  change, trend class and target status per school
 ``templates OUT_DIR``  write an empty CSV with the header of every contract table
+``report --school ID``  one school's report(s) into ``reports/<id>/`` (data/demo and params/demo by default)
+``batch --data DIR --params DIR``  every school's reports and the national overview, in parallel
+``params init ID``  write a starter ``params/<id>.yaml``
 
 Examples
 --------
@@ -141,6 +144,109 @@ def _cmd_templates(args) -> int:
     return 0
 
 
+def parse_schools(text: str):
+    """``all`` or a comma-separated list of school ids (kept as text: leading zeros matter).
+
+    Examples
+    --------
+    >>> parse_schools("all"), parse_schools("0113, 0828")
+    ('all', ['0113', '0828'])
+    """
+    if text.strip().lower() == "all":
+        return "all"
+    ids = [x.strip() for x in text.split(",") if x.strip()]
+    if not ids:
+        raise argparse.ArgumentTypeError(f"'{text}' is not 'all' or a list of school ids such as 0113,0828")
+    return ids
+
+
+def _print_batch(result, reports) -> int:
+    counts = result.counts()
+    print(f"Reports: {counts['ok']} made, {counts['skipped']} unchanged (skipped), {counts['failed']} failed. "
+          f"Index: {result.index}; manifest: {Path(reports) / 'manifest.csv'}")
+    if counts["failed"]:
+        print("Failed:", file=sys.stderr)
+        for r in result.failed.itertuples():
+            print(f"  {r.school} {r.notebook}: {r.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_batch(args, schools, summary: bool, national: bool, workers: int, scheduler=None) -> int:
+    from .batch import BatchError, run_batch
+
+    try:
+        result = run_batch(args.data, args.params, args.out, schools=schools, years=args.years, workers=workers,
+                           scheduler=scheduler, summary=summary, national=national, engine_name=args.engine,
+                           notebooks_dir=args.notebooks, force=args.force, progress=not args.no_progress)
+    except BatchError as e:
+        print(f"hsp-eval: {e}", file=sys.stderr)
+        return 1
+    return _print_batch(result, args.out)
+
+
+def _cmd_report(args) -> int:
+    return _run_batch(args, [args.school], summary=args.summary, national=False, workers=1)
+
+
+def _cmd_batch(args) -> int:
+    if args.workers < 1:
+        print("hsp-eval: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    return _run_batch(args, args.schools, summary=args.summary, national=args.national, workers=args.workers,
+                      scheduler=args.scheduler)
+
+
+def _cmd_params_init(args) -> int:
+    from .params import write_starter
+
+    name, years = None, args.years
+    if args.data is not None:
+        from .load import load_dataset
+        from .problems import DataContractError
+
+        try:
+            ds = load_dataset(args.data, tables=["schools"])
+        except DataContractError as e:
+            print(f"hsp-eval: {args.data} does not meet the data contract; run 'hsp-eval validate' first.",
+                  file=sys.stderr)
+            print(e.report.format(cap=20), file=sys.stderr)
+            return 1
+        schools = ds["schools"].astype({"school_id": str}).set_index("school_id")
+        if args.school_id not in schools.index:
+            print(f"hsp-eval: school {args.school_id} is not in {args.data}/schools", file=sys.stderr)
+            return 1
+        name = str(schools.loc[args.school_id, "school_name"])
+        if years is None:
+            e = ds["enrolments"]
+            years = sorted(int(y) for y in e.loc[e["school_id"].astype(str) == args.school_id, "year"].unique())
+    try:
+        path = write_starter(args.out, args.school_id, name, years, args.min_n)
+    except FileExistsError:
+        print(f"hsp-eval: {Path(args.out) / (args.school_id + '.yaml')} already exists; it was left as it is.",
+              file=sys.stderr)
+        return 1
+    print(f"Wrote {path}: edit the display name, focus groups and targets, then run "
+          f"'hsp-eval report --school {args.school_id} --params {args.out}'.")
+    return 0
+
+
+def _add_run_options(sp, demo_defaults: bool):
+    from . import demo
+
+    sp.add_argument("--data", type=Path, required=not demo_defaults, default=demo.DATA if demo_defaults else None,
+                    help="the dataset folder" + (" (default: the demo's data/demo)" if demo_defaults else ""))
+    sp.add_argument("--params", type=Path, required=not demo_defaults, default=demo.PARAMS if demo_defaults else None,
+                    help="folder of <school_id>.yaml params files" + (" (default: params/demo)" if demo_defaults else ""))
+    sp.add_argument("--out", type=Path, default=Path("reports"), help="the reports folder (default reports)")
+    sp.add_argument("--years", type=parse_years, default=None, help="years to report, e.g. 2022-2025 (default all)")
+    sp.add_argument("--engine", default=None, help="papermill engine name (default: papermill's standard engine)")
+    sp.add_argument("--notebooks", type=Path, default=None,
+                    help="folder of the template notebooks (default: the project's notebooks/)")
+    sp.add_argument("--force", action="store_true", help="recompute and rerun everything, changed or not")
+    sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``hsp-eval``."""
     p = argparse.ArgumentParser(prog="hsp-eval", description=__doc__.split("\n\n")[0])
@@ -185,6 +291,34 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("templates", help="write empty CSV templates of every table")
     t.add_argument("out_dir", type=Path)
     t.set_defaults(func=_cmd_templates)
+
+    r = sub.add_parser("report", help="run one school's report(s) into REPORTS/<school_id>/")
+    r.add_argument("--school", required=True, help="the school id, e.g. 0113")
+    r.add_argument("--summary", action="store_true", help="also the whānau and Board summary")
+    _add_run_options(r, True)
+    r.set_defaults(func=_cmd_report)
+
+    b = sub.add_parser("batch", help="every school's reports and the national overview, in parallel")
+    _add_run_options(b, False)
+    b.add_argument("--schools", type=parse_schools, default="all", help="'all' (default) or ids: 0113,0828")
+    b.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
+    b.add_argument("--scheduler", default=None,
+                   help="address of a dask.distributed scheduler (tcp://host:8786): run the reports there")
+    b.add_argument("--summary", action=argparse.BooleanOptionalAction, default=True,
+                   help="each school's whānau and Board summary too (default: yes)")
+    b.add_argument("--national", action=argparse.BooleanOptionalAction, default=True,
+                   help="the national overview too (default: yes)")
+    b.set_defaults(func=_cmd_batch)
+
+    pa = sub.add_parser("params", help="school params files")
+    psub = pa.add_subparsers(dest="params_command", required=True)
+    pi = psub.add_parser("init", help="write a starter params file for a school (never overwrites)")
+    pi.add_argument("school_id", help="the school id, e.g. 0042 (kept as text)")
+    pi.add_argument("--out", type=Path, default=Path("params"), help="folder to write <school_id>.yaml in")
+    pi.add_argument("--data", type=Path, default=None, help="dataset folder: the display name and years from it")
+    pi.add_argument("--years", type=parse_years, default=None)
+    pi.add_argument("--min-n", type=int, default=5)
+    pi.set_defaults(func=_cmd_params_init)
     return p
 
 

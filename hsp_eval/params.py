@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -111,3 +112,103 @@ def load_params_dir(folder) -> dict[str, dict]:
         params = load_params(p)
         out[params["school_id"]] = params
     return out
+
+
+def params_path(folder, school_id: str) -> Path:
+    """Where a school's params file lives: ``folder/<school_id>.yaml``.
+
+    Examples
+    --------
+    >>> params_path("params/demo", "0113").as_posix()
+    'params/demo/0113.yaml'
+    """
+    return Path(folder) / f"{school_id}.yaml"
+
+
+def load_school_params(folder, school_id: str) -> dict:
+    """The checked params of one school from ``folder/<school_id>.yaml``.
+
+    Raises :class:`ParamsError` when the file is missing (saying how to make one), is bad,
+    or names another school than its file name.
+    """
+    path = params_path(folder, school_id)
+    if not path.exists():
+        raise ParamsError(f"{path}: no params file for school {school_id}; write a starter one with "
+                          f"'hsp-eval params init {school_id} --out {folder}'")
+    params = load_params(path)
+    if params["school_id"] != school_id:
+        raise ParamsError(f"{path}: 'school_id' is \"{params['school_id']}\" but the file is named for "
+                          f"school \"{school_id}\"")
+    return params
+
+
+def load_params_each(folder) -> tuple[dict[str, dict], dict[str, str]]:
+    """Every params file of a folder, the good ones and the bad ones apart.
+
+    Returns ``(params, errors)``: checked params keyed by school_id, and the
+    :class:`ParamsError` message of each bad file keyed by the school id its file name
+    gives. A batch run uses the good ones and reports each bad one against its school.
+    """
+    good, bad = {}, {}
+    for p in sorted(Path(folder).glob("*.yaml")):
+        try:
+            good[p.stem] = load_school_params(folder, p.stem)
+        except ParamsError as e:
+            bad[p.stem] = str(e)
+    return good, bad
+
+
+def _yaml_text(value: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def starter_text(school_id: str, display_name: str | None = None, years=None, min_n: int = 5) -> str:
+    """The text of a starter params file: quoted id, name, years, ``min_n`` and commented example targets.
+
+    Examples
+    --------
+    >>> text = starter_text("0042", "Kura o Te Awa", [2022, 2023, 2024, 2025])
+    >>> parse_params(yaml.safe_load(text), "0042.yaml")["years"]
+    [2022, 2023, 2024, 2025]
+    """
+    lines = [f"# Parameters of school {school_id} for hsp_eval's reports. Every field is described in",
+             "# hsp_eval/params.py; check the file with 'hsp-eval report --school <id>'.",
+             "# The school id stays in quotes, so a leading zero is kept.",
+             f"school_id: {_yaml_text(school_id)}",
+             f"display_name: {_yaml_text(display_name or f'School {school_id}')}"]
+    if years:
+        years = sorted(int(y) for y in years)
+        contiguous = years == list(range(years[0], years[-1] + 1))
+        lines.append(f"years: {years[0]}-{years[-1]}" if contiguous and len(years) > 1
+                     else f"years: [{', '.join(map(str, years))}]")
+    else:
+        lines.append("# years: 2022-2025          # the years to report; all years in the data when left out")
+    lines += [f"min_n: {int(min_n)}                    # counts under this are shown as suppressed, never as numbers",
+              "# Groups the school pays most attention to (group_type and group as in the indicator table).",
+              "focus_groups: []",
+              "#  - {group_type: ethnicity, group: Māori}",
+              "# Indicators of success: the value an indicator should reach, for a group, by a year.",
+              "# Proportions are written between 0 and 1 (0.6 is 60%). Indicator ids: docs/indicators.md.",
+              "targets: []",
+              "#  - {indicator: reach_learning, group_type: all, group: all, value: 0.6, year: 2026}",
+              "#  - {indicator: reach, group_type: ethnicity, group: Māori, value: 0.7, year: 2026}",
+              "#  - {indicator: two_way_share, group_type: all, group: all, value: 0.4, year: 2026}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_starter(folder, school_id: str, display_name: str | None = None, years=None, min_n: int = 5) -> Path:
+    """Write ``folder/<school_id>.yaml`` from :func:`starter_text`; never overwrite an existing file.
+
+    Raises
+    ------
+    FileExistsError
+        When the school already has a params file.
+    """
+    path = params_path(folder, school_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = starter_text(school_id, display_name, years, min_n)
+    parse_params(yaml.safe_load(text), str(path))   # the starter must be a file load_params accepts
+    with open(path, "x", encoding="utf-8") as f:  # "x": fails if the file exists, even in a race
+        f.write(text)
+    return path
