@@ -569,11 +569,15 @@ def plot_funnel(funnel_frame: pd.DataFrame, part: str, ax=None):
     ax.scatter(f.loc[outside, "denominator"], 100 * f.loc[outside, "value"], s=18, color=PALETTE[3],
                alpha=0.9, label="school outside 99.8% limits")
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if str(int(round(v)))[0] in "25" else ""))
     ax.set_ylim(0, 100)
     ax.set_xlabel("parents at the school (nr_p, log scale)")
     ax.set_ylabel("parents who responded, %")
     ax.set_title(f"2011 parent response rate, {part}: {len(f)} schools against their size")
-    ax.legend(frameon=False, fontsize="small", loc="lower right")
+    ax.legend(frameon=False, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
     return ax
 
 

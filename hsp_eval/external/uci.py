@@ -43,6 +43,7 @@ import pandas as pd
 
 from .. import stats
 from ..inquiry import ASSOCIATION_NOTE, MODEL_COLUMNS
+from ..plots import GREY, PALETTE
 from . import DATASETS, rawfiles
 
 NAME = "uci-student-performance"
@@ -298,22 +299,13 @@ def provenance(data_dir=None, read_at: str | None = None) -> dict:
 # --- figures (drawing only; the numbers come from the functions above) ---------------------
 
 
-def _palette():
-    try:
-        from ..plots import PALETTE
-    except ImportError:  # pragma: no cover - plots is optional until committed
-        import seaborn as sns
-        PALETTE = sns.color_palette("colorblind")
-    return PALETTE
-
-
 def plot_famsup(table: pd.DataFrame, ax=None):
     """Bar chart of :func:`famsup_by_school` (percent, 95% Wilson interval), one bar per subject and school."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
-    colours = _palette()
+    colours = PALETTE
     subjects = sorted(table["subject"].unique())
     schools = sorted(table["school"].unique())
     width = 0.8 / len(schools)
@@ -341,9 +333,12 @@ def plot_odds_ratios(fit: pd.DataFrame, ax=None):
     f = fit[fit["term"] == "famsup"].reset_index(drop=True)
     y = np.arange(len(f))[::-1]
     ax.errorbar(f["odds_ratio"], y, xerr=[f["odds_ratio"] - f["ci_low"], f["ci_high"] - f["odds_ratio"]],
-                fmt="o", color=_palette()[0], ecolor=_palette()[0], capsize=4)
-    ax.axvline(1, color="0.35", ls="--", lw=1)
+                fmt="o", color=PALETTE[0], ecolor=PALETTE[0], capsize=4)
+    ax.axvline(1, color=GREY, ls="--", lw=1)
     ax.set_xscale("log")
+    ticks = [t for t in (0.125, 0.25, 0.5, 1, 2, 4, 8) if f["ci_low"].min() / 1.5 <= t <= f["ci_high"].max() * 1.5]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
     ax.set_yticks(y, [f"{s} (n = {n})" for s, n in zip(f["subject"], f["n"])])
     ax.set_ylim(-0.7, len(f) - 0.3)
     ax.set_xlabel("odds ratio of passing (G3 >= 10), support vs none, adjusted for G1 (log scale)")
