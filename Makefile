@@ -23,8 +23,11 @@ $(STAMP): pyproject.toml $(LOCK)
 demo-data: $(STAMP)
 	@test -f $(DEMO)/schools.csv || $(BIN)/hsp-eval generate $(DEMO) $(DEMO_ARGS)
 
+## The whole demo: validate the data, then every school's reports and the national overview into reports/.
 demo: demo-data
 	$(BIN)/hsp-eval validate $(DEMO)
+	$(BIN)/hsp-eval batch --data $(DEMO) --params params/demo --out reports --workers 2
+	@echo "Open reports/index.html ($(CURDIR)/reports/index.html) for every report."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

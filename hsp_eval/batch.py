@@ -38,7 +38,7 @@ them. A failed report leaves no ``.ipynb``/``.html`` of its name (the executed n
 kept as ``<notebook>.failed.ipynb`` for whoever fixes it).
 
 **Resume**: each report's ``inputs_hash`` (:func:`inputs_hash`) covers the notebook file, the
-parameters, the data fingerprint, the indicator table's bytes, the school's own rows of the
+parameters (other than paths), the data fingerprint, the indicator table's bytes, the school's own rows of the
 trends table, the school's params file and the hsp_eval version. A report whose hash equals
 the one of its last successful run, and whose files are still there, is ``skipped``; so
 changing one school's params file reruns that school only. ``force=True`` reruns all. The
@@ -85,6 +85,7 @@ DATA_MIN_N = 5
 MANIFEST_COLUMNS = ["school", "notebook", "status", "seconds", "error", "display_name", "html", "ipynb",
                     "run_at", "hsp_eval_version", "git_commit", "data_fingerprint", "data_read_at",
                     "parameters", "inputs_hash"]
+PATH_PARAMETERS = frozenset({"indicators_path", "trends_path", "params_path", "data_dir"})
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
@@ -276,13 +277,18 @@ def inputs_hash(template, parameters: dict, data_fingerprint: str | None, tables
     tables : hashes of the tables the notebook reads (name -> hash).
     params_file : the school's params file, if any (its bytes are hashed).
 
+    Parameters that are paths (:data:`PATH_PARAMETERS`) are left out: what the files hold is
+    in the key (data fingerprint, table hashes, params file), where they are is not, so a
+    moved reports or params folder does not rerun every report.
+
     Examples
     --------
     >>> a = inputs_hash(__file__, {"school_id": "0113"}, "ab", {})
     >>> a == inputs_hash(__file__, {"school_id": "0828"}, "ab", {})
     False
     """
-    return _json_sha256({"notebook": file_sha256(template), "parameters": parameters,
+    values = {k: v for k, v in parameters.items() if k not in PATH_PARAMETERS}
+    return _json_sha256({"notebook": file_sha256(template), "parameters": values,
                          "data_fingerprint": data_fingerprint, "tables": tables,
                          "params_file": None if params_file is None else file_sha256(params_file),
                          "hsp_eval_version": __version__})

@@ -1,0 +1,266 @@
+"""The batch runner, run for real: papermill executes small notebooks (written here, with the same
+parameters as the project's) on the demo data, in worker processes and on a dask LocalCluster.
+
+One school (0828) raises in its notebook and one (1519) has a bad params file; the others must
+complete, the manifest must say what failed and why, the exit code must be non-zero, and a
+second run must skip what did not change.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from hsp_eval import batch
+from hsp_eval.index_page import render_index
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo"
+PARAMS = ROOT / "params" / "demo"
+FAILING = "0828"        # its notebooks raise
+BAD_PARAMS = "1519"     # its params file is bad
+SCHOOLS = ["0113", FAILING, "1428", BAD_PARAMS]
+
+PARAMETERS_CELL = """school_id = None
+years = None
+indicators_path = None
+trends_path = None
+params_path = None
+min_n = 5
+region = None
+data_dir = None"""
+
+BODY = """from pathlib import Path
+import pandas as pd
+if school_id is not None:
+    assert isinstance(min_n, int) and Path(params_path).is_file() and Path(trends_path).is_file()
+    assert years is None or all(isinstance(y, int) for y in years)
+    if school_id == "%s":
+        raise ValueError("injected failure for school %s")
+else:
+    assert Path(data_dir).is_dir() and region is None
+t = pd.read_parquet(indicators_path)
+rows = t[t["area_id"] == school_id] if school_id else t[t["level"] == "national"]
+print(f"REPORT {school_id or 'national'}: {len(rows)} rows, years {years}")""" % (FAILING, FAILING)
+
+
+def write_notebook(path: Path, body: str = BODY) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(PARAMETERS_CELL)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# A small report"), params, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "hsp_eval.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def notebooks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("notebooks")
+    for name in ("school_evaluation", "whanau_board_summary", "national_overview"):
+        write_notebook(folder / f"{name}.ipynb")
+    return folder
+
+
+def copy_params(dest: Path) -> Path:
+    shutil.copytree(PARAMS, dest)
+    (dest / f"{BAD_PARAMS}.yaml").write_text(f"school_id: {int(BAD_PARAMS)}\ndisplay_name: Bad file\n",
+                                             encoding="utf-8")
+    return dest
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, notebooks):
+    """One real batch through the command line: 4 schools + the national overview, 2 worker processes."""
+    base = tmp_path_factory.mktemp("run")
+    params = copy_params(base / "params")
+    reports = base / "reports"
+    r = cli("batch", "--data", DEMO, "--params", params, "--out", reports, "--notebooks", notebooks,
+            "--schools", ",".join(SCHOOLS), "--workers", 2, "--no-summary", "--no-progress")
+    return {"base": base, "params": params, "reports": reports, "proc": r,
+            "manifest": pd.read_csv(reports / "manifest.csv", dtype=str, keep_default_na=False)}
+
+
+def reuse_data(first_run, dest: Path) -> Path:
+    """A reports folder holding the first run's data tables (so a test does not recompute them)."""
+    shutil.copytree(first_run["reports"] / "_data", dest / "_data")
+    return dest
+
+
+def status(manifest: pd.DataFrame) -> dict:
+    return {(r.school, r.notebook): r.status for r in manifest.itertuples()}
+
+
+def test_a_failing_school_does_not_stop_the_others(first_run):
+    r, m = first_run["proc"], first_run["manifest"]
+    assert r.returncode == 1, r.stderr
+    assert status(m) == {("0113", "school_evaluation"): "ok", (FAILING, "school_evaluation"): "failed",
+                         ("1428", "school_evaluation"): "ok", (BAD_PARAMS, "school_evaluation"): "failed",
+                         ("national", "national_overview"): "ok"}
+    failed = m.set_index("school")["error"]
+    assert f"ValueError: injected failure for school {FAILING}" in failed[FAILING]
+    assert "'school_id' must be a quoted text" in failed[BAD_PARAMS] and f"{BAD_PARAMS}.yaml" in failed[BAD_PARAMS]
+    # the command names the failed reports at the end
+    assert f"{FAILING} school_evaluation: " in r.stderr and f"{BAD_PARAMS} school_evaluation: " in r.stderr
+    assert "3 made, 0 unchanged (skipped), 2 failed" in r.stdout
+
+
+def test_manifest_records_provenance_of_every_report(first_run):
+    m = first_run["manifest"]
+    assert list(m.columns) == batch.MANIFEST_COLUMNS
+    sidecar = json.loads((first_run["reports"] / "_data" / "indicators.provenance.json").read_text())
+    assert (m["data_fingerprint"] == sidecar["data_fingerprint"]).all() and len(sidecar["data_fingerprint"]) == 64
+    assert (m["data_read_at"] == sidecar["data_read_at"]).all()
+    assert (m["hsp_eval_version"] != "").all() and (m["git_commit"] != "").all()
+    ok = m[m["status"] == "ok"].set_index("school")
+    params = json.loads(ok.loc["0113", "parameters"])
+    assert params["school_id"] == "0113" and params["min_n"] == 5 and params["years"] is None
+    assert params["indicators_path"].endswith("_data/indicators.parquet")
+    assert json.loads(ok.loc["national", "parameters"])["indicators_path"].endswith("_data/publication.parquet")
+    assert all(float(s) > 0 for s in ok["seconds"]) and (ok["inputs_hash"].str.len() == 64).all()
+    assert ok.loc["0113", "display_name"] == "Manuka Downs North School"
+
+
+def test_outputs_are_atomic_and_named_deterministically(first_run):
+    reports = first_run["reports"]
+    made = sorted(p.relative_to(reports).as_posix() for p in reports.rglob("*")
+                  if p.is_file() and p.parts[len(reports.parts)] != "_data")
+    assert made == ["0113/school_evaluation.html", "0113/school_evaluation.ipynb",
+                    "0828/school_evaluation.failed.ipynb",
+                    "1428/school_evaluation.html", "1428/school_evaluation.ipynb",
+                    "index.html", "manifest.csv",
+                    "national/national_overview.html", "national/national_overview.ipynb"]
+    assert not list(reports.rglob("*.tmp")) and not list(reports.rglob("*.running.*"))
+    assert "REPORT 0113:" in (reports / "0113" / "school_evaluation.html").read_text(encoding="utf-8")
+    assert "REPORT national:" in (reports / "national" / "national_overview.html").read_text(encoding="utf-8")
+    m = first_run["manifest"].set_index("school")
+    assert m.loc[FAILING, "html"] == "" and m.loc["0113", "html"] == "0113/school_evaluation.html"
+
+
+def test_index_page_lists_every_report(first_run):
+    page = (first_run["reports"] / "index.html").read_text(encoding="utf-8")
+    m = first_run["manifest"]
+    for r in m.itertuples():
+        assert r.display_name in page
+        if r.status == "ok":
+            assert f'href="{r.html}"' in page and (first_run["reports"] / r.html).exists()
+    assert FAILING + "/" not in page   # a failed report is not linked
+    assert page.count("failed: not published") == 2
+    assert m["data_fingerprint"].iloc[0] in page and '<html lang="en-NZ">' in page
+
+
+def test_index_page_escapes_what_it_shows():
+    m = pd.DataFrame([{"school": "0042", "notebook": "school_evaluation", "status": "ok",
+                       "display_name": "<script>alert(1)</script> & Co", "html": '0042/a"b.html'}])
+    page = render_index(m, {"data_fingerprint": "f" * 64})
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+    assert 'href="0042/a&quot;b.html"' in page
+
+
+def test_resume_skips_unchanged_and_reruns_a_changed_school(first_run, tmp_path, notebooks):
+    reports = tmp_path / "reports"
+    shutil.copytree(first_run["reports"], reports)
+    params = copy_params(tmp_path / "params")
+    ok_schools = ["0113", "1428"]
+    again = batch.run_batch(DEMO, params, reports, schools=ok_schools, notebooks_dir=notebooks, summary=False,
+                            progress=False, log=None)
+    assert set(again.manifest["status"]) == {"skipped"} and len(again.manifest) == 3   # 2 schools + national
+    # the manifest keeps the rows of schools not asked for this time
+    assert status(batch.read_manifest(reports))[(FAILING, "school_evaluation")] == "failed"
+    before = (reports / "0113" / "school_evaluation.ipynb").stat().st_mtime_ns
+
+    p = params / "1428.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("value: 0.5", "value: 0.55"), encoding="utf-8")
+    third = batch.run_batch(DEMO, params, reports, schools=ok_schools, notebooks_dir=notebooks, summary=False,
+                            progress=False, log=None)
+    assert status(third.manifest) == {("0113", "school_evaluation"): "skipped",
+                                      ("1428", "school_evaluation"): "ok",
+                                      ("national", "national_overview"): "skipped"}
+    assert (reports / "0113" / "school_evaluation.ipynb").stat().st_mtime_ns == before
+    skipped = third.manifest.set_index("school").loc["0113"]
+    assert skipped["inputs_hash"] == first_run["manifest"].set_index("school").loc["0113", "inputs_hash"]
+
+
+def test_resume_reruns_a_report_whose_file_is_gone_or_notebook_changed(first_run, tmp_path, notebooks):
+    reports = tmp_path / "reports"
+    shutil.copytree(first_run["reports"], reports)
+    (reports / "0113" / "school_evaluation.html").unlink()
+    nb = tmp_path / "nb"
+    shutil.copytree(notebooks, nb)
+    write_notebook(nb / "national_overview.ipynb", BODY + "\nprint('changed')")
+    res = batch.run_batch(DEMO, first_run["params"], reports, schools=["0113", "1428"], notebooks_dir=nb,
+                          summary=False, progress=False, log=None)
+    assert status(res.manifest) == {("0113", "school_evaluation"): "ok", ("1428", "school_evaluation"): "skipped",
+                                    ("national", "national_overview"): "ok"}
+
+
+def test_report_command_runs_one_school_with_its_summary(first_run, tmp_path, notebooks):
+    reports = reuse_data(first_run, tmp_path / "reports")
+    r = cli("report", "--school", "1428", "--summary", "--data", DEMO, "--params", first_run["params"],
+            "--out", reports, "--notebooks", notebooks, "--years", "2023-2025")
+    assert r.returncode == 0, r.stderr
+    m = batch.read_manifest(reports)
+    assert status(m) == {("1428", "school_evaluation"): "ok", ("1428", "whanau_board_summary"): "ok"}
+    assert json.loads(m["parameters"].iloc[0])["years"] == [2023, 2024, 2025]
+    # other years than the stamped ones: the data tables were recomputed for them
+    assert "read and validated" in r.stdout
+    assert sorted(pd.read_parquet(reports / "_data" / "indicators.parquet")["year"].unique()) == [2023, 2024, 2025]
+    html = (reports / "1428" / "whanau_board_summary.html").read_text(encoding="utf-8")
+    assert "REPORT 1428:" in html and "years [2023, 2024, 2025]" in html
+
+
+def test_data_not_meeting_the_contract_stops_before_any_report(tmp_path, notebooks):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "schools.csv").write_text("school_id,school_name,region,school_type\n0042,A,Mars,Contributing\n")
+    (data / "enrolments.csv").write_text("year,school_id,student_id,family_id,year_level,ethnicity\n"
+                                         "2024,0042,1,F,3,Asian\n")
+    r = cli("batch", "--data", data, "--params", PARAMS, "--out", tmp_path / "reports", "--notebooks", notebooks)
+    assert r.returncode == 1
+    assert "does not meet the data contract" in r.stderr and "'Mars' is not an allowed value" in r.stderr
+    assert not (tmp_path / "reports" / "manifest.csv").exists()
+
+
+def test_dask_scheduler_runs_the_same_tasks(first_run, tmp_path, notebooks):
+    distributed = pytest.importorskip("distributed")
+    reports = reuse_data(first_run, tmp_path / "reports")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        r = cli("batch", "--data", DEMO, "--params", first_run["params"], "--out", reports,
+                "--notebooks", notebooks, "--schools", f"0113,1428,{FAILING}", "--no-summary", "--no-progress",
+                "--scheduler", cluster.scheduler_address)
+    assert r.returncode == 1 and f"{FAILING} school_evaluation" in r.stderr
+    m = batch.read_manifest(reports)
+    assert status(m) == {("0113", "school_evaluation"): "ok", (FAILING, "school_evaluation"): "failed",
+                         ("1428", "school_evaluation"): "ok", ("national", "national_overview"): "ok"}
+    # the same inputs give the same names and resume keys as the process pool's run
+    first = first_run["manifest"].set_index(["school", "notebook"])
+    for key, row in m.set_index(["school", "notebook"]).iterrows():
+        if row["status"] == "ok":
+            assert row["html"] == first.loc[key, "html"] and row["inputs_hash"] == first.loc[key, "inputs_hash"]
+            assert (reports / row["html"]).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not all((ROOT / "notebooks" / f"{n}.ipynb").exists()
+                            for n in ("school_evaluation", "whanau_board_summary", "national_overview")),
+                    reason="the project's report notebooks are not written yet")
+def test_project_notebooks_run_in_the_batch(first_run, tmp_path):
+    reports = reuse_data(first_run, tmp_path / "reports")
+    res = batch.run_batch(DEMO, PARAMS, reports, schools=["0113"], workers=2, progress=False, log=None)
+    assert set(res.manifest["status"]) == {"ok"}, res.failed[["school", "notebook", "error"]].to_string()
+    for p in ("0113/school_evaluation.html", "0113/whanau_board_summary.html", "national/national_overview.html"):
+        assert (reports / p).stat().st_size > 0
