@@ -213,7 +213,10 @@ def area_gaps(table: pd.DataFrame, indicator: str = "reach", group_type: str = "
 
 def national_trend(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.DataFrame:
     """National rows (group ``all``) of ``indicators`` over the years, with their intervals."""
-    return _select(table, "national", indicators).sort_values(["indicator", "year"], kind="stable").reset_index(drop=True)
+    r = _select(table, "national", indicators)
+    order = {k: i for i, k in enumerate(indicators)}
+    return (r.assign(_o=r["indicator"].map(order)).sort_values(["_o", "year"], kind="stable").drop(columns="_o")
+            .reset_index(drop=True))
 
 
 def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reach",
