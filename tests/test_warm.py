@@ -1,0 +1,228 @@
+"""The warm papermill engine: every notebook gets a fresh forked kernel, nothing passes between
+reports, failures are reported as with the standard engine, several workers at once, and no
+process is left behind. Real papermill runs, real kernels, real processes."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from hsp_eval import warm
+from hsp_eval.execute import NotebookFailed, run_notebook
+
+pytestmark = pytest.mark.skipif(not warm.fork_supported(), reason="the warm engine needs fork")
+
+# what a report's kernel looks like at the start of its first cell after the parameters
+PROBE = """
+import json, os, random, sys
+import matplotlib, numpy, pandas, hsp_eval, hsp_eval.registry
+state = {
+    "pid": os.getpid(), "ppid": os.getppid(),
+    "names": sorted(k for k in globals() if not k.startswith("_") and k not in ("In", "Out")),
+    "leakmod_imported": "leakmod" in sys.modules,
+    "module_attrs": [hasattr(pandas, "LEAKED"), hasattr(hsp_eval, "LEAKED"), hasattr(numpy, "LEAKED")],
+    "registry_size": len(hsp_eval.registry.REGISTRY),
+    "max_rows": pandas.get_option("display.max_rows"),
+    "rc": {k: str(matplotlib.rcParams[k]) for k in ("lines.linewidth", "axes.facecolor", "font.size", "figure.figsize")},
+    "backend": matplotlib.get_backend(),
+    "cwd": os.getcwd(), "env_leak": os.environ.get("HSP_LEAK"), "jpy": "JPY_PARENT_PID" in os.environ,
+    "path_leak": "/leak" in sys.path, "argv0": os.path.basename(sys.argv[0]),
+    "draws": [random.random(), float(numpy.random.random())],
+}
+print(json.dumps(state))
+"""
+
+# a report that changes everything it can reach
+POLLUTE = """
+import os, sys
+import matplotlib, numpy, pandas, seaborn, hsp_eval, hsp_eval.registry
+leak_var = 42
+pandas.LEAKED = hsp_eval.LEAKED = numpy.LEAKED = True
+hsp_eval.registry.REGISTRY.pop(next(iter(hsp_eval.registry.REGISTRY)))
+pandas.set_option("display.max_rows", 3)
+matplotlib.rcParams["lines.linewidth"] = 9
+seaborn.set_theme(style="darkgrid", font_scale=2)
+sys.path.append("/leak")
+sys.path.insert(0, LEAK_DIR)
+import leakmod
+os.environ["HSP_LEAK"] = "1"
+os.chdir("/")
+"""
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("LEAK_DIR = ''")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(textwrap.dedent(s)) for s in sources]
+    nbformat.write(nb, path)
+    return path
+
+
+def _state(out: Path) -> dict:
+    nb = nbformat.read(out, as_version=4)
+    texts = [o["text"] for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stdout"]
+    return json.loads(texts[-1])
+
+
+@pytest.fixture(scope="module")
+def nbs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("warm")
+    (d / "mods").mkdir()
+    (d / "mods" / "leakmod.py").write_text("import hsp_eval\nhsp_eval.LEAKED_BY_IMPORT = True\n")
+    return {"dir": d, "probe": _notebook(d / "probe.ipynb", PROBE), "pollute": _notebook(d / "pollute.ipynb", POLLUTE),
+            "raise": _notebook(d / "raise.ipynb", "x = 1", "raise ValueError('no such school: 9999')", "y = 2"),
+            "die": _notebook(d / "die.ipynb", "import os\nos._exit(3)"),
+            "sleep": _notebook(d / "sleep.ipynb", "import os, time\nopen(LEAK_DIR, 'w').write(f'{os.getpid()} {os.getppid()}')\n"
+                                                  "time.sleep(600)")}
+
+
+def _run(nbs, name, out, engine="warm", **params):
+    return run_notebook(nbs[name], nbs["dir"] / "out" / out, params, html=False, engine_name=engine)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")  # a zombie has exited (only its entry waits to be reaped)
+
+
+def _wait_gone(pids, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+    return [p for p in pids if _alive(p)]
+
+
+def test_each_report_gets_a_fresh_forked_kernel_and_nothing_passes_between_reports(nbs):
+    standard = _state(_run(nbs, "probe", "standard.ipynb", engine=None)["ipynb"])
+    first = _state(_run(nbs, "probe", "first.ipynb")["ipynb"])
+    _run(nbs, "pollute", "pollute.ipynb", LEAK_DIR=str(nbs["dir"] / "mods"))
+    after = _state(_run(nbs, "probe", "after.ipynb")["ipynb"])
+    server = warm._servers[warm.kernel_prefix(warm_cmd())]
+
+    # the warm kernels really are forked children of this process's fork server...
+    assert first["ppid"] == after["ppid"] == server.pid != os.getpid()
+    assert len({first["pid"], after["pid"], server.pid}) == 3
+    assert standard["ppid"] == os.getpid()
+    # ...and what a report sees is what a fresh standard kernel sees, however the report before it
+    # changed variables, modules, imports, options, styles, folder, environment or sys.path
+    for key in standard:
+        if key not in ("pid", "ppid", "draws"):
+            assert first[key] == standard[key] == after[key], key
+    assert after["cwd"] == str(nbs["dir"]) and after["env_leak"] is None and not after["leakmod_imported"]
+    assert after["module_attrs"] == [False, False, False] and after["max_rows"] == 60
+    # random state is not copied from the server into every report
+    assert first["draws"][0] != after["draws"][0] and first["draws"][1] != after["draws"][1]
+
+
+def warm_cmd():
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    argv = KernelSpecManager().get_kernel_spec("python3").argv
+    return [sys.executable if a == "python" else a for a in argv]
+
+
+def test_figures_come_out_as_with_the_standard_engine(nbs, tmp_path):
+    nb = _notebook(tmp_path / "fig.ipynb", "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])")
+    outputs = {}
+    for engine in (None, "warm"):
+        out = run_notebook(nb, tmp_path / f"{engine}.ipynb", {}, engine_name=engine)
+        cells = nbformat.read(out["ipynb"], as_version=4).cells
+        outputs[engine] = [sorted(o.get("data", {})) for o in cells[-1].outputs]
+        assert "<img" in out["html"].read_text()
+    assert outputs["warm"] == outputs[None] and ["image/png", "text/plain"] in outputs["warm"]
+
+
+def test_a_raising_notebook_fails_as_with_the_standard_engine(nbs):
+    messages = {}
+    for engine in (None, "warm"):
+        with pytest.raises(NotebookFailed) as err:
+            _run(nbs, "raise", f"raise_{engine}.ipynb", engine=engine)
+        messages[engine] = str(err.value)
+        failed = nbformat.read(err.value.failed_path, as_version=4)
+        assert failed.cells[-2].outputs[-1]["ename"] == "ValueError"
+        assert not (nbs["dir"] / "out" / f"raise_{engine}.ipynb").exists()
+    assert messages["warm"] == messages[None] == "raise.ipynb failed: ValueError: no such school: 9999"
+
+
+def test_a_dying_kernel_fails_the_report_and_the_next_report_still_runs(nbs):
+    for engine in (None, "warm"):
+        with pytest.raises(NotebookFailed, match="DeadKernelError"):
+            _run(nbs, "die", f"die_{engine}.ipynb", engine=engine)
+    assert _state(_run(nbs, "probe", "after_death.ipynb")["ipynb"])["leakmod_imported"] is False
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_several_workers_each_with_its_own_fork_server(nbs, method):
+    _run(nbs, "probe", "parent.ipynb")  # this process has a server already (a forked worker must not use it)
+    parent_server = warm._servers[warm.kernel_prefix(warm_cmd())].pid
+    out = nbs["dir"] / "out"
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method)) as pool:
+        # run_notebook in the workers, as the batch runner does; papermill finds 'warm' by its entry point
+        jobs = []
+        for i in range(3):
+            jobs.append(pool.submit(run_notebook, nbs["pollute"], out / f"{method}_p{i}.ipynb",
+                                    {"LEAK_DIR": str(nbs["dir"] / "mods")}, html=False, engine_name="warm"))
+            jobs.append(pool.submit(run_notebook, nbs["probe"], out / f"{method}_{i}.ipynb", {}, html=False,
+                                    engine_name="warm"))
+        states = [_state(job.result()["ipynb"]) for job in jobs[1::2]]
+    servers = {s["ppid"] for s in states}
+    assert parent_server not in servers and os.getpid() not in servers and 1 <= len(servers) <= 2
+    assert len({s["pid"] for s in states}) == 3
+    for state in states:
+        assert not state["leakmod_imported"] and state["module_attrs"] == [False, False, False]
+        assert state["max_rows"] == 60 and state["env_leak"] is None and state["cwd"] == str(nbs["dir"])
+    assert _wait_gone(servers) == []  # the workers' servers ended with the workers
+
+
+SCRIPT = """
+import sys
+from hsp_eval.execute import run_notebook
+run_notebook(sys.argv[1], sys.argv[2], {"LEAK_DIR": sys.argv[3]}, html=False, engine_name="warm")
+"""
+
+
+def test_no_process_left_after_a_run(nbs, tmp_path):
+    probe = tmp_path / "probe_ok.ipynb"
+    _notebook(probe, "import os\nopen(LEAK_DIR, 'w').write(f'{os.getpid()} {os.getppid()}')")
+    pids = tmp_path / "pids"
+    subprocess.run([sys.executable, "-c", SCRIPT, str(probe), str(tmp_path / "o.ipynb"), str(pids)], check=True,
+                   timeout=300)
+    kernel, server = map(int, pids.read_text().split())
+    assert _wait_gone([kernel, server]) == []
+
+
+def test_no_process_left_when_the_worker_is_killed_mid_report(nbs, tmp_path):
+    pids = tmp_path / "pids"
+    worker = subprocess.Popen([sys.executable, "-c", SCRIPT, str(nbs["sleep"]), str(tmp_path / "o.ipynb"), str(pids)])
+    deadline = time.monotonic() + 240
+    while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kernel, server = map(int, pids.read_text().split())
+    assert _alive(kernel) and _alive(server)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    assert _wait_gone([kernel, server]) == []
+
+
+def test_falls_back_to_standard_kernels_where_fork_is_unavailable(nbs, monkeypatch):
+    monkeypatch.setattr(warm, "fork_supported", lambda: False)
+    monkeypatch.setattr(warm, "_warned", set())
+    with pytest.warns(RuntimeWarning, match="starting standard kernels"):
+        state = _state(_run(nbs, "probe", "fallback.ipynb")["ipynb"])
+    assert state["ppid"] == os.getpid()
