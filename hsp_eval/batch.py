@@ -3,7 +3,7 @@
 A run has two steps.
 
 1. **Data** (:func:`prepare_data`): the dataset is loaded and validated once and its tables
-   are written to ``REPORTS/_data/``: ``indicators.parquet`` (school reports, ``min_n`` 5),
+   are written to ``REPORTS/_data/`` (``_data_<years>/`` when only some years are asked for): ``indicators.parquet`` (school reports, ``min_n`` 5),
    ``publication.parquet`` (regional and national counts randomly rounded, for the national
    overview), ``trends.parquet`` (with every good params file's targets) and ``schools.csv``,
    each table with its provenance sidecar. A stamp (``inputs.json``) holds a hash of the data
@@ -152,15 +152,25 @@ class DataFiles:
         return pd.read_csv(self.schools, dtype=str, keep_default_na=False)
 
 
-def data_paths(reports) -> dict[str, Path]:
-    """Paths of step 1's files below ``reports``.
+def data_paths(reports, years=None) -> dict[str, Path]:
+    """Paths of step 1's files below ``reports``: ``_data/`` for all years, ``_data_<years>/`` for some.
+
+    Tables for a subset of years live apart, so a ``report --years`` run does not replace
+    the tables a full batch made (and the next full batch need not recompute them).
 
     Examples
     --------
     >>> data_paths("reports")["trends"].as_posix()
     'reports/_data/trends.parquet'
+    >>> data_paths("reports", [2023, 2024, 2025])["folder"].name, data_paths("reports", [2022, 2024])["folder"].name
+    ('_data_2023-2025', '_data_2022_2024')
     """
-    folder = Path(reports) / "_data"
+    name = "_data"
+    if years is not None:
+        ys = sorted(int(y) for y in years)
+        name += f"_{ys[0]}-{ys[-1]}" if ys == list(range(ys[0], ys[-1] + 1)) and len(ys) > 1 else \
+            "_" + "_".join(map(str, ys))
+    folder = Path(reports) / name
     return {"folder": folder, "indicators": folder / "indicators.parquet",
             "publication": folder / "publication.parquet", "trends": folder / "trends.parquet",
             "schools": folder / "schools.csv", "stamp": folder / "inputs.json"}
@@ -201,7 +211,7 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
     data_dir, params_dir = Path(data_dir).resolve(), Path(params_dir).resolve()
     if not data_dir.is_dir():
         raise BatchError(f"{data_dir}: no such data folder")
-    p = data_paths(Path(reports).resolve())
+    p = data_paths(Path(reports).resolve(), years)
     files = DataFiles(p["folder"], data_dir, p["indicators"], p["publication"], p["trends"], p["schools"])
     old = json.loads(p["stamp"].read_text()) if p["stamp"].exists() else {}
     stamp = {"data": _data_stamp(data_dir, years), "params": _folder_sha256(params_dir, "*.yaml")}
@@ -358,7 +368,7 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
         problem, params = None, None
         if sid not in names:
             problem = f"school {sid} is not in {files.data_dir}/schools"
-        elif not _SAFE_ID.fullmatch(sid) or sid in (NATIONAL, "_data"):
+        elif not _SAFE_ID.fullmatch(sid) or sid == NATIONAL:
             problem = f"school id {sid!r} cannot be used as a folder name under {reports}"
         else:
             try:

@@ -137,7 +137,7 @@ def test_manifest_records_provenance_of_every_report(first_run):
 def test_outputs_are_atomic_and_named_deterministically(first_run):
     reports = first_run["reports"]
     made = sorted(p.relative_to(reports).as_posix() for p in reports.rglob("*")
-                  if p.is_file() and p.parts[len(reports.parts)] != "_data")
+                  if p.is_file() and not p.parts[len(reports.parts)].startswith("_data"))
     assert made == ["0113/school_evaluation.html", "0113/school_evaluation.ipynb",
                     "0828/school_evaluation.failed.ipynb",
                     "1428/school_evaluation.html", "1428/school_evaluation.ipynb",
@@ -215,11 +215,24 @@ def test_report_command_runs_one_school_with_its_summary(first_run, tmp_path, no
     m = batch.read_manifest(reports)
     assert status(m) == {("1428", "school_evaluation"): "ok", ("1428", "whanau_board_summary"): "ok"}
     assert json.loads(m["parameters"].iloc[0])["years"] == [2023, 2024, 2025]
-    # other years than the stamped ones: the data tables were recomputed for them
+    # tables for these years are made apart from the all-years ones
     assert "read and validated" in r.stdout
-    assert sorted(pd.read_parquet(reports / "_data" / "indicators.parquet")["year"].unique()) == [2023, 2024, 2025]
+    assert sorted(pd.read_parquet(reports / "_data_2023-2025" / "indicators.parquet")["year"].unique()) == \
+        [2023, 2024, 2025]
+    assert json.loads(m["parameters"].iloc[0])["indicators_path"].endswith("_data_2023-2025/indicators.parquet")
     html = (reports / "1428" / "whanau_board_summary.html").read_text(encoding="utf-8")
     assert "REPORT 1428:" in html and "years [2023, 2024, 2025]" in html
+
+
+def test_a_kernel_that_dies_fails_only_its_report(tmp_path):
+    dies = write_notebook(tmp_path / "nb" / "dies.ipynb", "import os\nos._exit(3)")
+    fine = write_notebook(tmp_path / "nb" / "fine.ipynb", "print('fine')")
+    tasks = [batch.Task(sid, nb.stem, str(nb), str(tmp_path / "out" / sid / f"{nb.stem}.ipynb"), {}, "t", "x")
+             for sid, nb in (("0001", dies), ("0002", fine))]
+    results = {t.school: r for t, r in batch.execute(tasks, workers=2, progress=False)}
+    assert results["0001"]["status"] == "failed" and "DeadKernelError" in results["0001"]["error"]
+    assert results["0002"]["status"] == "ok" and (tmp_path / "out" / "0002" / "fine.html").exists()
+    assert not (tmp_path / "out" / "0001" / "dies.html").exists()
 
 
 def test_data_not_meeting_the_contract_stops_before_any_report(tmp_path, notebooks):
