@@ -3,19 +3,21 @@
 A run has two steps.
 
 1. **Data** (:func:`prepare_data`): the dataset is loaded and validated once and its tables
-   are written to ``REPORTS/_data/`` (``_data_<years>/`` when only some years are asked for): ``indicators.parquet`` (school reports, ``min_n`` 5),
-   ``publication.parquet`` (regional and national counts randomly rounded, for the national
-   overview), ``trends.parquet`` (with every good params file's targets) and ``schools.csv``,
-   each table with its provenance sidecar. A stamp (``inputs.json``) holds a hash of the data
-   files, the hsp_eval code and the years; when they have not changed the tables are reused
-   without reading the data again, and when only params files changed just the trends are
+   are written to ``REPORTS/_data/`` (``_data_<years>/`` when only some years are asked
+   for): ``indicators.parquet`` (school reports, ``min_n`` 5), ``publication.parquet``
+   (regional and national counts randomly rounded, for the national overview),
+   ``trends.parquet`` (with every good params file's targets) and ``schools.csv``, each table
+   with its provenance sidecar. A stamp (``inputs.json``) holds a hash of the data files, the
+   hsp_eval code and the years; when they have not changed the tables are reused without
+   reading the data again, and when only params files changed just the trends are
    recomputed. ``hsp-eval report`` uses the same step, so it recomputes only what is stale.
 2. **Reports** (:func:`build_tasks`, :func:`execute`): one :class:`Task` per report, run by
    :func:`run_task` (:func:`hsp_eval.execute.run_notebook`: papermill's Python API, kernel
    ``python3``, HTML with the code hidden, atomic writes) inline (``workers=1``), in a pool of
    worker processes (``concurrent.futures`` with the ``forkserver`` start method, so no
    worker inherits the parent's state) or, given a scheduler address, on a
-   ``dask.distributed`` cluster. The same function runs in every case.
+   ``dask.distributed`` cluster (its workers must see the same files at the same paths). The
+   same function runs in every case; ``engine_name`` selects the papermill engine.
 
 Notebook parameters (all paths absolute, so the notebooks run in any folder or worker):
 
@@ -31,22 +33,27 @@ one row per report with status ``ok``, ``failed`` or ``skipped``, seconds, the e
 provenance: hsp_eval version and git commit, data fingerprint, date the data was read and the
 parameters as JSON) and ``REPORTS/index.html`` (:mod:`hsp_eval.index_page`).
 
-Failure is kept to its report: a notebook that raises, a missing or bad params file (the
-:class:`~hsp_eval.params.ParamsError` message goes into the manifest) or a worker that dies
-fails that report only; the others go on and the caller exits non-zero at the end, naming
-them. A failed report leaves no ``.ipynb``/``.html`` of its name (the executed notebook is
-kept as ``<notebook>.failed.ipynb`` for whoever fixes it).
+Failure is kept to its report: a notebook that raises, a kernel that dies, a missing or bad
+params file (the :class:`~hsp_eval.params.ParamsError` message goes into the manifest) fails
+that report only; the others go on and the caller exits non-zero at the end, naming them. (A
+pool *worker* process that dies, which is rare since notebooks run in their own kernel
+processes, fails the reports still waiting in that pool.) A failed report leaves no
+``.ipynb``/``.html`` of its name; the executed notebook is kept as
+``<notebook>.failed.ipynb`` for whoever fixes it. A school without a params file fails with
+the hint to write one (``hsp-eval params init``).
 
 **Resume**: each report's ``inputs_hash`` (:func:`inputs_hash`) covers the notebook file, the
-parameters (other than paths), the data fingerprint, the indicator table's bytes, the school's own rows of the
-trends table, the school's params file and the hsp_eval version. A report whose hash equals
-the one of its last successful run, and whose files are still there, is ``skipped``; so
-changing one school's params file reruns that school only. ``force=True`` reruns all. The
-git commit is recorded but is not part of the hash (a commit that changes no input should
-not rerun 2,500 reports); a code change that changes the tables changes their hash.
+parameters other than paths, the data fingerprint, the indicator table's bytes, the school's
+own rows of the trends table, the school's params file and the hsp_eval version. A report
+whose hash equals the one of its last successful run, and whose files are still there, is
+``skipped``; so changing one school's params file reruns that school only. The git commit
+is recorded but is not part of the hash (a commit that changes no input should not rerun
+2,500 reports): a code change that changes the tables changes their hash, but one that only
+changes how reports look needs ``force=True`` (``--force``), which reruns everything.
 
 The manifest is rewritten (atomically) as reports finish, so an interrupted run resumes
-where it stopped. Two runs must not write into the same reports folder at once.
+where it stopped; it keeps the rows of earlier runs for schools not asked for this time.
+Two runs must not write into the same reports folder at once.
 
 Examples
 --------
@@ -447,13 +454,16 @@ def _results_local(tasks: list[Task], workers: int):
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    try:
         futures = {pool.submit(run_task, t): t for t in tasks}
         for fut in as_completed(futures):
             try:
                 yield futures[fut], fut.result()
             except Exception as e:  # BrokenProcessPool: a worker died (e.g. out of memory)
                 yield futures[fut], _crashed(futures[fut], e)
+    finally:  # on Ctrl-C (or the caller stopping early) reports not started are not started
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _results_dask(tasks: list[Task], address: str):

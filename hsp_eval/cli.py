@@ -236,8 +236,10 @@ def _add_run_options(sp, demo_defaults: bool):
 
     sp.add_argument("--data", type=Path, required=not demo_defaults, default=demo.DATA if demo_defaults else None,
                     help="the dataset folder" + (" (default: the demo's data/demo)" if demo_defaults else ""))
-    sp.add_argument("--params", type=Path, required=not demo_defaults, default=demo.PARAMS if demo_defaults else None,
-                    help="folder of <school_id>.yaml params files" + (" (default: params/demo)" if demo_defaults else ""))
+    sp.add_argument("--params", type=Path, required=not demo_defaults,
+                    default=demo.PARAMS if demo_defaults else None,
+                    help="folder of <school_id>.yaml params files"
+                    + (" (default: params/demo)" if demo_defaults else ""))
     sp.add_argument("--out", type=Path, default=Path("reports"), help="the reports folder (default reports)")
     sp.add_argument("--years", type=parse_years, default=None, help="years to report, e.g. 2022-2025 (default all)")
     sp.add_argument("--engine", default=None, help="papermill engine name (default: papermill's standard engine)")
