@@ -106,3 +106,22 @@ def accounting(rows_read: dict, excluded: pd.DataFrame) -> pd.DataFrame:
     if unknown:
         raise ValueError(f"excluded rows name file(s) not read: {', '.join(unknown)}")
     return pd.DataFrame(out, columns=ACCOUNTING_COLUMNS)
+
+
+def provenance_frame(rec: dict, parameters: dict | None = None) -> pd.DataFrame:
+    """:func:`hsp_eval.provenance.provenance_table` with the raw files' names kept exactly as spelt.
+
+    ``provenance_table`` turns ``_`` into spaces in item names, which would misspell file
+    names such as ``survey_d75.txt``; the ``sha256 <file>`` items are put back as recorded.
+
+    Examples
+    --------
+    >>> rec = {"hsp_eval_version": "0.1", "sha256 a_b.txt": "ff"}
+    >>> provenance_frame(rec, {"data_dir": "x"})["item"].tolist()
+    ['hsp_eval version', 'sha256 a_b.txt', 'parameter data_dir']
+    """
+    t = provenance.provenance_table(rec, parameters)
+    for i, key in enumerate(rec):
+        if key.startswith("sha256 "):
+            t.loc[i, "item"] = key
+    return t

@@ -24,8 +24,8 @@ rating, Wilson), :func:`grades_by_school` (three periods), :func:`pass_by_famsup
 :func:`famsup_model`: the odds ratio of passing for students with family educational support,
 adjusted for the first-period grade ``G1``, from a statsmodels logistic model per subject.
 
-**An association, not proof of cause**: families who give support may differ in other ways;
-the model adjusts only for G1.
+**This is an association, not proof of cause**: families who give educational support may
+differ in other ways, and the model adjusts only for G1 (:data:`NOTE`).
 
 Examples
 --------
@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
-from ..inquiry import ASSOCIATION_NOTE, MODEL_COLUMNS
+from ..inquiry import MODEL_COLUMNS
 from ..plots import GREY, PALETTE
 from . import DATASETS, rawfiles
 
@@ -51,8 +51,9 @@ NAME = "uci-student-performance"
 FILES = {"mathematics": "student-mat.csv", "portuguese": "student-por.csv"}
 SCHOOLS = {"GP": "Gabriel Pereira", "MS": "Mousinho da Silveira"}
 PASS_MARK = 10
-NOTE = (f"{ASSOCIATION_NOTE} Families who give support may differ in other ways; "
-        "the model adjusts only for G1.")
+NOTE = ("This is an association, not proof of cause: families who give educational support may differ in "
+        "other ways (their time, resources and expectations, the student's own motivation), and the model "
+        "adjusts only for the first-period grade G1.")
 #: columns the analysis uses and their allowed values (ints: inclusive range)
 _CODES = {"school": set(SCHOOLS), "famsup": {"yes", "no"}, "famrel": (1, 5), "G1": (0, 20), "G2": (0, 20),
           "G3": (0, 20)}
