@@ -43,13 +43,17 @@ GROUP_LABELS = {
     ("new_family", "returning"): "returning families",
     ("codesign", "codesigned"): "goals co-designed with whānau",
     ("codesign", "not_codesigned"): "goals not co-designed",
+    ("activity_type", "iep_meeting"): "IEP meeting",
 }
+DIFFERENCE_HINTS = {"perception_gap": "right of 0: staff more favourable than whānau; left: less",
+                    "self_review_gap": "right of 0: leaders rate higher than whānau; left: lower",
+                    "respondent_representation": "right of 0: more of the answers than their share of families"}
 _UNIT_WORDS = {"families": "families", "students": "students", "contacts": "contacts",
                "attendances": "attendances", "invitations": "invitations", "respondents": "respondents",
                "responses": "answers", "ratings": "ratings"}
 _MEAN_LABELS = {"attendances_per_family": "activities attended per family",
                 "breadth": "kinds of activity per family",
-                "scale_score": "mean score (1 = strongly disagree .. 5 = strongly agree)",
+                "scale_score": "mean score, 1 to 5 (5 = strongly agree)",
                 "self_review_rating": "mean rating (1 not occurring .. 4 embedded)"}
 
 
@@ -269,7 +273,7 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
     return _finish(ax, legend_title=None, n_items=len(groups))
 
 
-def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim):
+def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim, hint: str = ""):
     """Groups down the side, one bar (``bars``) or point per year, interval bars, "suppressed" labels."""
     rows = rows.assign(_label=_labels(rows))
     groups = list(order) if order is not None else list(dict.fromkeys(rows["_label"]))
@@ -308,15 +312,14 @@ def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim):
     elif bars and scale == 100 and REGISTRY[base_id(ind)].kind == "proportion" and not ind.endswith(GAP_SUFFIX):
         ax.set_xlim(0, 100)
     elif not bars:
-        ci = rows[["ci_low", "ci_high"]].to_numpy(dtype=float) * scale
-        lim = np.nanmax(np.abs(ci)) if np.isfinite(ci).any() else 10.0
-        lim = max(5.0, float(np.ceil(lim / 5.0) * 5))
-        ax.set_xlim(-lim, lim)
+        vals = rows[["value", "ci_low", "ci_high"]].to_numpy(dtype=float) * scale
+        step = 5.0 if scale == 100 else 0.5
+        lim = np.nanmax(np.abs(vals)) if np.isfinite(vals).any() else 2 * step
+        ax.set_xlim(-max(step, np.ceil(lim / step) * step), max(step, np.ceil(lim / step) * step))
     ax.set_yticks(np.arange(len(groups)))
     ax.set_yticklabels(groups)
-    ax.invert_yaxis()
-    ax.set_xlabel(axis_label(ind) + ("" if bars else
-                                     "\n(left of 0: lower than the rest of the school; right: higher)"))
+    ax.set_ylim(len(groups) - 0.5, -0.5)  # top to bottom, with room for the first and last group
+    ax.set_xlabel(axis_label(ind) + (f"\n({hint})" if hint else ""))
     ax.set_ylabel("")
     ax.grid(False, axis="y")
     ax.set_title(_wrap(title))
@@ -341,22 +344,33 @@ def by_group(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, 
     return _horizontal(rows, True, _title(rows, title), ax, order, xlim)
 
 
-def gap_chart(rows: pd.DataFrame, title: str | None = None, ax=None, order=None):
-    """Equity gaps (``<id>_gap_vs_rest`` rows): each group's difference from the rest of the school.
+def gap_chart(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, hint: str | None = None):
+    """Differences with their intervals around a zero line: equity gaps or other differences.
 
-    A point with its interval per group (and year, side by side), a zero line: a bar crossing
-    zero means no clear difference. Suppressed gaps read "suppressed".
+    ``rows`` are ``<id>_gap_vs_rest`` rows (each group against the rest of the school) or rows
+    of a difference indicator (``perception_gap``: staff minus whānau; ``self_review_gap``:
+    leaders minus whānau). One point with its interval per group (and year, side by side): an
+    interval crossing zero means no clear difference. Suppressed cells read "suppressed".
+
+    Parameters
+    ----------
+    hint : what left and right of zero mean, under the axis label (default from the indicator).
 
     Returns
     -------
     The matplotlib Axes.
     """
     _check(rows, "gap_chart")
-    if len(rows) and not str(rows["indicator"].iloc[0]).endswith(GAP_SUFFIX):
-        raise ValueError(f"gap_chart: give {GAP_SUFFIX} rows, not {rows['indicator'].iloc[0]!r}")
-    if title is None and len(rows):
-        title = f"{REGISTRY[base_id(rows['indicator'].iloc[0])].label}: each group compared with the rest of the school"
-    return _horizontal(rows, False, title or "", ax, order, None)
+    ind = str(rows["indicator"].iloc[0]) if len(rows) else ""
+    if ind and not (ind.endswith(GAP_SUFFIX) or REGISTRY[base_id(ind)].kind == "difference"):
+        raise ValueError(f"gap_chart: give {GAP_SUFFIX} rows or a difference indicator, not {ind!r}")
+    if ind.endswith(GAP_SUFFIX):
+        title = title or f"{REGISTRY[base_id(ind)].label}: each group compared with the rest of the school"
+        hint = hint if hint is not None else "left of 0: lower than the rest of the school; right: higher"
+    elif ind:
+        title = title or REGISTRY[ind].label
+        hint = hint if hint is not None else DIFFERENCE_HINTS.get(ind, "")
+    return _horizontal(rows, False, title or "", ax, order, None, hint or "")
 
 
 def fitted_trend(rows: pd.DataFrame, years) -> np.ndarray:

@@ -34,6 +34,10 @@ from .vocab import ACTIVITY_FOCUS
 VALUES_MARKER = "HSP_EVAL_VALUES"
 #: group types of families that "who is and is not reached" is broken down by
 REACH_GROUPS = ("ethnicity", "year_band", "target", "new_family")
+#: a group type as the end of a chart title ("Families reached, by ethnicity")
+GROUP_TYPE_WORDS = {"ethnicity": "by ethnicity (total response)", "ethnicity_prioritised": "by prioritised ethnicity",
+                    "year_band": "by year band", "target": "target students' families and other families",
+                    "new_family": "new and returning families"}
 FOCUS_WORDS = {"learning": "learning-focused", "voice": "family voice", "school": "school-focused",
                "community": "community"}
 
@@ -151,6 +155,12 @@ def compare(rows: pd.DataFrame, indicators: dict[str, str], group_type: str = "a
     parts = [pick(rows, i, group_type, group).assign(group=indicators[i]) for i in ids]
     out = pd.concat(parts, ignore_index=True) if parts else rows.iloc[:0]
     return out.assign(indicator=ids[0], group_type="compare")
+
+
+def indicator_table(rows: pd.DataFrame, indicators: dict[str, str]) -> pd.DataFrame:
+    """A readable table of several all-family indicators (any units) by year, labelled as given."""
+    parts = [pick(rows, i).assign(group_type="compare", group=label) for i, label in indicators.items()]
+    return value_table(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
 
 
 def activity_types(rows: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -295,3 +305,81 @@ def read_values(text: str) -> dict:
         if line.startswith(VALUES_MARKER + " "):
             return json.loads(line[len(VALUES_MARKER) + 1:])
     raise ValueError(f"no line starting with {VALUES_MARKER} in the notebook output")
+
+
+def shown(rows: pd.DataFrame) -> pd.DataFrame:
+    """Only the rows that are not suppressed (for the whānau and Board summary: no small numbers)."""
+    return rows[~rows["suppressed"].astype(bool) & rows["value"].notna()]
+
+
+def _school_name(school_id: str, params: dict | None, data_dir) -> str:
+    """The school's own name: its params display_name, else its row of ``schools.csv``, else "School <id>"."""
+    if params and params.get("display_name") and params.get("_from_file"):
+        return params["display_name"]
+    p = Path(data_dir) / "schools.csv" if data_dir else None
+    if p is not None and p.exists():
+        s = pd.read_csv(p, dtype=str, keep_default_na=False, usecols=lambda c: c in ("school_id", "school_name"))
+        s = s[s["school_id"] == str(school_id)]
+        if len(s) and s["school_name"].iloc[0]:
+            return s["school_name"].iloc[0]
+    return f"School {school_id}"
+
+
+def load_inputs(school_id: str, years=None, indicators_path=None, trends_path=None, params_path=None,
+                min_n: int = 5) -> dict:
+    """Everything a school report reads, checked: the school's rows, trends, params and provenance.
+
+    Paths left as None are the demo's (:func:`hsp_eval.demo.default`; the params file defaults
+    to ``params/demo/<school_id>.yaml``, and a school with no params file has no targets). The
+    rows are suppressed again when ``min_n`` (or the params file's ``min_n``) is larger than
+    the table's. The school's trends are recomputed from its rows when they were suppressed
+    again or when a target of the params file is missing from the trends file.
+
+    Returns
+    -------
+    dict with ``school_id``, ``name``, ``rows`` (the school's rows), ``trends``, ``params``,
+    ``min_n`` (the threshold used), ``latest`` (last year with reach rows), ``provenance``
+    (a record for :func:`hsp_eval.provenance.provenance_table`) and ``parameters``.
+    """
+    from . import demo, indicators, params as params_mod, provenance
+    from .trends import compute_trends, targets_frame
+
+    school_id = str(school_id)
+    parameters = {"school_id": school_id, "years": years, "indicators_path": indicators_path,
+                  "trends_path": trends_path, "params_path": params_path, "min_n": min_n}
+    indicators_path = demo.default(indicators_path, "indicators")
+    trends_path = demo.default(trends_path, "trends")
+    if params_path in (None, ""):
+        params_path = Path(demo.default(None, "params_dir")) / f"{school_id}.yaml"
+        params = params_mod.load_params(params_path) if Path(params_path).exists() else None
+    else:
+        params = params_mod.load_params(params_path)
+    if params is not None:
+        if params["school_id"] != school_id:
+            raise ValueError(f"{params_path}: the params file is for school {params['school_id']!r}, "
+                             f"not {school_id!r}")
+        params = {**params, "_from_file": True}
+    else:
+        params = {**params_mod.parse_params({"school_id": school_id}, "(no params file)"), "_from_file": False}
+    if years is None and params.get("years"):
+        years = params["years"]
+    side = provenance.read_sidecar(indicators_path)
+    table_min_n = int(side.get("min_n") or 5)
+    used_min_n = max(int(min_n or 5), int(params.get("min_n") or 5))
+    table = indicators.read_table(indicators_path)
+    all_years = set(table.loc[(table["level"] == "school") & (table["area_id"] == school_id), "year"])
+    rows = school_rows(table, school_id, years, used_min_n, table_min_n)
+    del table
+    trends = indicators.read_table(trends_path)
+    trends = trends[trends["area_id"] == school_id]
+    complete = all(target_trend_row(trends, t, school_id) is not None for t in params["targets"])
+    if used_min_n > table_min_n or not complete or set(rows["year"]) != all_years:
+        targets = targets_frame({school_id: params})
+        trends = compute_trends(rows, targets if len(targets) else None)
+    rec = provenance.record(side.get("data_fingerprint"), side.get("data_dir"), side.get("data_read_at"),
+                            indicator_table=str(indicators_path), trends_table=str(trends_path),
+                            params_file=str(params_path) if params["_from_file"] else "none (no targets)",
+                            min_n_used=used_min_n, report_run_at=provenance.now())
+    return {"school_id": school_id, "name": _school_name(school_id, params, side.get("data_dir")), "rows": rows,
+            "trends": trends, "params": params, "min_n": used_min_n, "latest": latest_year(rows),
+            "years": sorted(int(y) for y in rows["year"].unique()), "provenance": rec, "parameters": parameters}

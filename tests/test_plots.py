@@ -83,6 +83,8 @@ def test_gap_chart_has_zero_line_and_refuses_plain_rows():
     assert "suppressed" in texts(ax)
     with pytest.raises(ValueError, match="_gap_vs_rest"):
         plots.gap_chart(rows(cells=[("all", 2024, 0.5, 0.4, 0.6)]))
+    staff = plots.gap_chart(rows("perception_gap", "scale", [("time", 2024, 0.2, 0.1, 0.3)]))
+    assert "staff more favourable" in staff.get_xlabel() and staff.get_title() == "Staff minus whānau favourable share"
 
 
 def test_target_chart_marks_target_and_trend():
