@@ -168,16 +168,27 @@ def _header(data: bytes, path: Path, sep: str) -> list[str]:
     return names
 
 
-def _truncation_message(path: Path, names: list[str], bad, dbn: str, school: str, complete: int) -> str:
-    k = bad.actual_columns
+_ANSWER_KINDS = {"p": "parent", "t": "teacher", "s": "student"}
+
+
+def _truncation_message(path: Path, names: list[str], bad, dbn: str, school: str, before: pd.Series) -> str:
+    """The plain-words report of a cut-off last row; ``before`` holds the DBNs of the complete rows."""
+    k, n = bad.actual_columns, bad.expected_columns
+    missing = names[k:]
+    kinds = [v for p, v in _ANSWER_KINDS.items() if any(c.startswith(p + "_") for c in missing)]
+    what = (f" (the {' and '.join(kinds)} item-level answers)" if kinds and
+            all(c[:2] in ("p_", "t_", "s_") for c in missing) else "")
+    span = f"'{missing[0]}'" if len(missing) == 1 else f"the {len(missing):,} columns from '{missing[0]}' to '{missing[-1]}'"
+    districts = sorted(before.astype("str").str[:2].unique())
+    cover = (f"district {districts[0]}" if len(districts) == 1 else
+             f"districts {districts[0]} to {districts[-1]}") if districts else "no school"
     return (f"{path.name}, row {bad.number} (school {dbn}, {school}): this row has only {k:,} of the "
-            f"header's {bad.expected_columns:,} values, and it is the last row: the file was cut off "
-            f"(truncated) in the middle of this school's record. Missing: the {bad.expected_columns - k:,} "
-            f"columns from '{names[k]}' to '{names[-1]}' (for this file, the teacher and student "
-            f"item-level answers), and the last value read ('{names[k - 1]}') may itself be cut short. "
-            f"The row is not used, although its parent response columns are present, because a "
-            f"cut-off record cannot be trusted. Only the {complete:,} complete rows before it can be "
-            f"used, and the file holds no schools after this one (here: districts 01-09 only).")
+            f"header's {n:,} values, and it is the last row: the file was cut off (truncated) in the "
+            f"middle of this school's record. Missing: {span}{what}, and the last value read "
+            f"('{names[k - 1]}') may itself be cut short. The row is not used, even where the columns "
+            f"hsp_eval needs are present, because a cut-off record cannot be trusted. Only the "
+            f"{len(before):,} complete rows before it can be used; the file holds no schools after this "
+            f"one (its complete rows cover {cover}).")
 
 
 def _read_tsv(path: Path, keep: list[str]) -> tuple[pd.DataFrame, list, list[str]]:
@@ -242,7 +253,7 @@ def read_2011(data_dir=None, allow_truncated: bool = False) -> Survey2011:
             values = next(csv.reader([bad.text], delimiter="\t"), [])
             dbn, school = (values + ["?", "?", "?"])[0], (values + ["?", "?", "?"])[2]
             if bad.number == last_row and bad.actual_columns < bad.expected_columns:
-                truncation = _truncation_message(path, names, bad, dbn, school, len(frame))
+                truncation = _truncation_message(path, names, bad, dbn, school, frame["dbn"])
                 if not allow_truncated:
                     raise TruncatedFileError(truncation + " Call read_2011(..., allow_truncated=True) to go on "
                                              "with the complete rows only.")
