@@ -10,6 +10,7 @@ Subcommands
 ``report --school ID``  one school's report(s) into ``reports/<id>/`` (data/demo and params/demo by default)
 ``batch --data DIR --params DIR``  every school's reports and the national overview, in parallel
 ``params init ID``  write a starter ``params/<id>.yaml``
+``external list`` / ``external run NAME``  the analyses of real public data (notebooks/external/)
 
 Examples
 --------
@@ -231,6 +232,34 @@ def _cmd_params_init(args) -> int:
     return 0
 
 
+def _cmd_external(args) -> int:
+    from . import external
+    from .execute import NotebookFailed
+
+    if args.external_command == "list":
+        for d in external.DATASETS.values():
+            print(f"{d.name:<26} {d.title}\n{'':<26} data/external/{d.folder}/, notebooks/external/{d.notebook}")
+        return 0
+    names = sorted(external.DATASETS) if args.name == "all" else [args.name]
+    unknown = [n for n in names if n not in external.DATASETS]
+    if unknown:
+        print(f"hsp-eval: '{unknown[0]}' is not an external dataset; known: "
+              f"{', '.join(sorted(external.DATASETS))} (or all)", file=sys.stderr)
+        return 2
+    failed = []
+    for name in names:
+        t0 = time.perf_counter()
+        try:
+            out = external.run(name, args.out)
+        except NotebookFailed as e:
+            failed.append(name)
+            print(f"{name}: FAILED: {e}" + (f" (partly run notebook: {e.failed_path})" if e.failed_path else ""),
+                  file=sys.stderr)
+            continue
+        print(f"{name}: {out['html']} ({time.perf_counter() - t0:.0f} s)")
+    return 1 if failed else 0
+
+
 def _add_run_options(sp, demo_defaults: bool):
     from . import demo
 
@@ -321,6 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--years", type=parse_years, default=None)
     pi.add_argument("--min-n", type=int, default=5)
     pi.set_defaults(func=_cmd_params_init)
+
+    ex = sub.add_parser("external", help="analyses of real public data (NHES, NYC School Survey, UCI, SSOCS)")
+    esub = ex.add_subparsers(dest="external_command", required=True)
+    esub.add_parser("list", help="the public datasets and their notebooks").set_defaults(func=_cmd_external)
+    er = esub.add_parser("run", help="run a dataset's notebook into OUT/<notebook>.ipynb and .html")
+    er.add_argument("name", help="a name from 'hsp-eval external list', or all")
+    er.add_argument("--out", type=Path, default=Path("reports/external"))
+    er.set_defaults(func=_cmd_external)
     return p
 
 
