@@ -559,36 +559,24 @@ def provenance(data_dir=None, read_at: str | None = None, **extra) -> dict:
 
 
 def plot_funnel(funnel_frame: pd.DataFrame, part: str, ax=None):
-    """Funnel plot of one part: school rate (%) against number of parents, 95% and 99.8% limits."""
-    import matplotlib.pyplot as plt
+    """Funnel plot of one part (:func:`hsp_eval.plots_national.funnel_plot`), relabelled for NYC.
 
-    from ..plots import GREY, PALETTE
+    School rate (%) against number of parents, 95% and 99.8% limits around the part's pooled
+    rate; the shared plot's "national rate" and "families" labels become "pooled rate of the
+    part" and "parents". Schools outside the limits are not labelled (there are hundreds).
+    """
+    from ..plots_national import funnel_plot
 
-    f = funnel_frame[funnel_frame["part"] == part].sort_values("denominator")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 4.5))
-    n = np.geomspace(max(f["denominator"].min(), 1), f["denominator"].max(), 200)
-    p0 = float(f["target"].iloc[0])
-    for z, style, label in [(_funnel.Z95, "--", "95% limits"), (_funnel.Z998, ":", "99.8% limits")]:
-        lo, hi = _funnel.funnel_limits(p0, n, z)
-        ax.plot(n, 100 * lo, style, color=GREY, lw=1, label=label)
-        ax.plot(n, 100 * hi, style, color=GREY, lw=1)
-    ax.axhline(100 * p0, color=GREY, lw=1, label=f"pooled rate {100 * p0:.1f}%")
-    outside = f["band"].str.contains("99.8")
-    ax.scatter(f.loc[~outside, "denominator"], 100 * f.loc[~outside, "value"], s=14, color=PALETTE[0],
-               alpha=0.8, label="school")
-    ax.scatter(f.loc[outside, "denominator"], 100 * f.loc[outside, "value"], s=18, color=PALETTE[3],
-               alpha=0.9, label="school outside 99.8% limits")
-    ax.set_xscale("log")
-    from matplotlib.ticker import FuncFormatter
-
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if str(int(round(v)))[0] in "25" else ""))
-    ax.set_ylim(0, 100)
-    ax.set_xlabel("parents at the school (nr_p, log scale)")
+    f = funnel_frame[funnel_frame["part"] == part].assign(indicator=INDICATOR)
+    ax = funnel_plot(f, title=f"2011 parent response rate, {part}: {len(f)} schools against their number of parents",
+                     ax=ax, label_outside=False)
+    ax.set_xlabel("parents at the school (nr_p, number)")
     ax.set_ylabel("parents who responded, %")
-    ax.set_title(f"2011 parent response rate, {part}: {len(f)} schools against their size")
-    ax.legend(frameon=False, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
+    legend = ax.get_legend()
+    if legend is not None:
+        for text in legend.get_texts():
+            if text.get_text().startswith("national rate"):
+                text.set_text(text.get_text().replace("national rate", f"pooled rate, {part}"))
     return ax
 
 
