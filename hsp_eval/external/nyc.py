@@ -217,10 +217,6 @@ def _read_tsv(path: Path, keep: list[str]) -> tuple[pd.DataFrame, list, list[str
     return frame, invalid, names
 
 
-def _number(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(s.where(~s.isin(MISSING_2011)), errors="raise")
-
-
 def read_2011(data_dir=None, allow_truncated: bool = False) -> Survey2011:
     """Read both 2011 files; exclude (with reasons) rows that cannot give a parent response rate.
 
@@ -267,14 +263,15 @@ def read_2011(data_dir=None, allow_truncated: bool = False) -> Survey2011:
         f.insert(0, "row", np.arange(2, 2 + len(f)))  # complete rows come first; only the last can be cut
         f.insert(0, "file", path.name)
         f.insert(0, "part", part)
-        for col in ["rr_p", "N_p", "nr_p", "safety_p", "communication_p", "engagement_p", "academic_expectations_p"]:
-            try:
-                f[col] = _number(f[col]).astype("float64")
-            except (ValueError, TypeError):
-                num = pd.to_numeric(f[col].where(~f[col].isin(MISSING_2011)), errors="coerce")
-                i = int(np.flatnonzero((num.isna() & ~f[col].isin(MISSING_2011)).to_numpy())[0])
-                raise ValueError(f"{path.name}, row {f['row'].iat[i]}, column '{keep[list(COLUMNS_2011.values()).index(col)]}': "
-                                 f"value {f[col].iat[i]!r} is not a number, blank or \"NA\"") from None
+        for raw_col, col in list(COLUMNS_2011.items())[3:]:
+            text = f[col]
+            num = pd.to_numeric(text.where(~text.isin(MISSING_2011)), errors="coerce")
+            bad = num.isna() & ~text.isin(MISSING_2011)
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise ValueError(f"{path.name}, row {f['row'].iat[i]}, column '{raw_col}': value "
+                                 f"{text.iat[i]!r} is not a number, blank or \"NA\"")
+            f[col] = num.astype("float64")
         schools.append(f)
     s = pd.concat(schools, ignore_index=True)
     dup = s["dbn"].duplicated(keep="first")
