@@ -159,6 +159,16 @@ def _labels(rows: pd.DataFrame) -> pd.Series:
     return pd.Series([group_label(gt, g) for gt, g in zip(rows["group_type"], rows["group"])], index=rows.index)
 
 
+def _group_order(rows: pd.DataFrame) -> list[str]:
+    """Group labels in reading order: year bands by their first year level, others as they come."""
+    def key(gt_g):
+        gt, g = gt_g
+        head = str(g).split("-", 1)[0]
+        return int(head) if gt == "year_band" and head.isdigit() else 0
+    pairs = list(dict.fromkeys(zip(rows["group_type"], rows["group"])))
+    return [group_label(gt, g) for gt, g in sorted(pairs, key=key)]
+
+
 def _suppressed(rows: pd.DataFrame) -> np.ndarray:
     return rows["suppressed"].astype(bool).to_numpy() | rows["value"].isna().to_numpy()
 
@@ -233,7 +243,7 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
     ind = rows["indicator"].iloc[0]
     scale = percent_scale(ind)
     rows = rows.assign(_label=_labels(rows))
-    groups = list(order) if order is not None else list(dict.fromkeys(rows["_label"]))
+    groups = list(order) if order is not None else _group_order(rows)
     groups, hidden = _always_suppressed(rows, groups)
     years = sorted(rows["year"].unique())
     width = 0.25 if len(groups) > 1 else 0.0
@@ -247,8 +257,7 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
         y = np.where(sup, np.nan, g["value"].to_numpy(dtype=float) * scale)
         lo = np.where(sup, np.nan, g["ci_low"].to_numpy(dtype=float) * scale)
         hi = np.where(sup, np.nan, g["ci_high"].to_numpy(dtype=float) * scale)
-        yerr = np.vstack([y - lo, hi - y])
-        yerr = np.where(np.isnan(yerr), 0, yerr)
+        yerr = np.clip(np.nan_to_num(np.vstack([y - lo, hi - y])), 0, None)  # rounding can put a value a hair outside
         ax.plot(x, y, "-o", color=colour, label=grp, lw=2, ms=7)
         ax.errorbar(x, y, yerr=yerr, fmt="none", ecolor=colour, elinewidth=1.5, capsize=4)
         present = g["suppressed"].notna().to_numpy()
@@ -276,7 +285,7 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
 def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim, hint: str = ""):
     """Groups down the side, one bar (``bars``) or point per year, interval bars, "suppressed" labels."""
     rows = rows.assign(_label=_labels(rows))
-    groups = list(order) if order is not None else list(dict.fromkeys(rows["_label"]))
+    groups = list(order) if order is not None else _group_order(rows)
     years = sorted(rows["year"].unique())
     groups, hidden = _always_suppressed(rows, groups) if len(years) > 1 else (groups, [])
     ax = _new_ax(ax, figsize=(8, max(2.8, 0.28 * len(groups) * max(1, len(years)) + 1.6)))
@@ -295,7 +304,7 @@ def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim, hin
         ypos = np.arange(len(groups)) - 0.4 + h * (k + 0.5)
         sup = g["suppressed"].fillna(True).astype(bool).to_numpy() | g["value"].isna().to_numpy()
         v, lo, hi = (np.where(sup, np.nan, g[c].to_numpy(dtype=float) * scale) for c in ("value", "ci_low", "ci_high"))
-        xerr = np.nan_to_num(np.vstack([v - lo, hi - v]))
+        xerr = np.clip(np.nan_to_num(np.vstack([v - lo, hi - v])), 0, None)
         label = str(yr) if len(years) > 1 else None
         if bars:
             ax.barh(ypos, np.nan_to_num(v), height=h * 0.9, color=colour, alpha=0.85, label=label)
@@ -410,6 +419,8 @@ def target_chart(rows: pd.DataFrame, trends_row=None, title: str | None = None, 
     The matplotlib Axes.
     """
     _check(rows, "target_chart")
+    if title is None and len(rows) and (rows["group"].iloc[0] != "all"):
+        title = f"{_title(rows, None)}: {group_label(rows['group_type'].iloc[0], rows['group'].iloc[0])}"
     ax = by_year(rows, title=title, ax=ax)
     if rows.empty:
         return ax
@@ -433,7 +444,8 @@ def target_chart(rows: pd.DataFrame, trends_row=None, title: str | None = None, 
         ax.axhline(t_value * scale, color=PALETTE[3], lw=1, ls=":")
         ax.plot([t_year], [t_value * scale], marker="*", ms=16, color=PALETTE[3], ls="none",
                 label=f"target: {fmt_value(t_value, ind)} by {t_year}")
-        ax.set_xticks(list(range(min(years), end + 1)))
+        ticks = list(range(min(years), end + 1))
+        ax.set_xticks(ticks, labels=[str(t) for t in ticks])
         ax.set_xlim(min(years) - 0.5, end + 0.5)
     if status and not pd.isna(status):
         ax.text(0.99, 0.02, f"status: {str(status).replace('_', ' ')}", transform=ax.transAxes, ha="right",

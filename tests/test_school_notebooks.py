@@ -1,0 +1,141 @@
+"""The school notebooks, run for real with papermill on the demo data, published as HTML.
+
+Each notebook runs for two demo schools (about 10 s a run). The HTML must carry every section,
+no student, family or survey-respondent ID of the demo data and no other school's name; the
+values a notebook records (a ``HSP_EVAL_VALUES`` line in a cell's output) must equal the
+indicator table's; and the Board summary shows no code and no suppressed cell.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from hsp_eval import demo, indicators
+from hsp_eval.execute import run_notebook
+from hsp_eval.school_report import read_values
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHOOLS = ("0113", "0828")
+SECTIONS = {
+    "school_evaluation": ["Summary", "Who took part: reach, learning-focused reach and breadth",
+                          "Who is and is not reached", "Learning-focused or school-focused?", "Communication",
+                          "Family voice", "The inquiry cycle for target students", "Self-review: leaders and whānau",
+                          "Indicators of success", "Provenance"],
+    "whanau_board_summary": ["In short", "Families taking part", "Reaching every family", "Talking with families",
+                             "What whānau told us", "Our goals", "About this report"],
+}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """{(notebook, school): (html text, executed notebook)} for every notebook and school."""
+    out = tmp_path_factory.mktemp("reports")
+    done = {}
+    for name in SECTIONS:
+        for sid in SCHOOLS:
+            paths = run_notebook(ROOT / "notebooks" / f"{name}.ipynb", out / sid / f"{name}.ipynb",
+                                 {"school_id": sid}, title=f"{name} {sid}")
+            done[(name, sid)] = (paths["html"].read_text(encoding="utf-8"), nbformat.read(paths["ipynb"], as_version=4))
+    return done
+
+
+def visible_text(page: str) -> str:
+    """The HTML page's text: no style, script or embedded images, tags removed, entities decoded."""
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    page = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=\s]+", " ", page)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def outputs_text(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream":
+                parts.append(o["text"])
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def demo_ids():
+    data = demo.paths()["data_dir"]
+    enr = pd.read_csv(data / "enrolments.csv", dtype=str, usecols=["student_id", "family_id"])
+    resp = pd.read_csv(data / "survey_respondents.csv", dtype=str, usecols=["respondent_id", "family_id"])
+    schools = pd.read_csv(data / "schools.csv", dtype=str, usecols=["school_id", "school_name"])
+    numeric = set(enr["student_id"]) | set(enr["family_id"]) | set(resp["family_id"].dropna())
+    return numeric, set(resp["respondent_id"]), dict(zip(schools["school_id"], schools["school_name"]))
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+@pytest.mark.parametrize("sid", SCHOOLS)
+def test_html_has_every_section(reports, name, sid):
+    page = reports[(name, sid)][0]
+    headings = [html.unescape(re.sub(r"<[^>]+>", "", h)).replace("¶", "").strip()
+                for h in re.findall(r"<h[12][^>]*>(.*?)</h[12]>", page, flags=re.S)]
+    for section in SECTIONS[name]:
+        assert section in headings, f"{name} {sid}: no section heading {section!r} (found {headings})"
+    assert headings.index(SECTIONS[name][-1]) == len(headings) - 1, "provenance must be the last section"
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+@pytest.mark.parametrize("sid", SCHOOLS)
+def test_html_names_no_person_and_no_other_school(reports, demo_ids, name, sid):
+    text = visible_text(reports[(name, sid)][0])
+    numeric, respondents, names = demo_ids
+    tokens = set(re.findall(r"(?<![\w.])\d{8}(?![\w.])", text))
+    assert not tokens & numeric, f"student or family IDs in the {name} report: {sorted(tokens & numeric)[:5]}"
+    leaked = [r for r in respondents if r in text]
+    assert not leaked, f"respondent IDs in the {name} report: {leaked[:5]}"
+    assert names[sid] in text, "the report names its own school"
+    others = [n for s, n in names.items() if s != sid and n in text]
+    assert not others, f"other schools named in {sid}'s {name} report: {others}"
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+@pytest.mark.parametrize("sid", SCHOOLS)
+def test_recorded_values_equal_the_indicator_table(reports, name, sid):
+    values = read_values(outputs_text(reports[(name, sid)][1]))
+    table = indicators.read_table(demo.paths()["indicators"])
+    assert values["reach"], "the notebook records reach by year"
+    for ind, by_year in values.items():
+        expect = indicators.select(table, ind, area_id=sid)
+        assert sorted(by_year) == [str(y) for y in sorted(expect["year"])]
+        for y, v in zip(expect["year"], expect["value"]):
+            assert by_year[str(y)] == (None if pd.isna(v) else round(float(v), 3)), f"{ind} {y}"
+
+
+def test_school_evaluation_shows_suppressed_cells_as_suppressed(reports):
+    text = visible_text(reports[("school_evaluation", "0113")][0])
+    table = indicators.read_table(demo.paths()["indicators"])
+    small = table[(table["area_id"] == "0113") & (table["level"] == "school") & table["suppressed"]]
+    assert len(small), "the demo school has suppressed cells"
+    assert "suppressed" in text
+
+
+@pytest.mark.parametrize("sid", SCHOOLS)
+def test_board_summary_shows_no_code_and_no_suppressed_cell(reports, sid):
+    page, nb = reports[("whanau_board_summary", sid)]
+    text = visible_text(page)
+    assert "import " not in text and "load_inputs" not in text
+    assert "suppressed" not in text.lower()
+    assert "HSP_EVAL_VALUES" in outputs_text(nb)
+
+
+def test_a_larger_min_n_suppresses_more(tmp_path):
+    """The notebook's min_n above the table's suppresses again: the values recorded follow it."""
+    table = indicators.read_table(demo.paths()["indicators"])
+    reach = indicators.select(table, "reach", area_id="0113")
+    big = int(reach["denominator"].min()) + 1   # more than the smallest year's families
+    out = run_notebook(ROOT / "notebooks" / "whanau_board_summary.ipynb", tmp_path / "b.ipynb",
+                       {"school_id": "0113", "min_n": big}, html=False)
+    values = read_values(outputs_text(nbformat.read(out["ipynb"], as_version=4)))
+    smallest = str(int(reach.loc[reach["denominator"].idxmin(), "year"]))
+    assert smallest not in values["reach"], "the year under min_n is not shown in the Board summary"
+    assert len(values["reach"]) == len(reach) - (reach["denominator"] < big).sum()
