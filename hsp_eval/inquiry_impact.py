@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import disclosure, inquiry, stats
+from .national import contain
 from .units import year_band
 from .vocab import NOT_STATED, PRIORITY_ORDER
 
@@ -80,19 +81,22 @@ def _rows(table: pd.DataFrame, school_id, indicators, years=None, group_types=No
     if not m.any():
         raise ValueError(f"the indicator table has no {level} rows for {area} of {', '.join(indicators)}"
                          + (f" in {years}" if years is not None else ""))
-    return table[m].sort_values(["year", "indicator", "group_type", "group"], kind="stable").reset_index(drop=True)
+    return contain(table[m]).sort_values(["year", "indicator", "group_type", "group"], kind="stable").reset_index(drop=True)
 
 
 def target_students(table: pd.DataFrame, school_id="all", years=None,
                     group_types=("all", "ethnicity_prioritised", "year_band")) -> pd.DataFrame:
     """How many target students there are, by group and year (from ``target_whanau_identified``).
 
-    Returns year, group_type, group, target_students (blank where the row is suppressed:
-    a small group's count is not shown) and suppressed.
+    Returns year, group_type, group, label (as a reader says it), target_students (blank where
+    the row is suppressed: a small group's count is not shown) and suppressed.
     """
+    from .plots import group_label
+
     r = _rows(table, school_id, ["target_whanau_identified"], years, group_types)
     sup = r["suppressed"].astype(bool)
-    return pd.DataFrame({"year": r["year"], "group_type": r["group_type"], "group": r["group"],
+    label = ["all target students" if t == "all" else group_label(t, g) for t, g in zip(r["group_type"], r["group"])]
+    return pd.DataFrame({"year": r["year"], "group_type": r["group_type"], "group": r["group"], "label": label,
                          "target_students": r["denominator"].where(~sup), "suppressed": sup})
 
 
@@ -240,7 +244,7 @@ def what_worked(dataset, school_id="all", years=None, measure=None, min_n: int =
         rows = disclosure.publication(rows, levels=("national",))
     else:
         rows = disclosure.suppress_small(rows, min_n=min_n)
-    return rows[COLUMNS].reset_index(drop=True)
+    return contain(rows[COLUMNS]).reset_index(drop=True)
 
 
 def codesign_fit(dataset, school_id="all", years=None, measure=None) -> pd.DataFrame:

@@ -216,3 +216,19 @@ def reach_model(rows: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     table = pd.DataFrame(out, columns=COLUMNS)
     table.attrs["converged"] = bool(res.mle_retvals.get("converged", True)) and bool(np.all(np.isfinite(bse)))
     return table
+
+
+def reach_model_from_table(table: pd.DataFrame, indicator: str = "reach") -> pd.DataFrame:
+    """:func:`reach_model` on the school rows (group ``all``) of ``indicator`` in the indicator table.
+
+    Returns the model's tidy table; when it cannot be fitted (fewer than 5 schools shown),
+    an empty table whose ``attrs["reason"]`` says why, so a report can say so instead of failing.
+    """
+    rows = table[(table["level"] == "school") & (table["indicator"] == indicator) & (table["group_type"] == "all")
+                 & (table["group"] == "all")]
+    try:
+        return reach_model(rows)
+    except ValueError as e:
+        out = pd.DataFrame(columns=COLUMNS)
+        out.attrs["reason"] = str(e)
+        return out

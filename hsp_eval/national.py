@@ -49,6 +49,24 @@ BAND_LEVEL = "eqi_band"
 QUANTILES = {"p10": 0.10, "p25": 0.25, "median": 0.50, "p75": 0.75, "p90": 0.90}
 
 
+def contain(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows with each interval widened, if need be, to hold its value.
+
+    A Wilson interval always contains the observed share, but at 0% or 100% its stored limit can
+    miss the value by a rounding error (1e-16), which charts would draw as a negative error bar.
+
+    Examples
+    --------
+    >>> contain(pd.DataFrame({"value": [1.0], "ci_low": [0.7], "ci_high": [1.0 - 1e-16]}))["ci_high"].tolist()
+    [1.0]
+    """
+    v = rows["value"].to_numpy(dtype="float64")
+    lo, hi = rows["ci_low"].to_numpy(dtype="float64"), rows["ci_high"].to_numpy(dtype="float64")
+    ok = np.isfinite(v)
+    return rows.assign(ci_low=np.where(ok & np.isfinite(lo), np.fmin(lo, v), lo),
+                       ci_high=np.where(ok & np.isfinite(hi), np.fmax(hi, v), hi))
+
+
 def eqi_band(eqi: pd.Series, bands=EQI_BANDS) -> pd.Series:
     """The Equity Index band label of each EQI value (``NO_EQI`` where it is blank or outside the bands)."""
     v = pd.to_numeric(eqi, errors="coerce").to_numpy(dtype="float64")
@@ -200,12 +218,13 @@ def area_gaps(table: pd.DataFrame, indicator: str = "reach", group_type: str = "
     Examples
     --------
     >>> t = pd.DataFrame({"level": ["national"], "area_id": ["NZ"], "year": [2024], "indicator": ["reach_gap_vs_rest"],
-    ...                   "group_type": ["ethnicity"], "group": ["Māori"], "value": [-0.05]})
+    ...                   "group_type": ["ethnicity"], "group": ["Māori"], "value": [-0.05], "ci_low": [-0.09],
+    ...                   "ci_high": [-0.01]})
     >>> area_gaps(t, group_type="ethnicity")["value"].tolist()
     [-0.05]
     """
     gid = indicator if indicator.endswith(GAP_SUFFIX) else indicator + GAP_SUFFIX
-    rows = _select(table, level, [gid], group_type, None)
+    rows = contain(_select(table, level, [gid], group_type, None))
     if years is not None:
         rows = rows[rows["year"].isin([years] if np.isscalar(years) else list(years))]
     return rows.sort_values(["area_id", "year", "group"], kind="stable").reset_index(drop=True)
@@ -213,7 +232,7 @@ def area_gaps(table: pd.DataFrame, indicator: str = "reach", group_type: str = "
 
 def national_trend(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.DataFrame:
     """National rows (group ``all``) of ``indicators`` over the years, with their intervals."""
-    r = _select(table, "national", indicators)
+    r = contain(_select(table, "national", indicators))
     order = {k: i for i, k in enumerate(indicators)}
     return (r.assign(_o=r["indicator"].map(order)).sort_values(["_o", "year"], kind="stable").drop(columns="_o")
             .reset_index(drop=True))
@@ -272,4 +291,74 @@ def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reac
     out = out.assign(_b=out["area_id"].map(order).fillna(len(order)))
     cols = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator", "value",
             "ci_low", "ci_high", "suppressed", "schools"]
+    out = contain(out)
     return out.sort_values(["indicator", "_b", "year", "group_type", "group"], kind="stable")[cols].reset_index(drop=True)
+
+
+def national_trends(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.DataFrame:
+    """Trend tests of the national rows (:func:`hsp_eval.trends.compute_trends`): one row per indicator.
+
+    The logistic trend is fitted to the national counts as the table holds them (randomly
+    rounded in a publication table: a change of at most 2 in counts of thousands).
+    """
+    from .trends import compute_trends
+
+    rows = national_trend(table, indicators)
+    out = compute_trends(rows.assign(level="school"))
+    out = out.assign(label=out["indicator"].map(lambda i: REGISTRY[i].label))
+    order = {k: i for i, k in enumerate(indicators)}
+    return out.sort_values("indicator", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+
+
+def key_values(table: pd.DataFrame, indicators=("reach", "reach_learning")) -> pd.DataFrame:
+    """The national value of each key indicator by year, as text a reader (and a test) can check.
+
+    Returns indicator, year, value (%, one decimal), interval (text) and denominator (as the
+    table holds it: rounded in a publication table); "suppressed" where the row is.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"level": ["national"], "area_id": ["NZ"], "year": [2024], "indicator": ["reach"],
+    ...                   "group_type": ["all"], "group": ["all"], "numerator": [30.0], "denominator": [60.0],
+    ...                   "value": [0.5], "ci_low": [0.375], "ci_high": [0.625], "suppressed": [False]})
+    >>> key_values(t, ["reach"]).to_dict("records")
+    [{'indicator': 'reach', 'year': 2024, 'value': '50.0%', 'interval': '37.5% to 62.5%', 'denominator': 60}]
+    """
+    r = national_trend(table, indicators)
+    sup = r["suppressed"].astype(bool) | r["value"].isna()
+    pct = lambda s: (s * 100).map(lambda v: f"{v:.1f}%")  # noqa: E731
+    return pd.DataFrame({"indicator": r["indicator"], "year": r["year"].astype(int),
+                         "value": pct(r["value"]).where(~sup, "suppressed"),
+                         "interval": (pct(r["ci_low"]) + " to " + pct(r["ci_high"])).where(~sup, ""),
+                         "denominator": r["denominator"].round().astype("Int64")}).reset_index(drop=True)
+
+
+def readable(rows: pd.DataFrame, label_cols=("area_id", "year", "group")) -> pd.DataFrame:
+    """Indicator-table rows as a reader's table: value and interval as text ("72.8%", "+3.1 points"),
+    "suppressed" where a row is, the denominator as the table holds it (rounded in publication mode).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"area_id": ["NZ", "NZ"], "year": [2024, 2024], "indicator": ["reach", "reach"],
+    ...                   "group": ["all", "Māori"], "denominator": [60.0, 3.0], "value": [0.5, np.nan],
+    ...                   "ci_low": [0.375, np.nan], "ci_high": [0.625, np.nan], "suppressed": [False, True]})
+    >>> readable(t)[["value", "interval"]].values.tolist()
+    [['50.0%', '37.5% to 62.5%'], ['suppressed', '']]
+    """
+    from .plots import fmt_value
+
+    sup = rows["suppressed"].astype(bool) | rows["value"].isna()
+    out = rows[[c for c in label_cols if c in rows]].copy()
+    if "indicator" in rows:
+        out.insert(0, "indicator", rows["indicator"].map(lambda i: REGISTRY[i.removesuffix(GAP_SUFFIX)].label
+                                                         + (" (gap vs rest)" if i.endswith(GAP_SUFFIX) else "")))
+    fmt = [fmt_value(v, i, 1) for v, i in zip(rows["value"], rows["indicator"])]
+    lo = [fmt_value(v, i, 1) for v, i in zip(rows["ci_low"], rows["indicator"])]
+    hi = [fmt_value(v, i, 1) for v, i in zip(rows["ci_high"], rows["indicator"])]
+    out["value"] = np.where(sup, "suppressed", fmt)
+    out["interval"] = np.where(sup, "", [f"{a} to {b}" for a, b in zip(lo, hi)])
+    out["denominator"] = rows["denominator"].round().astype("Int64")
+    for extra in ("schools",):
+        if extra in rows:
+            out[extra] = rows[extra]
+    return out.reset_index(drop=True)

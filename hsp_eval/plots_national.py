@@ -148,9 +148,20 @@ def area_gap_chart(rows: pd.DataFrame, title: str | None = None, ax=None, order=
     comparison in the axis label ("the rest of the region's families").
     """
     ax = plots.gap_chart(_as_groups(rows, rows["area_id"]), title=title, ax=ax, order=order)
-    ax.set_xlabel(f"difference from the rest of the {whom}'s families, percentage points\n"
-                  "(left of 0: lower than the rest; right: higher)")
+    return _gap_label(ax, f"the rest of the {whom}'s families")
+
+
+def _gap_label(ax, whom: str):
+    ax.set_xlabel(f"difference from {whom}, percentage points\n(left of 0: lower than the rest; right: higher)")
     return ax
+
+
+def national_gap_chart(rows: pd.DataFrame, title: str | None = None, ax=None):
+    """National equity gaps (:func:`hsp_eval.plots.gap_chart`), each group against the rest of the country."""
+    if title is None and len(rows):
+        ind = REGISTRY[base_id(rows["indicator"].iloc[0])]
+        title = f"{ind.label}: each group compared with the rest of the country"
+    return _gap_label(plots.gap_chart(rows, title=title, ax=ax), "the rest of the country's families")
 
 
 def area_chart(rows: pd.DataFrame, title: str | None = None, ax=None, order=None):

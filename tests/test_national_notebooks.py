@@ -1,0 +1,123 @@
+"""The national overview and the inquiry-impact notebooks, run for real on the demo with papermill.
+
+Each notebook is executed by :func:`hsp_eval.execute.run_notebook` into a temporary folder; the
+HTML must hold every section heading of the template and no student, family or respondent ID of
+the demo data, and the key values the notebook prints (its ``NBVAL_CHECK_OUTPUT`` cell) must
+equal the indicator table's.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hsp_eval import demo, indicators
+from hsp_eval.execute import run_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+DEMO = ROOT / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("national_reports")
+    jobs = {"national": ("national_overview.ipynb", {}),
+            "national_region": ("national_overview.ipynb", {"region": "Northland", "years": [2024, 2025]}),
+            "inquiry_all": ("inquiry_impact.ipynb", {}),
+            "inquiry_school": ("inquiry_impact.ipynb", {"school_id": "0113", "measure": "reading"})}
+    return {k: run_notebook(NOTEBOOKS / nb, out / f"{k}.ipynb", params, title=k) for k, (nb, params) in jobs.items()}
+
+
+def _headings(notebook: Path) -> list[str]:
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return [m.group(1).strip() for m in re.finditer(r"^#{1,3} (.+)$", text, flags=re.M)]
+
+
+def _text(html_path: Path) -> str:
+    """The HTML's text with embedded images removed (base64 is not text a reader sees)."""
+    raw = html_path.read_text(encoding="utf-8")
+    raw = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=\s]+", "", raw)
+    raw = re.sub(r"<(style|script)\b.*?</\1>", " ", raw, flags=re.S | re.I)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", raw)))
+
+
+def _ids() -> set[str]:
+    e = pd.read_csv(DEMO / "enrolments.csv", dtype=str)
+    r = pd.read_csv(DEMO / "survey_respondents.csv", dtype=str)
+    return set(e["student_id"]) | set(e["family_id"]) | set(r["respondent_id"]) | set(r["family_id"].dropna())
+
+
+def _check_output(ipynb: Path) -> str:
+    cells = json.loads(ipynb.read_text(encoding="utf-8"))["cells"]
+    cell = next(c for c in cells if c["cell_type"] == "code" and "NBVAL_CHECK_OUTPUT" in "".join(c["source"]))
+    return "".join("".join(o.get("text", "")) for o in cell["outputs"] if o["output_type"] == "stream")
+
+
+@pytest.mark.parametrize("key,notebook", [("national", "national_overview.ipynb"),
+                                          ("national_region", "national_overview.ipynb"),
+                                          ("inquiry_all", "inquiry_impact.ipynb"),
+                                          ("inquiry_school", "inquiry_impact.ipynb")])
+def test_every_section_and_no_ids(runs, key, notebook):
+    text = _text(runs[key]["html"])
+    headings = _headings(NOTEBOOKS / notebook)
+    assert len(headings) >= 7
+    for h in headings:
+        assert h in text, f"{key}: section {h!r} missing from the HTML"
+    assert text.index("Provenance") > text.index(headings[-2]), "provenance must come last"
+    tokens = set(re.findall(r"[0-9A-Za-z][0-9A-Za-z-]*", text))
+    leaked = tokens & _ids()
+    assert not leaked, f"{key}: IDs in the report: {sorted(leaked)[:5]}"
+    assert "Traceback" not in text and "Error" not in text
+
+
+def test_national_key_values_equal_the_table(runs):
+    table = indicators.read_table(demo.default(None, "publication"))
+    lines = [ln.split() for ln in _check_output(runs["national"]["ipynb"]).strip().splitlines()[1:]]
+    assert len(lines) == 8
+    for ind, year, value, _lo, _to, _hi, den in lines:
+        row = indicators.select(table, ind, area_id="NZ", year=int(year), level="national").iloc[0]
+        assert value == f"{row['value'] * 100:.1f}%"
+        assert int(den) == int(row["denominator"])
+
+
+def test_national_region_view_says_why_no_model(runs):
+    text = _text(runs["national_region"]["html"])
+    assert "Area: Northland" in text and "could not be fitted" in text
+    assert "Auckland" not in text.split("Equity gaps by region")[1].split("Equity gaps by Equity Index")[0]
+
+
+def test_national_report_is_in_publication_mode(runs):
+    text = _text(runs["national"]["html"])
+    assert "Publication mode" in text and "randomly rounded to base 3" in text
+    assert "rank" not in text.lower().replace("ranked", "")  # no league tables
+
+
+@pytest.mark.parametrize("key,level,area,path_key", [("inquiry_all", "national", "NZ", "publication"),
+                                                     ("inquiry_school", "school", "0113", "indicators")])
+def test_inquiry_key_values_equal_the_table(runs, key, level, area, path_key):
+    table = indicators.read_table(demo.default(None, path_key))
+    out = _check_output(runs[key]["ipynb"]).strip().splitlines()[1:]
+    from hsp_eval.registry import REGISTRY
+
+    steps = ["target_whanau_identified", "target_whanau_codesigned", "target_family_goal", "target_whanau_reviewed"]
+    assert len(out) == 4
+    for line, ind in zip(out, steps):
+        assert line.strip().startswith(REGISTRY[ind].label)
+        year, value = line.split(REGISTRY[ind].label)[1].split()[:2]
+        row = indicators.select(table, ind, area_id=area, year=int(year), level=level).iloc[0]
+        assert int(year) == int(table["year"].max())
+        assert value == f"{row['value'] * 100:.1f}%"
+
+
+def test_inquiry_says_association_not_cause(runs):
+    for key in ("inquiry_all", "inquiry_school"):
+        text = _text(runs[key]["html"])
+        assert "association, not proof of cause" in text
+        assert "led to" not in text
