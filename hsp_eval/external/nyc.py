@@ -217,6 +217,24 @@ def _read_tsv(path: Path, keep: list[str]) -> tuple[pd.DataFrame, list, list[str
     return frame, invalid, names
 
 
+def _numbers(text: pd.Series, missing, rows: pd.Series, where: str, expected: str) -> pd.Series:
+    """``text`` as float64 with the ``missing`` codes as NaN; else an error naming the first bad cell.
+
+    ``where`` is the message's start with ``{row}`` for the file row, e.g. ``"f.txt, row {row}, column 'x'"``.
+
+    Examples
+    --------
+    >>> _numbers(pd.Series(["1.5", "NA", ""]), ("", "NA"), pd.Series([2, 3, 4]), "f, row {row}", "a number").tolist()
+    [1.5, nan, nan]
+    """
+    num = pd.to_numeric(text.where(~text.isin(missing)), errors="coerce")
+    bad = (num.isna() & ~text.isin(missing)).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(where.format(row=rows.iat[i]) + f": value {text.iat[i]!r} is not {expected}")
+    return num.astype("float64")
+
+
 def read_2011(data_dir=None, allow_truncated: bool = False) -> Survey2011:
     """Read both 2011 files; exclude (with reasons) rows that cannot give a parent response rate.
 
@@ -264,14 +282,8 @@ def read_2011(data_dir=None, allow_truncated: bool = False) -> Survey2011:
         f.insert(0, "file", path.name)
         f.insert(0, "part", part)
         for raw_col, col in list(COLUMNS_2011.items())[3:]:
-            text = f[col]
-            num = pd.to_numeric(text.where(~text.isin(MISSING_2011)), errors="coerce")
-            bad = num.isna() & ~text.isin(MISSING_2011)
-            if bad.any():
-                i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise ValueError(f"{path.name}, row {f['row'].iat[i]}, column '{raw_col}': value "
-                                 f"{text.iat[i]!r} is not a number, blank or \"NA\"")
-            f[col] = num.astype("float64")
+            f[col] = _numbers(f[col], MISSING_2011, f["row"], f"{path.name}, row {{row}}, column '{raw_col}'",
+                              'a number, blank or "NA"')
         schools.append(f)
     s = pd.concat(schools, ignore_index=True)
     dup = s["dbn"].duplicated(keep="first")
@@ -328,13 +340,8 @@ def read_2019(data_dir=None) -> pd.DataFrame:
     # a header with an embedded newline takes two lines, but it is one row: data start at row 2
     out.insert(0, "row", np.arange(2, 2 + len(out)))
     for old, new in list(COLUMNS_2019.items())[2:]:
-        text = out[new].str.strip()
-        num = pd.to_numeric(text.where(~text.isin(MISSING_2019)), errors="coerce")
-        bad = num.isna() & ~text.isin(MISSING_2019)
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(f"{path.name}, row {out['row'].iat[i]}, column '{_collapse(old)}': value "
-                             f"{out[new].iat[i]!r} is not a number or \"N/A\"")
+        num = _numbers(out[new].str.strip(), MISSING_2019, out["row"],
+                       f"{path.name}, row {{row}}, column '{_collapse(old)}'", 'a number or "N/A"')
         if new.endswith("_rr") and ((num < 0) | (num > 100)).any():
             i = int(np.flatnonzero(((num < 0) | (num > 100)).to_numpy())[0])
             raise ValueError(f"{path.name}, row {out['row'].iat[i]}, column '{_collapse(old)}': value "
