@@ -47,6 +47,8 @@ EQI_BANDS = (("fewer barriers (344-419)", 344, 419), ("moderate barriers (420-47
 NO_EQI = "no Equity Index"
 BAND_LEVEL = "eqi_band"
 QUANTILES = {"p10": 0.10, "p25": 0.25, "median": 0.50, "p75": 0.75, "p90": 0.90}
+#: the fewest shown schools a spread (percentiles) is given for; with fewer it would describe single schools
+MIN_SPREAD = 5
 
 
 def contain(rows: pd.DataFrame) -> pd.DataFrame:
@@ -160,9 +162,10 @@ def distribution_summary(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.D
 
     Returns
     -------
-    DataFrame: indicator, label, year, schools (with a row), shown, suppressed, p10, p25,
-    median, p75, p90 (of the shown school values) and national (the national row's value,
-    NaN when suppressed or absent).
+    DataFrame: indicator, label, year, schools (with a row), shown, suppressed (under the
+    publication rules of :func:`school_view`), p10, p25, median, p75, p90 (of the shown school
+    values; blank with fewer than :data:`MIN_SPREAD` shown schools) and national (the national
+    row's value, NaN when suppressed or absent).
 
     Examples
     --------
@@ -172,16 +175,16 @@ def distribution_summary(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.D
     ...                   "value": [0.5, 0.8, np.nan, np.nan], "ci_low": np.nan, "ci_high": np.nan,
     ...                   "suppressed": [False, False, True, True]})
     >>> distribution_summary(t, ["reach"])[["shown", "suppressed", "median", "national"]].to_dict("records")
-    [{'shown': 2, 'suppressed': 1, 'median': 0.65, 'national': nan}]
+    [{'shown': 2, 'suppressed': 1, 'median': nan, 'national': nan}]
     """
-    d = _select(table, "school", indicators)
+    d = _select(school_view(table), "school", indicators)
     nat = _select(table, "national", indicators).set_index(["indicator", "year"])["value"]
     out = []
     for (ind, year), g in d.groupby(["indicator", "year"], sort=False):
         v = g.loc[~g["suppressed"].astype(bool), "value"].dropna()
         row = {"indicator": ind, "label": REGISTRY[ind].label, "year": int(year), "schools": len(g),
                "shown": len(v), "suppressed": int(len(g) - len(v))}
-        row.update({k: (float(v.quantile(q)) if len(v) else np.nan) for k, q in QUANTILES.items()})
+        row.update({k: (float(v.quantile(q)) if len(v) >= MIN_SPREAD else np.nan) for k, q in QUANTILES.items()})
         row["national"] = float(nat.get((ind, year), np.nan))
         out.append(row)
     cols = ["indicator", "label", "year", "schools", "shown", "suppressed", *QUANTILES, "national"]

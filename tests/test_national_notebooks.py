@@ -121,3 +121,115 @@ def test_inquiry_says_association_not_cause(runs):
         text = _text(runs[key]["html"])
         assert "association, not proof of cause" in text
         assert "led to" not in text
+
+
+# --- the library behind the two notebooks ---------------------------------------------------------
+
+def _school_rows(rows):
+    base = {"level": "school", "indicator": "reach", "ci_low": float("nan"), "ci_high": float("nan")}
+    df = pd.DataFrame([{**base, **r} for r in rows])
+    df["value"] = df["numerator"] / df["denominator"]
+    df["suppressed"] = df["numerator"].isna()
+    return df
+
+
+def test_band_rows_sum_shown_school_rows_hand_worked():
+    from hsp_eval import national
+
+    t = _school_rows([
+        {"area_id": "A", "year": 2024, "group_type": "all", "group": "all", "numerator": 60.0, "denominator": 90.0},
+        {"area_id": "A", "year": 2024, "group_type": "ethnicity_prioritised", "group": "Māori", "numerator": 12.0,
+         "denominator": 30.0},
+        {"area_id": "B", "year": 2024, "group_type": "all", "group": "all", "numerator": 30.0, "denominator": 60.0},
+        {"area_id": "B", "year": 2024, "group_type": "ethnicity_prioritised", "group": "Māori", "numerator": 9.0,
+         "denominator": 15.0},
+        {"area_id": "C", "year": 2024, "group_type": "all", "group": "all", "numerator": 20.0, "denominator": 40.0},
+        {"area_id": "C", "year": 2024, "group_type": "ethnicity_prioritised", "group": "Māori",
+         "numerator": float("nan"), "denominator": 3.0},
+    ])
+    schools = pd.DataFrame({"school_id": ["A", "B", "C"], "eqi_band": ["more barriers (480-569)"] * 3})
+    b = national.band_rows(t, schools, "reach", "ethnicity_prioritised").set_index(["indicator", "group"])
+    # all: (60 + 30 + 20) / (90 + 60 + 40); Māori: (12 + 9) / (30 + 15), C's suppressed group left out
+    assert b.loc[("reach", "all"), "value"] == pytest.approx(110 / 190)
+    assert b.loc[("reach", "Māori"), "value"] == pytest.approx(21 / 45)
+    assert b.loc[("reach", "Māori"), "schools"] == 2
+    # gap: Māori 21/45 minus the rest of A and B: (60 - 12 + 30 - 9) / (90 - 30 + 60 - 15) = 69/105
+    gap = b.loc[("reach_gap_vs_rest", "Māori")]
+    assert gap["value"] == pytest.approx(21 / 45 - 69 / 105)
+    assert gap["ci_low"] < gap["value"] < gap["ci_high"]
+    # publication rules: counts rounded to base 3
+    assert (b["denominator"] % 3 == 0).all() and (b["numerator"].dropna() % 3 == 0).all()
+
+
+def test_school_view_rounds_counts_and_suppresses_under_6():
+    from hsp_eval import national
+
+    t = _school_rows([
+        {"area_id": "A", "year": 2024, "group_type": "all", "group": "all", "numerator": 61.0, "denominator": 91.0},
+        {"area_id": "B", "year": 2024, "group_type": "all", "group": "all", "numerator": 4.0, "denominator": 20.0},
+    ])
+    v = national.school_view(t).set_index("area_id")
+    assert v.loc["A", "numerator"] in (60.0, 63.0) and v.loc["A", "denominator"] in (90.0, 93.0)
+    assert v.loc["A", "value"] == pytest.approx(61 / 91)  # the rate from unrounded counts
+    assert v.loc["B", "suppressed"] and pd.isna(v.loc["B", "value"])
+
+
+def test_restrict_to_an_unknown_region_names_the_regions():
+    from hsp_eval import national
+
+    t = pd.DataFrame({"level": ["region"], "area_id": ["Otago"], "year": [2024]})
+    with pytest.raises(ValueError, match="'Atlantis'.*Otago"):
+        national.restrict(t, pd.DataFrame({"school_id": [], "region": []}), region="Atlantis")
+
+
+@pytest.fixture(scope="module")
+def demo_school():
+    import hsp_eval
+
+    return hsp_eval.load_dataset(demo.default(None, "data_dir")).for_schools(["0113"])
+
+
+def test_what_worked_agrees_with_the_indicator_table(demo_school):
+    from hsp_eval import inquiry_impact
+
+    table = indicators.read_table(demo.default(None, "indicators"))
+    w = inquiry_impact.what_worked(demo_school, "0113", min_n=1).set_index(["group_type", "group"])
+    school = table[(table["level"] == "school") & (table["area_id"] == "0113")]
+    acc = school[school["indicator"] == "accelerated_rate"]
+    assert w.loc[("all", "all"), "numerator"] == acc["numerator"].sum()
+    assert w.loc[("all", "all"), "denominator"] == acc["denominator"].sum()
+    cd = school[(school["indicator"] == "accelerated_by_codesign") & (school["group"] != "adjusted_odds_ratio")]
+    for grp, mine in (("codesigned", "with step"), ("not_codesigned", "without step")):
+        rows = cd[cd["group"] == grp]
+        assert w.loc[("step:target_whanau_codesigned", mine), "numerator"] == rows["numerator"].sum()
+        assert w.loc[("step:target_whanau_codesigned", mine), "denominator"] == rows["denominator"].sum()
+    # each split covers every student-measure once
+    for gt in ("ethnicity_prioritised", "year_band", "step:target_family_goal"):
+        assert w.loc[gt, "denominator"].sum() == w.loc[("all", "all"), "denominator"]
+
+
+def test_what_worked_suppresses_small_groups(demo_school):
+    from hsp_eval import inquiry_impact
+
+    w = inquiry_impact.what_worked(demo_school, "0113", measure="reading", min_n=5)
+    small = w[w["denominator"] < 5]
+    assert len(small) and small["suppressed"].all() and small["value"].isna().all() and small["numerator"].isna().all()
+
+
+def test_target_students_blank_when_suppressed():
+    from hsp_eval import inquiry_impact
+
+    table = indicators.read_table(demo.default(None, "indicators"))
+    who = inquiry_impact.target_students(table, "0113")
+    assert who["suppressed"].any()
+    assert who.loc[who["suppressed"], "target_students"].isna().all()
+    assert (who.loc[~who["suppressed"], "target_students"] >= 5).all()
+    with pytest.raises(ValueError, match="no school rows for 9999"):
+        inquiry_impact.target_students(table, "9999")
+
+
+def test_codesign_fit_says_why_when_it_cannot_fit(demo_school):
+    from hsp_eval import inquiry_impact
+
+    fit = inquiry_impact.codesign_fit(demo_school, "0113", years=[2025], measure="maths")
+    assert fit.empty and "cannot fit" in fit.attrs["reason"] and "not proof of cause" in fit.attrs["note"]
