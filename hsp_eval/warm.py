@@ -68,10 +68,12 @@ log = logging.getLogger(__name__)
 
 #: modules the fork server imports before forking kernels (the libraries every report uses)
 PRELOAD = (
-    "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "zmq", "numpy", "pandas", "pyarrow",
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython", "IPython.display", "zmq", "numpy", "pandas", "pyarrow",
     "pyarrow.parquet", "scipy.stats", "matplotlib", "matplotlib.pyplot", "seaborn", "statsmodels.api",
-    "statsmodels.formula.api", "yaml", "hsp_eval", "hsp_eval.indicators", "hsp_eval.registry",
-    "hsp_eval.trends", "hsp_eval.params", "hsp_eval.provenance", "hsp_eval.demo", "hsp_eval.plots",
+    "statsmodels.formula.api", "yaml", "hsp_eval", "hsp_eval.indicators", "hsp_eval.registry", "hsp_eval.trends",
+    "hsp_eval.params", "hsp_eval.provenance", "hsp_eval.demo", "hsp_eval.plots", "hsp_eval.plots_national",
+    "hsp_eval.school_report", "hsp_eval.summary", "hsp_eval.national", "hsp_eval.funnel", "hsp_eval.multilevel",
+    "hsp_eval.inquiry_impact",
 )
 #: seconds to wait for the fork server to import :data:`PRELOAD` and listen
 START_TIMEOUT = 180
@@ -398,8 +400,8 @@ class ForkServer:
             self.close()
             raise RuntimeError(f"the warm kernel server did not start (exit code {self.process.returncode}): "
                                f"{text or 'no message; see its error output above'}")
-        if "not preloaded" in text:
-            log.warning("warm kernel server: %s", text.split("\n", 1)[1])
+        if "not preloaded" in text:  # slower kernels (they import it themselves), not wrong ones
+            log.info("warm kernel server: %s", text.split("\n", 1)[1])
 
     @property
     def pid(self) -> int:

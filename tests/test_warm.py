@@ -25,8 +25,13 @@ pytestmark = pytest.mark.skipif(not warm.fork_supported(), reason="the warm engi
 
 # what a report's kernel looks like at the start of its first cell after the parameters
 PROBE = """
-import json, os, random, sys
+import importlib, json, os, random, sys
 import matplotlib, numpy, pandas, hsp_eval, hsp_eval.registry
+from hsp_eval.warm import PRELOAD
+for name in PRELOAD:  # what the server imported, imported here too (a fresh kernel runs its import side effects now)
+    importlib.import_module(name)
+import matplotlib.pyplot as plt
+plt.close(plt.figure())  # activates the plotting backend
 state = {
     "pid": os.getpid(), "ppid": os.getppid(),
     "names": sorted(k for k in globals() if not k.startswith("_") and k not in ("In", "Out")),
@@ -34,7 +39,8 @@ state = {
     "module_attrs": [hasattr(pandas, "LEAKED"), hasattr(hsp_eval, "LEAKED"), hasattr(numpy, "LEAKED")],
     "registry_size": len(hsp_eval.registry.REGISTRY),
     "max_rows": pandas.get_option("display.max_rows"),
-    "rc": {k: str(matplotlib.rcParams[k]) for k in ("lines.linewidth", "axes.facecolor", "font.size", "figure.figsize")},
+    "rc": {k: str(v) for k, v in matplotlib.rcParams.items()},
+    "options": {k: str(pandas.get_option(k)) for k in ("display.max_rows", "display.width", "mode.copy_on_write")},
     "backend": matplotlib.get_backend(),
     "cwd": os.getcwd(), "env_leak": os.environ.get("HSP_LEAK"), "jpy": "JPY_PARENT_PID" in os.environ,
     "path_leak": "/leak" in sys.path, "argv0": os.path.basename(sys.argv[0]),
@@ -167,7 +173,7 @@ def test_a_dying_kernel_fails_the_report_and_the_next_report_still_runs(nbs):
     assert _state(_run(nbs, "probe", "after_death.ipynb")["ipynb"])["leakmod_imported"] is False
 
 
-@pytest.mark.parametrize("method", ["spawn", "fork"])
+@pytest.mark.parametrize("method", ["forkserver", "fork"])  # forkserver: as hsp_eval.batch starts its workers
 def test_several_workers_each_with_its_own_fork_server(nbs, method):
     _run(nbs, "probe", "parent.ipynb")  # this process has a server already (a forked worker must not use it)
     parent_server = warm._servers[warm.kernel_prefix(warm_cmd())].pid
