@@ -141,8 +141,8 @@ def fmt_value(value: float, indicator: str, digits: int = 0) -> str:
     scale = percent_scale(indicator)
     ind = REGISTRY[base_id(indicator)]
     if indicator.endswith(GAP_SUFFIX) or ind.kind == "difference":
-        v = value * scale
-        return f"{v:+.{digits}f} points"
+        v = round(value * scale, digits) + 0.0  # + 0.0: no "-0"
+        return f"{v:+.{digits}f} points" if v != 0 else f"{0:.{digits}f} points"
     if scale == 100:
         return f"{value * 100:.{digits}f}%"
     return f"{value:.{max(digits, 1)}f}"
@@ -245,7 +245,11 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
     rows = rows.assign(_label=_labels(rows))
     groups = list(order) if order is not None else _group_order(rows)
     groups, hidden = _always_suppressed(rows, groups)
-    years = sorted(rows["year"].unique())
+    present_years = set(int(y) for y in rows["year"].unique())
+    years = list(range(min(present_years), max(present_years) + 1))  # a year with no data breaks the line
+    for yr in sorted(set(years) - present_years):
+        ax.text(yr, 0.03, "no data", transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=9,
+                color=GREY, style="italic")
     width = 0.25 if len(groups) > 1 else 0.0
     offsets = np.linspace(-width / 2, width / 2, len(groups)) if len(groups) > 1 else [0.0]
     sup_count: dict[int, int] = {}

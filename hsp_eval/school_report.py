@@ -30,8 +30,6 @@ from .plots import fmt_value, group_label
 from .registry import GAP_SUFFIX, REGISTRY, base_id
 from .vocab import ACTIVITY_FOCUS
 
-#: the marker before the JSON of key values a notebook records in its output (read back by tests)
-VALUES_MARKER = "HSP_EVAL_VALUES"
 #: group types of families that "who is and is not reached" is broken down by
 REACH_GROUPS = ("ethnicity", "year_band", "target", "new_family")
 #: a group type as the end of a chart title ("Families reached, by ethnicity")
@@ -294,17 +292,32 @@ def key_values(rows: pd.DataFrame, indicators=("reach", "reach_learning")) -> di
     return out
 
 
-def values_line(values: dict) -> str:
-    """The line a notebook prints to record its key values: the marker, a space, sorted JSON."""
-    return f"{VALUES_MARKER} {json.dumps(values, sort_keys=True, ensure_ascii=False)}"
+VALUES_MIME = "application/vnd.hsp-eval.values+json"
 
 
-def read_values(text: str) -> dict:
-    """The key values recorded by :func:`values_line` in a notebook's output text."""
-    for line in text.splitlines():
-        if line.startswith(VALUES_MARKER + " "):
-            return json.loads(line[len(VALUES_MARKER) + 1:])
-    raise ValueError(f"no line starting with {VALUES_MARKER} in the notebook output")
+def record_values(values: dict) -> None:
+    """Record key values in the notebook's output, for tests and nbval, without showing them in the HTML.
+
+    The output has only the mimetype :data:`VALUES_MIME`, which the published HTML does not
+    render; :func:`recorded_values` reads it back from the executed notebook.
+    """
+    from IPython.display import display
+
+    display({VALUES_MIME: json.loads(json.dumps(values, sort_keys=True))}, raw=True)
+
+
+def recorded_values(nb) -> dict:
+    """The values a notebook recorded with :func:`record_values` (``nb`` an nbformat node or path)."""
+    if not hasattr(nb, "cells"):
+        import nbformat
+
+        nb = nbformat.read(str(nb), as_version=4)
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            if VALUES_MIME in data:
+                return dict(data[VALUES_MIME])
+    raise ValueError(f"the notebook recorded no values (no output of type {VALUES_MIME})")
 
 
 def shown(rows: pd.DataFrame) -> pd.DataFrame:

@@ -54,6 +54,12 @@ def test_by_year_suppressed_year_is_a_word_not_a_zero():
     assert any(np.allclose(s[:, 1], [35, 45]) for s in segs)
 
 
+def test_by_year_a_year_without_data_breaks_the_line():
+    ax = plots.by_year(rows(cells=[("all", 2022, 0.2, 0.1, 0.3), ("all", 2024, 0.3, 0.2, 0.4)]))
+    assert np.isnan(ax.lines[0].get_ydata()[1]) and [t.get_text() for t in ax.get_xticklabels()][1] == "2023"
+    assert texts(ax) == ["no data"]
+
+
 def test_by_year_group_suppressed_every_year_goes_to_a_footnote():
     r = rows(group_type="ethnicity", cells=[("Māori", 2022, 0.3, 0.2, 0.4), ("Māori", 2023, 0.4, 0.3, 0.5),
                                             ("MELAA", 2022, None, 0, 0), ("MELAA", 2023, None, 0, 0)])

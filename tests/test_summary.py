@@ -6,8 +6,7 @@ wording or in which numbers are picked shows up as a failure.
 
 from __future__ import annotations
 
-import re
-
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -177,8 +176,11 @@ def test_value_table_and_recorded_values(table):
     assert gap.loc["Māori", 2024] == "-25 points (-41 to -8)"
     vals = sr.key_values(table[table["area_id"] == SID])
     assert vals == {"reach": {"2022": 0.4, "2023": 0.5, "2024": 0.6}, "reach_learning": {"2022": 0.3, "2024": 0.35}}
-    line = sr.values_line(vals)
-    assert re.match(r"^HSP_EVAL_VALUES \{", line) and sr.read_values("x\n" + line + "\n") == vals
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+        "display_data", data={sr.VALUES_MIME: vals})])])
+    assert sr.recorded_values(nb) == vals
+    with pytest.raises(ValueError, match="recorded no values"):
+        sr.recorded_values(nbformat.v4.new_notebook())
 
 
 def test_targets_table_reads_status_in_words(trends):
@@ -191,3 +193,19 @@ def test_targets_table_reads_status_in_words(trends):
 def test_compare_refuses_different_units(table):
     with pytest.raises(ValueError, match="same unit"):
         sr.compare(table, {"reach": "a", "two_way_share": "b"})
+
+
+def test_load_inputs_on_the_demo(tmp_path):
+    x = sr.load_inputs("0828")
+    assert x["name"] == "Eastgate Central High School" and x["latest"] == 2025 and x["min_n"] == 5
+    assert set(x["rows"]["area_id"]) == {"0828"} and set(x["trends"]["area_id"]) <= {"0828"}
+    assert len(x["params"]["targets"]) >= 1 and x["provenance"]["data_fingerprint"]
+    # a params file of another school is refused, naming the file
+    with pytest.raises(ValueError, match=r"0113\.yaml: the params file is for school '0113', not '0828'"):
+        sr.load_inputs("0828", params_path=sr.Path(x["provenance"]["params_file"]).with_name("0113.yaml"))
+    # a larger min_n in the params file wins over the notebook's
+    p = tmp_path / "0828.yaml"
+    p.write_text('school_id: "0828"\nmin_n: 400\n', encoding="utf-8")
+    y = sr.load_inputs("0828", params_path=p)
+    assert y["min_n"] == 400 and y["params"]["targets"] == []
+    assert y["rows"]["suppressed"].sum() > x["rows"]["suppressed"].sum()
