@@ -252,7 +252,8 @@ def codesign_fit(dataset, school_id="all", years=None, measure=None) -> pd.DataF
 
     Returns the model's terms (term, odds_ratio, ci_low, ci_high, p_value, n) with
     ``attrs["note"]`` the association caveat (:data:`CAUSE_NOTE`); an empty table whose
-    ``attrs["reason"]`` says why when the model cannot be fitted sensibly.
+    ``attrs["reason"]`` says why when the model cannot be fitted sensibly. For ``"all"``
+    (publication), ``n`` is randomly rounded to base 3 like every published count.
     """
     ds = _slice(dataset, school_id, years, measure)
     try:
@@ -260,5 +261,33 @@ def codesign_fit(dataset, school_id="all", years=None, measure=None) -> pd.DataF
     except ValueError as e:
         fit = pd.DataFrame(columns=inquiry.MODEL_COLUMNS)
         fit.attrs["reason"] = str(e)
+    if len(fit) and area_of(school_id)[0] == "national":  # publication: the count shown is rounded too
+        key = pd.DataFrame({"k": ["codesign_fit", str(years), str(measure)]}).T
+        fit["n"] = disclosure.rr3(fit["n"].to_numpy(dtype="float64")[:1], key, "n")[0].astype("int64")
     fit.attrs["note"] = CAUSE_NOTE
     return fit
+
+
+def worked_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`what_worked` rows as a reader's table: who (the group or the step, in words), value,
+    interval and the number of student-measures ("suppressed" where a row is).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"indicator": ["accelerated_rate"], "year": ["2022-2025"],
+    ...                   "group_type": ["step:target_family_goal"], "group": ["with step"], "denominator": [24.0],
+    ...                   "value": [0.5], "ci_low": [0.31], "ci_high": [0.69], "suppressed": [False]})
+    >>> worked_table(r)[["who", "accelerated"]].values.tolist()
+    [['whānau brought a goal of their own: yes', '50.0%']]
+    """
+    from .national import readable
+    from .plots import group_label
+
+    def who(gt: str, g: str) -> str:
+        if gt.startswith("step:"):
+            return f"whānau {STEP_LABELS[gt.removeprefix('step:')]}: {'yes' if g == 'with step' else 'no'}"
+        return "all target students" if gt == "all" else group_label(gt, g)
+
+    out = readable(rows, ("year",)).drop(columns="indicator")
+    out.insert(1, "who", [who(gt, g) for gt, g in zip(rows["group_type"], rows["group"])])
+    return out.rename(columns={"denominator": "student-measures", "value": "accelerated"})
