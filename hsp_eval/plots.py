@@ -36,7 +36,7 @@ SUPPRESSED = "suppressed"
 GREY = "0.35"
 
 GROUP_LABELS = {
-    ("all", "all"): "all families",
+    ("all", "all"): "whole school",
     ("target", "target"): "target students' families",
     ("target", "not_target"): "other families",
     ("new_family", "new"): "new families",
