@@ -48,11 +48,46 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (Linux), so that their CPU time is counted when they are reaped.
+
+    The batch's pool workers are children of multiprocessing's fork server, which nobody waits
+    for; without this their CPU would be missing from RUSAGE_CHILDREN.
+    """
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans(seconds: float = 30) -> None:
+    """Wait for adopted descendants to exit and reap them (adds their CPU time to RUSAGE_CHILDREN)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                time.sleep(0.1)
+        except ChildProcessError:
+            return
+
+
 def timed(cmd, **kw) -> tuple[float, float, int]:
-    """Wall and CPU seconds (of the command and every process it waited for) and exit code of a command."""
+    """Wall and CPU seconds (of the command and all its descendants) and exit code of a command."""
     cpu, t0 = _children_cpu(), time.perf_counter()
     code = subprocess.run(cmd, **kw).returncode
-    return time.perf_counter() - t0, _children_cpu() - cpu, code
+    wall = time.perf_counter() - t0
+    reap_orphans()
+    return wall, _children_cpu() - cpu, code
+
+
+def cell_seconds(paths) -> float:
+    """Seconds spent in the cells of executed notebooks (papermill's per-cell durations)."""
+    import nbformat
+
+    return sum(c.metadata.get("papermill", {}).get("duration") or 0
+               for p in paths for c in nbformat.read(p, as_version=4).cells)
 
 
 def ensure_data(n: int) -> tuple[Path, Path]:
@@ -112,6 +147,7 @@ def main(argv=None) -> int:
 
     from hsp_eval import batch
 
+    subreaper = become_subreaper()
     n = args.schools
     data, params = ensure_data(n)
     work = DATA / f"batch_run{n}"
@@ -124,14 +160,17 @@ def main(argv=None) -> int:
     tasks, failed = batch.build_tasks(files, params, base, "all", None, summary=False, national=False)
     assert not failed and len(tasks) == n, (failed, len(tasks))
     print(f"{n} schools, data step {data_seconds:.1f} s (once per batch, not in the figures below); "
-          f"load average at start {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+          f"load average at start {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+          + ("" if subreaper else "; CPU of pool workers not counted (no subreaper here)"), flush=True)
 
     results = {}
 
-    def record(name, wall, cpu, reports, failed=(), note=""):
+    def record(name, wall, cpu, reports, failed=(), note="", outputs=()):
+        cells = cell_seconds(outputs) if outputs else None
         results[name] = {"wall": wall, "cpu": cpu, "reports": reports, "failed": list(failed), "note": note,
-                         "load_after": os.getloadavg()[0]}
-        print(f"  {name:<32} {wall:7.1f} s wall, {wall / reports:5.2f} s/report, {cpu / reports:5.2f} s CPU/report"
+                         "cells": cells, "load_after": os.getloadavg()[0]}
+        print(f"  {name:<36} {wall:7.1f} s wall, {wall / reports:5.2f} s/report, {cpu / reports:5.2f} s CPU/report"
+              + (f", {cells / reports:5.2f} s/report in cells" if cells is not None else "")
               + (f"; FAILED (notebook error, see its output): {', '.join(failed)}" if failed else ""), flush=True)
 
     # floor: an empty notebook with the same imports, papermill's API, standard and warm engine
@@ -162,7 +201,8 @@ def main(argv=None) -> int:
             wall, cpu = wall + w, cpu + c
             if code:
                 failed.append(t.school)
-        record("(a) naive papermill loop", wall, cpu, n, failed)
+        record("(a) naive papermill loop", wall, cpu, n, failed,
+               outputs=[out / f"{t.school}.ipynb" for t in tasks if t.school not in failed])
 
     for key, workers, engine in (("b", 1, None), ("c", 2, None), ("b'", 1, "warm"), ("c'", 2, "warm")):
         if key in skip:
@@ -174,7 +214,8 @@ def main(argv=None) -> int:
         w, c, _ = timed(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         manifest = batch.read_manifest(out)
         record(f"({key}) batch --workers {workers}" + (f" --engine {engine}" if engine else ""), w, c, n,
-               sorted(manifest.loc[manifest["status"] != "ok", "school"]))
+               sorted(manifest.loc[manifest["status"] != "ok", "school"]),
+               outputs=sorted(out.glob("*/school_evaluation.ipynb")))
 
     floor = results["floor (standard)"]
     floor_report = floor["wall"] / floor["reports"]
@@ -185,7 +226,7 @@ def main(argv=None) -> int:
         per = r["wall"] / r["reports"]
         vs_naive = f"{(naive['wall'] / naive['reports']) / per:5.1f}x" if naive else "  -  "
         hours = per * NATIONAL_SCHOOLS / 3600
-        print(f"  {name:<32} {per:6.2f} {r['cpu'] / r['reports']:6.2f}   {vs_naive}   {per / floor_report:5.2f}x floor"
+        print(f"  {name:<36} {per:6.2f} {r['cpu'] / r['reports']:6.2f}   {vs_naive}   {per / floor_report:5.2f}x floor"
               f"   {hours:5.1f} h")
         r.update(per_report=per, vs_floor=per / floor_report, hours_2500=hours,
                  vs_naive=(naive["wall"] / naive["reports"]) / per if naive else None)
