@@ -186,11 +186,11 @@ def _estimate(df: pd.DataFrame, y: np.ndarray, used: np.ndarray, variable: str, 
     y = y[used]
     cols = [weight] + replicate_weights
     W = d[cols].to_numpy(dtype="float64")
-    keys = [d[b].to_numpy() for b in by] if by else [np.zeros(len(d), dtype="int64")]
+    keys = [d[b] for b in by] if by else [pd.Series(0, index=d.index)]
     frame = pd.DataFrame(np.hstack([W * y[:, None], W]), index=d.index)
     frame["_n"] = 1
     frame["_yes"] = (y != 0).astype("int64") if share else 0
-    g = frame.groupby(keys, sort=True, dropna=False)
+    g = frame.groupby(keys, sort=True, dropna=False, observed=True)  # categorical domains keep their order
     sums = g.sum()
     k = len(cols)
     num = sums.iloc[:, :k].to_numpy()

@@ -115,3 +115,10 @@ def test_check_jk1(tiny):
 def test_cv_flags():
     assert sw._flag(np.array([0.1, 0.35, 0.6, np.nan])) == [
         "", "interpret with caution (CV 30-50%)", "unreliable (CV >= 50%)", ""]
+
+
+def test_categorical_domains_keep_their_order(tiny):
+    d = tiny.assign(level=pd.Categorical(tiny["level"], categories=["p", "h", "unused"], ordered=True))
+    r = sw.weighted_proportion(d, "item", "w", ["r1", "r2", "r3"], by="level", exclude=[-1])
+    assert r["level"].astype(str).tolist() == ["p", "h"]  # category order, unobserved categories left out
+    assert r["estimate"].tolist()[0] == pytest.approx(2 / 3)
