@@ -14,8 +14,9 @@ Examples
 ...                      "indicator": ["reach", "reach_learning"], "group_type": "all", "group": "all",
 ...                      "value": [0.62, 0.41], "ci_low": [0.55, 0.34], "ci_high": [0.68, 0.48],
 ...                      "suppressed": False})
->>> print(reach_sentence(rows))
-In 2024, 62% of families took part in at least one school activity (likely range 55% to 68%), and 41% in an activity focused on their child's learning (34% to 48%).
+>>> print(reach_sentence(rows))  # doctest: +NORMALIZE_WHITESPACE
+In 2024, 62% of families took part in at least one school activity (likely range 55% to 68%), and 41% in an
+activity focused on their child's learning (34% to 48%).
 """
 
 from __future__ import annotations
@@ -276,3 +277,27 @@ def codesign_sentence(rows: pd.DataFrame, year: int | None = None) -> str:
             f"{fmt_value(n['value'], ind)} of those whose goals were not ({likely_range(n)}). "
             f"This is an association, not proof of cause: families and students who co-design goals may "
             f"differ in other ways.")
+
+
+def codesign_model_sentence(rows: pd.DataFrame, year: int | None = None) -> str:
+    """The adjusted odds ratio of accelerated progress with co-designed goals, as an association.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"indicator": "accelerated_by_codesign", "group_type": "codesign",
+    ...                   "group": ["adjusted_odds_ratio"], "year": [2025], "value": [2.78], "ci_low": [0.8],
+    ...                   "ci_high": [9.67], "suppressed": [False]})
+    >>> print(codesign_model_sentence(r))  # doctest: +NORMALIZE_WHITESPACE
+    In 2025, after allowing for students' starting scores and year levels, the odds of accelerated progress
+    were 2.8 times as high with co-designed goals (likely range 0.8 to 9.7); a range that includes 1 means no
+    clear difference. This is an association, not proof of cause.
+    """
+    r = _one(rows, "accelerated_by_codesign", "codesign", "adjusted_odds_ratio", year)
+    if r is None:
+        return ""
+    text = (f"In {int(r['year'])}, after allowing for students' starting scores and year levels, the odds of "
+            f"accelerated progress were {r['value']:.1f} times as high with co-designed goals")
+    if pd.notna(r["ci_low"]) and pd.notna(r["ci_high"]):
+        text += (f" (likely range {r['ci_low']:.1f} to {r['ci_high']:.1f}); a range that includes 1 means no "
+                 f"clear difference")
+    return text + ". This is an association, not proof of cause."
