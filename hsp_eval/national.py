@@ -195,13 +195,15 @@ def distribution_summary(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.D
 
 
 def funnel(table: pd.DataFrame, indicator: str = "reach", year: int | None = None, group_type: str = "all",
-           group: str = "all") -> pd.DataFrame:
+           group: str = "all", overdispersed: bool = False) -> pd.DataFrame:
     """One year's funnel table of school rates (:func:`hsp_eval.funnel.funnel_table`).
 
     The target is the national row's rate for that year and group (pooled over every
     school, suppressed ones included); without a national row, the pooled rate of the
     shown school rows. ``year`` defaults to the latest year. School counts are rounded
     (:func:`school_view`) before the limits are drawn, so the plot shows no unrounded count.
+    ``overdispersed`` widens the limits by the spread between schools
+    (:func:`hsp_eval.funnel.overdispersion`).
     """
     s = _select(school_view(table), "school", [indicator], group_type, group)
     if s.empty:
@@ -210,7 +212,7 @@ def funnel(table: pd.DataFrame, indicator: str = "reach", year: int | None = Non
     s = s[s["year"] == year]
     nat = _select(table, "national", [indicator], group_type, group)
     nat = nat.loc[(nat["year"] == year) & ~nat["suppressed"].astype(bool), "value"]
-    out = funnel_table(s, target=float(nat.iloc[0]) if len(nat) else None)
+    out = funnel_table(s, target=float(nat.iloc[0]) if len(nat) else None, overdispersed=overdispersed)
     return out.assign(indicator=indicator, group_type=group_type, group=group)
 
 

@@ -37,7 +37,8 @@ def funnel_plot(ft: pd.DataFrame, title: str | None = None, ax=None, label_outsi
 
     Parameters
     ----------
-    ft : :func:`hsp_eval.funnel.funnel_table` rows of one year (with an ``indicator`` column).
+    ft : :func:`hsp_eval.funnel.funnel_table` rows of one year (with an ``indicator`` column); its
+        ``tau2`` (over-dispersion, 0 for plain limits) widens the drawn limits.
     label_outside : write the school id beside schools outside the 99.8% limits (so a reader
         can follow them up; schools are not ranked).
 
@@ -52,8 +53,10 @@ def funnel_plot(ft: pd.DataFrame, title: str | None = None, ax=None, label_outsi
     p0 = float(ft["target"].dropna().iloc[0]) if ft["target"].notna().any() else np.nan
     n_max = float(np.nanmax(ft["denominator"])) if len(ft) else 100.0
     grid = np.linspace(max(5.0, 0.8 * float(np.nanmin(ft["denominator"].clip(lower=5)))), 1.08 * n_max, 300)
-    for z, style, lab in ((Z998, ":", "99.8% limits"), (Z95, "--", "95% limits")):
-        lo, hi = funnel_limits(p0, grid, z)
+    tau2 = float(ft["tau2"].iloc[0]) if "tau2" in ft and len(ft) else 0.0
+    extra = ", widened" if tau2 > 0 else ""
+    for z, style, lab in ((Z998, ":", f"99.8% limits{extra}"), (Z95, "--", f"95% limits{extra}")):
+        lo, hi = funnel_limits(p0, grid, z, tau2)
         ax.plot(grid, lo * scale, style, color=GREY, lw=1.4, label=lab)
         ax.plot(grid, hi * scale, style, color=GREY, lw=1.4)
     ax.axhline(p0 * scale, color="0.15", lw=1.4, label=f"national rate ({plots.fmt_value(p0, ind)})")
@@ -84,7 +87,9 @@ def funnel_plot(ft: pd.DataFrame, title: str | None = None, ax=None, label_outsi
                   else f"{REGISTRY[base_id(ind)].unit} at the school (number)")
     ax.set_ylabel(axis_label(ind))
     year = ft["year"].iloc[0] if "year" in ft and len(ft) else ""
-    ax.set_title(plots._wrap(title or f"{REGISTRY[base_id(ind)].label}, {year}: each school against the national rate"))
+    default = (f"{REGISTRY[base_id(ind)].label}, {year}: each school against the national rate"
+               + (", allowing for the usual spread between schools" if tau2 > 0 else ""))
+    ax.set_title(plots._wrap(title or default))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=9)
     ax.figure.tight_layout()
     return ax

@@ -72,3 +72,29 @@ def test_bad_input_names_column():
         funnel_table(pd.DataFrame({"area_id": ["A"], "numerator": [1.0]}))
     with pytest.raises(ValueError, match="row 0, column denominator"):
         funnel_table(pd.DataFrame({"area_id": ["A"], "numerator": [1.0], "denominator": [-3.0]}))
+
+
+def test_overdispersion_hand_worked():
+    from hsp_eval.funnel import overdispersion, winsorised_z
+
+    # p0 0.5, n 100: sd 0.05; z = -2, 2, 0, -1, 1 (no winsorising with 5 schools); phi = 10 / 5 = 2
+    # w = 400 each: tau2 = (5 * 2 - 4) / (2000 - 5 * 400**2 / 2000) = 6 / 1600
+    d = overdispersion([0.4, 0.6, 0.5, 0.45, 0.55], [100] * 5, 0.5)
+    assert d["phi"] == pytest.approx(2.0) and d["tau2"] == pytest.approx(6 / 1600)
+    # ten schools: the lowest and highest z pulled in to the second lowest / highest
+    assert winsorised_z(np.array([-9.0, -1, -1, 0, 0, 0, 0, 1, 1, 9])).tolist() == [-1, -1, -1, 0, 0, 0, 0, 1, 1, 1]
+    # no over-dispersion: tau2 stays 0
+    assert overdispersion([0.5, 0.52, 0.48], [100] * 3, 0.5)["tau2"] == 0.0
+
+
+def test_overdispersed_limits_are_wider_and_flag_fewer():
+    rng = np.random.default_rng(7)
+    n = rng.integers(50, 400, 200).astype(float)
+    p = 1 / (1 + np.exp(-(0.8 + rng.normal(0, 0.5, 200))))
+    rows = pd.DataFrame({"area_id": [f"S{i}" for i in range(200)], "year": 2024,
+                         "numerator": rng.binomial(n.astype(int), p).astype(float), "denominator": n})
+    plain, wide = funnel_table(rows), funnel_table(rows, overdispersed=True)
+    assert plain["phi"].iloc[0] > 2 and wide["tau2"].iloc[0] > 0 and (plain["tau2"] == 0).all()
+    assert (wide["hi998"] - wide["lo998"] > plain["hi998"] - plain["lo998"]).all()
+    outside = lambda t: t["band"].isin(["above 99.8% limit", "below 99.8% limit"]).mean()  # noqa: E731
+    assert outside(wide) < 0.05 < outside(plain)
