@@ -222,8 +222,8 @@ def _by(by) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
-def weighted_proportion(df: pd.DataFrame, var: str, weight: str, replicate_weights: Sequence[str], by=None,
-                        method: str = "JK1", yes=1, exclude=(), fay_rho: float | None = None,
+def weighted_proportion(df: pd.DataFrame, var: str, weight: str, replicate_weights: Sequence[str], by=None, *,
+                        method: str, yes=1, exclude=(), fay_rho: float | None = None,
                         alpha: float = 0.05, df_t: int | None = None) -> pd.DataFrame:
     """Weighted share of units with ``var`` in ``yes``, with its replicate-weight SE and interval.
 
@@ -234,7 +234,9 @@ def weighted_proportion(df: pd.DataFrame, var: str, weight: str, replicate_weigh
     weight : full-sample weight column.
     replicate_weights : the replicate weight columns, in any order.
     by : column name(s) of domains (school level, urbanicity...); None for the whole sample.
-    method, fay_rho : replication method (see the module notes and :func:`multiplier`).
+    method, fay_rho : replication method, required (a wrong multiplier gives wrong errors without
+        any sign): ``JK1``, ``JK2``, ``BRR`` or ``Fay`` (with ``fay_rho``); see the module notes
+        and :func:`multiplier`. The survey's documentation says which.
     exclude : values that are not answers (valid skips, missing codes): those rows are left out
         of the denominator, as are missing values (NaN).
     alpha : 1 - confidence level of the interval; ``df_t``: degrees of freedom for a t quantile
@@ -254,7 +256,7 @@ def weighted_proportion(df: pd.DataFrame, var: str, weight: str, replicate_weigh
 
     >>> d = pd.DataFrame({"c": [1, 2, 1, 1], "w": [1.0, 1.0, 2.0, 2.0],
     ...                   "r1": [0.0, 2.0, 2.0, 2.0], "r2": [2.0, 0.0, 2.0, 2.0]})
-    >>> r = weighted_proportion(d, "c", "w", ["r1", "r2"])
+    >>> r = weighted_proportion(d, "c", "w", ["r1", "r2"], method="JK1")
     >>> round(float(r["estimate"].iloc[0]), 4), round(float(r["se"].iloc[0]), 4), int(r["n_yes"].iloc[0])
     (0.8333, 0.1667, 3)
     """
@@ -268,8 +270,8 @@ def weighted_proportion(df: pd.DataFrame, var: str, weight: str, replicate_weigh
     return _estimate(df, y, used, var, weight, replicate_weights, by, method, fay_rho, alpha, df_t, share=True)
 
 
-def weighted_mean(df: pd.DataFrame, var: str, weight: str, replicate_weights: Sequence[str], by=None,
-                  method: str = "JK1", exclude=(), fay_rho: float | None = None, alpha: float = 0.05,
+def weighted_mean(df: pd.DataFrame, var: str, weight: str, replicate_weights: Sequence[str], by=None, *,
+                  method: str, exclude=(), fay_rho: float | None = None, alpha: float = 0.05,
                   df_t: int | None = None) -> pd.DataFrame:
     """Weighted mean of a numeric ``var`` with its replicate-weight SE and interval.
 
@@ -278,7 +280,7 @@ def weighted_mean(df: pd.DataFrame, var: str, weight: str, replicate_weights: Se
     Examples
     --------
     >>> d = pd.DataFrame({"x": [2.0, 4.0], "w": [1.0, 3.0], "r1": [0.0, 6.0], "r2": [2.0, 0.0]})
-    >>> r = weighted_mean(d, "x", "w", ["r1", "r2"])
+    >>> r = weighted_mean(d, "x", "w", ["r1", "r2"], method="JK1")
     >>> float(r["estimate"].iloc[0]), round(float(r["se"].iloc[0]), 4)
     (3.5, 1.118)
     """
@@ -298,7 +300,7 @@ def weighted_proportions(df: pd.DataFrame, variables: Sequence[str], weight: str
     Examples
     --------
     >>> d = pd.DataFrame({"a": [1, 2], "b": [1, 1], "w": [1.0, 1.0], "r1": [0.0, 2.0], "r2": [2.0, 0.0]})
-    >>> weighted_proportions(d, ["a", "b"], "w", ["r1", "r2"])[["variable", "estimate"]].values.tolist()
+    >>> weighted_proportions(d, ["a", "b"], "w", ["r1", "r2"], method="JK1")[["variable", "estimate"]].values.tolist()
     [['a', 0.5], ['b', 1.0]]
     """
     return pd.concat([weighted_proportion(df, v, weight, replicate_weights, by=by, **kwargs) for v in variables],

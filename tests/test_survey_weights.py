@@ -29,7 +29,7 @@ def test_hand_worked_overall(tiny):
     # r2: (15 + 45 + 0) / (15 + 0 + 45 + 0) = 1
     # r3: (15 + 0 + 60) / (15 + 30 + 0 + 60) = 75 / 105 = 5/7
     # JK1, R = 3: v = 2/3 * ((7/9 - 0.8)^2 + (1 - 0.8)^2 + (5/7 - 0.8)^2)
-    r = sw.weighted_proportion(tiny, "item", "w", ["r1", "r2", "r3"], exclude=[-1])
+    r = sw.weighted_proportion(tiny, "item", "w", ["r1", "r2", "r3"], method="JK1", exclude=[-1])
     v = 2 / 3 * ((7 / 9 - 0.8) ** 2 + 0.2 ** 2 + (5 / 7 - 0.8) ** 2)
     row = r.iloc[0]
     assert row["n"] == 4 and row["n_yes"] == 3 and row["weighted_n"] == 100
@@ -40,7 +40,7 @@ def test_hand_worked_overall(tiny):
 
 
 def test_hand_worked_domains(tiny):
-    r = sw.weighted_proportion(tiny, "item", "w", ["r1", "r2", "r3"], by="level", exclude=[-1]).set_index("level")
+    r = sw.weighted_proportion(tiny, "item", "w", ["r1", "r2", "r3"], by="level", method="JK1", exclude=[-1]).set_index("level")
     # domain h: only the school with weight 40 answers (yes): 1 in every replicate where it has weight; r2 has 0/0
     assert r.loc["h", "n"] == 1 and r.loc["h", "estimate"] == 1.0
     assert np.isnan(r.loc["h", "se"])  # a replicate with no weight in the domain: no variance, not a made-up 0
@@ -98,11 +98,11 @@ def test_multiplier_and_errors(tiny):
     with pytest.raises(ValueError, match="fay_rho"):
         sw.multiplier("Fay", 80)
     with pytest.raises(ValueError, match="no column 'nope'"):
-        sw.weighted_proportion(tiny, "nope", "w", ["r1", "r2", "r3"])
+        sw.weighted_proportion(tiny, "nope", "w", ["r1", "r2", "r3"], method="JK1")
     bad = tiny.copy()
     bad.loc[2, "r2"] = -1.0
     with pytest.raises(ValueError, match=r"row 2, column 'r2': weight -1.0 is missing or negative"):
-        sw.weighted_proportion(bad, "item", "w", ["r1", "r2", "r3"])
+        sw.weighted_proportion(bad, "item", "w", ["r1", "r2", "r3"], method="JK1")
 
 
 def test_check_jk1(tiny):
@@ -119,6 +119,11 @@ def test_cv_flags():
 
 def test_categorical_domains_keep_their_order(tiny):
     d = tiny.assign(level=pd.Categorical(tiny["level"], categories=["p", "h", "unused"], ordered=True))
-    r = sw.weighted_proportion(d, "item", "w", ["r1", "r2", "r3"], by="level", exclude=[-1])
+    r = sw.weighted_proportion(d, "item", "w", ["r1", "r2", "r3"], by="level", method="JK1", exclude=[-1])
     assert r["level"].astype(str).tolist() == ["p", "h"]  # category order, unobserved categories left out
     assert r["estimate"].tolist()[0] == pytest.approx(2 / 3)
+
+
+def test_method_must_be_named(tiny):
+    with pytest.raises(TypeError, match="method"):
+        sw.weighted_proportion(tiny, "item", "w", ["r1", "r2", "r3"])
