@@ -250,6 +250,9 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
     for yr in sorted(set(years) - present_years):
         ax.text(yr, 0.03, "no data", transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=9,
                 color=GREY, style="italic")
+    if not groups:
+        ax.text(0.5, 0.5, f"{SUPPRESSED} (too few to show safely)", transform=ax.transAxes, ha="center",
+                color=GREY, style="italic")
     width = 0.25 if len(groups) > 1 else 0.0
     offsets = np.linspace(-width / 2, width / 2, len(groups)) if len(groups) > 1 else [0.0]
     sup_count: dict[int, int] = {}
@@ -278,7 +281,8 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
     if ylim is not None:
         ax.set_ylim(*ylim)
     elif scale == 100 and not ind.endswith(GAP_SUFFIX) and REGISTRY[base_id(ind)].kind == "proportion":
-        ax.set_ylim(0, 100)
+        ax.set_ylim(0, 102)  # room for a marker at 100%
+        ax.set_yticks(range(0, 101, 20))
     ax.set_xlabel("year")
     ax.set_ylabel(axis_label(ind))
     ax.set_title(_wrap(_title(rows, title)))
@@ -293,9 +297,12 @@ def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim, hin
     years = sorted(rows["year"].unique())
     groups, hidden = _always_suppressed(rows, groups) if len(years) > 1 else (groups, [])
     ax = _new_ax(ax, figsize=(8, max(2.8, 0.28 * len(groups) * max(1, len(years)) + 1.6)))
-    if rows.empty:
-        ax.set_title(title)
-        ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", color=GREY)
+    if rows.empty or not groups:
+        ax.set_title(_wrap(title))
+        ax.text(0.5, 0.5, "no data" if rows.empty else f"{SUPPRESSED} (too few to show safely)",
+                transform=ax.transAxes, ha="center", color=GREY, style="italic")
+        ax.set_xticks([])
+        ax.set_yticks([])
         return ax
     ind = rows["indicator"].iloc[0]
     scale = percent_scale(ind)

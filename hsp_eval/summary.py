@@ -285,8 +285,9 @@ def codesign_model_sentence(rows: pd.DataFrame, year: int | None = None) -> str:
     Examples
     --------
     >>> r = pd.DataFrame({"indicator": "accelerated_by_codesign", "group_type": "codesign",
-    ...                   "group": ["adjusted_odds_ratio"], "year": [2025], "value": [2.78], "ci_low": [0.8],
-    ...                   "ci_high": [9.67], "suppressed": [False]})
+    ...                   "group": ["adjusted_odds_ratio", "codesigned", "not_codesigned"], "year": 2025,
+    ...                   "value": [2.78, 0.5, 0.25], "ci_low": [0.8, 0.3, 0.1], "ci_high": [9.67, 0.7, 0.4],
+    ...                   "suppressed": False})
     >>> print(codesign_model_sentence(r))  # doctest: +NORMALIZE_WHITESPACE
     In 2025, after allowing for students' starting scores and year levels, the odds of accelerated progress
     were 2.8 times as high with co-designed goals (likely range 0.8 to 9.7); a range that includes 1 means no
@@ -294,6 +295,10 @@ def codesign_model_sentence(rows: pd.DataFrame, year: int | None = None) -> str:
     """
     r = _one(rows, "accelerated_by_codesign", "codesign", "adjusted_odds_ratio", year)
     if r is None:
+        return ""
+    groups = [_one(rows, "accelerated_by_codesign", "codesign", g, int(r["year"])) for g in ("codesigned",
+                                                                                         "not_codesigned")]
+    if any(g is None for g in groups):  # the two groups it compares are too small to show
         return ""
     text = (f"In {int(r['year'])}, after allowing for students' starting scores and year levels, the odds of "
             f"accelerated progress were {r['value']:.1f} times as high with co-designed goals")

@@ -130,6 +130,14 @@ def test_section_sentences(table):
                         "accelerated progress (likely range 29% to 71%), against 23% of those whose goals were "
                         "not (10% to 43%).")
     assert "association, not proof of cause" in s
+    model = dict(row("accelerated_by_codesign", 2024, 2.78, 0.8, 9.67, "codesign", "adjusted_odds_ratio", den=40))
+    with_model = pd.concat([table, pd.DataFrame([model])], ignore_index=True)
+    assert summary.codesign_model_sentence(with_model).startswith(
+        "In 2024, after allowing for students' starting scores and year levels, the odds of accelerated progress "
+        "were 2.8 times as high with co-designed goals (likely range 0.8 to 9.7)")
+    # when the groups it compares are suppressed, the model is not reported either
+    hidden = with_model.assign(suppressed=with_model["group"].isin(["codesigned", "not_codesigned"]))
+    assert summary.codesign_model_sentence(hidden) == ""
 
 
 # --- hsp_eval.school_report ----------------------------------------------------------------
@@ -188,6 +196,18 @@ def test_targets_table_reads_status_in_words(trends):
     assert tt["status"].tolist() == ["not on track", "met"]
     assert tt.iloc[0]["target"] == "60%" and tt.iloc[0]["latest value"] == "45% in 2024"
     assert tt.iloc[0]["group"] == "Māori"
+
+
+def test_chart_of_groups_all_suppressed_says_so(table):
+    import matplotlib.pyplot as plt
+
+    from hsp_eval import plots
+
+    r = pd.DataFrame([row("reach", y, None, group_type="year_band", group=g, den=3) for y in (2023, 2024)
+                      for g in ("0-3", "4-6")])
+    ax = plots.by_group(r)
+    assert any("suppressed" in t.get_text() for t in ax.texts)
+    plt.close("all")
 
 
 def test_compare_refuses_different_units(table):
