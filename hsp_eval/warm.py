@@ -50,6 +50,7 @@ import functools
 import importlib
 import json
 import logging
+import multiprocessing.util
 import os
 import select
 import signal
@@ -483,6 +484,9 @@ def _forget_after_fork() -> None:
 
 
 atexit.register(shutdown)
+# multiprocessing's workers (the batch's pool, dask's) leave by os._exit without atexit handlers,
+# but run these finalizers: the worker then stops and reaps its server itself
+multiprocessing.util.Finalize(None, shutdown, exitpriority=10)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
 

@@ -232,3 +232,28 @@ def test_falls_back_to_standard_kernels_where_fork_is_unavailable(nbs, monkeypat
     with pytest.warns(RuntimeWarning, match="starting standard kernels"):
         state = _state(_run(nbs, "probe", "fallback.ipynb")["ipynb"])
     assert state["ppid"] == os.getpid()
+
+
+REAPER = """
+import ctypes, json, multiprocessing, os, sys
+from concurrent.futures import ProcessPoolExecutor
+import nbformat
+from hsp_eval.execute import run_notebook
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphaned descendants come to this process
+with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    out = pool.submit(run_notebook, sys.argv[1], sys.argv[2], {}, html=False, engine_name="warm").result()["ipynb"]
+texts = [o["text"] for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", []) if o.get("name") == "stdout"]
+server = json.loads(texts[-1])["ppid"]
+try:
+    os.waitpid(server, os.WNOHANG)
+    print("orphaned")   # the worker left its server behind (adopted here)
+except ChildProcessError:
+    print("reaped")     # the worker stopped and waited for its server before exiting
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses Linux's child subreaper")
+def test_a_pool_worker_stops_and_reaps_its_own_server(nbs, tmp_path):
+    result = subprocess.run([sys.executable, "-c", REAPER, str(nbs["probe"]), str(tmp_path / "o.ipynb")],
+                            capture_output=True, text=True, timeout=300, check=True)
+    assert result.stdout.split()[-1] == "reaped"
