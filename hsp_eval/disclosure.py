@@ -7,6 +7,9 @@ Two regimes, as the indicator spec sets them:
   the ``all`` row is shown, that group could be recovered by subtraction, so the next
   smallest group of the same group_type is suppressed too. Equity-gap rows are
   suppressed with their group, and when the rest of the population is under ``min_n``.
+  ``respondent_representation`` rows (a group's share of respondents against its share
+  of families) are suppressed with the group's ``survey_response_rate`` row, in both
+  regimes: they carry the group's respondent count in another form.
 - **Publication** (:func:`publication`, regional and national rows): counts are
   randomly rounded to base 3 with a draw seeded by the cell's key (a rerun gives the
   same table); values and intervals come from unrounded counts; a row whose
@@ -43,6 +46,24 @@ def _blank(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     return df
 
 
+#: derived rows that must be suppressed whenever the row they are computed from is
+DERIVED_FROM = {"respondent_representation": "survey_response_rate"}
+
+
+def _with_sources(t: pd.DataFrame, sup: np.ndarray) -> np.ndarray:
+    """``sup`` extended to every :data:`DERIVED_FROM` row whose source row (same area, year, group) is suppressed."""
+    sup = np.asarray(sup, dtype=bool).copy()
+    key = ["level", "area_id", "year", "group_type", "group"]
+    for derived, source in DERIVED_FROM.items():
+        d = (t["indicator"] == derived).to_numpy()
+        if not d.any():
+            continue
+        src = t.loc[(t["indicator"] == source).to_numpy(), key].assign(_sup=sup[(t["indicator"] == source).to_numpy()])
+        m = t.loc[d, key].merge(src.drop_duplicates(key), on=key, how="left")
+        sup[np.flatnonzero(d)] |= m["_sup"].fillna(True).to_numpy(dtype=bool)
+    return sup
+
+
 def suppress_small(table: pd.DataFrame, min_n: int = 5) -> pd.DataFrame:
     """Suppress rows with a denominator under ``min_n``, with complementary suppression.
 
@@ -72,8 +93,7 @@ def suppress_small(table: pd.DataFrame, min_n: int = 5) -> pd.DataFrame:
         m = gap.reset_index().merge(src[key + ["indicator", "_sup"]], on=key + ["indicator"], how="left")
         rest_small = m["rest_denominator"].to_numpy(dtype="float64") < min_n
         sup.loc[m["index"].to_numpy()] = m["_sup"].fillna(True).to_numpy(dtype=bool) | rest_small
-    out = _blank(t, sup.to_numpy())
-    return out
+    return _blank(t, _with_sources(t, sup.to_numpy()))
 
 
 def _key_uniform(keys: pd.DataFrame, salt: str) -> np.ndarray:
@@ -112,6 +132,6 @@ def publication(table: pd.DataFrame, levels=("region", "national")) -> pd.DataFr
     keys = sub[KEY_COLS]
     t.loc[rows, "numerator"] = rr3(num, keys, "numerator")
     t.loc[rows, "denominator"] = rr3(den, keys, "denominator")
-    mask = np.zeros(len(t), dtype=bool)
+    mask = t["suppressed"].to_numpy(dtype=bool).copy()
     mask[np.flatnonzero(rows)[small]] = True
-    return _blank(t, mask)
+    return _blank(t, _with_sources(t, mask) & (rows | t["suppressed"].to_numpy(dtype=bool)))

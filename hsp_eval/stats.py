@@ -40,6 +40,9 @@ def wilson(count, nobs, alpha: float = Z95) -> tuple[np.ndarray, np.ndarray]:
     hi = np.full(count.shape, np.nan)
     if ok.any():
         lo[ok], hi[ok] = proportion_confint(count[ok], nobs[ok], alpha=alpha, method="wilson")
+        # at 0 and 1 the formula leaves the value a rounding error outside its own interval
+        p = count[ok] / nobs[ok]
+        lo[ok], hi[ok] = np.minimum(lo[ok], p), np.maximum(hi[ok], p)
     return np.clip(lo, 0, 1), np.clip(hi, 0, 1)
 
 

@@ -100,3 +100,42 @@ def test_publication_rounds_and_suppresses_small_unrounded_counts():
     assert np.mod(nat.loc[~nat["suppressed"], "numerator"], 3).eq(0).all()
     school = p[p["level"] == "school"]
     assert school["numerator"].tolist() == t[t["level"] == "school"]["numerator"].tolist()
+
+
+def _with_representation(t: pd.DataFrame) -> pd.DataFrame:
+    """Add a respondent_representation row per group, shown unless suppressed with its source."""
+    rep = t[t["group_type"] != "all"].assign(indicator="respondent_representation", denominator=40.0, numerator=np.nan,
+                                             value=0.01)
+    return pd.concat([t, rep], ignore_index=True)
+
+
+def test_representation_goes_with_its_response_rate_row():
+    # Māori: 3 families (suppressed), but 40 respondents in all: the representation row would
+    # otherwise show Māori respondents' share and give their count back.
+    t = _with_representation(_table({"Māori": (2, 3), "European": (20, 30), "Pacific": (6, 9), "Asian": (12, 20)},
+                                    group_type="ethnicity", indicator="survey_response_rate"))
+    out = disclosure.suppress_small(t, min_n=5).set_index(["indicator", "group"])
+    for g in ("Māori", "Pacific"):  # Pacific: the complementary companion
+        assert out.loc[("survey_response_rate", g), "suppressed"]
+        assert out.loc[("respondent_representation", g), "suppressed"], g
+        assert np.isnan(out.loc[("respondent_representation", g), "value"])
+    assert not out.loc[("respondent_representation", "European"), "suppressed"]
+
+
+def test_publication_suppresses_representation_of_a_small_group():
+    t = _with_representation(_table({"Māori": (4, 30), "European": (20, 30)}, group_type="ethnicity",
+                                    indicator="survey_response_rate", level="region", area="Otago"))
+    out = disclosure.publication(t).set_index(["indicator", "group"])
+    assert out.loc[("survey_response_rate", "Māori"), "suppressed"]  # 4 respondents < 6
+    assert out.loc[("respondent_representation", "Māori"), "suppressed"]
+    assert not out.loc[("respondent_representation", "European"), "suppressed"]
+
+
+def test_wilson_interval_always_contains_its_value():
+    from hsp_eval import stats
+
+    n = np.arange(1, 400, dtype=float)
+    for count in (np.zeros_like(n), n, np.floor(n / 3)):
+        lo, hi = stats.wilson(count, n)
+        p = count / n
+        assert (lo <= p).all() and (p <= hi).all()
