@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 KERNEL = "python3"
@@ -41,7 +42,10 @@ def to_html(nb, title: str | None = None) -> str:
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     if title:
         nb.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(nb)
+    with warnings.catch_warnings():
+        # outputs of hsp_eval's own mimetype (values recorded for checks) are not meant to be shown
+        warnings.filterwarnings("ignore", message="Your element with mimetype")
+        body, _ = exporter.from_notebook_node(nb)
     return body
 
 

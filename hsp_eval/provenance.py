@@ -94,7 +94,7 @@ def provenance_table(rec: dict, parameters: dict | None = None) -> pd.DataFrame:
     labels = {"hsp_eval_version": "hsp_eval version", "git_commit": "hsp_eval git commit",
               "data_fingerprint": "data fingerprint (SHA-256)", "data_dir": "data folder",
               "data_read_at": "data read at", "report_run_at": "report run at"}
-    rows = [{"item": labels.get(k, k.replace("_", " ")), "value": "" if v is None else str(v)}
+    rows = [{"item": labels.get(k, k if "." in k else k.replace("_", " ")), "value": "" if v is None else str(v)}
             for k, v in rec.items()]
     rows += [{"item": f"parameter {k}", "value": "" if v is None else str(v)}
              for k, v in (parameters or {}).items()]
