@@ -85,9 +85,12 @@ NOTEBOOKS_DIR = ROOT / "notebooks"
 NATIONAL = "national"
 SCHOOL_NOTEBOOKS = ("school_evaluation", "whanau_board_summary")
 NATIONAL_NOTEBOOK = "national_overview"
+#: reports over every school: the overview and the inquiry-impact study (both from the publication table)
+NATIONAL_NOTEBOOKS = (NATIONAL_NOTEBOOK, "inquiry_impact")
 TITLES = {"school_evaluation": "home-school partnership evaluation",
           "whanau_board_summary": "summary for whānau and the Board",
-          "national_overview": "National overview of home-school partnership"}
+          "national_overview": "National overview of home-school partnership",
+          "inquiry_impact": "Inquiry impact: target students, whānau and accelerated progress"}
 DATA_MIN_N = 5
 MANIFEST_COLUMNS = ["school", "notebook", "status", "seconds", "error", "display_name", "html", "ipynb",
                     "run_at", "hsp_eval_version", "git_commit", "data_fingerprint", "data_read_at",
@@ -399,19 +402,19 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
             tasks.append(Task(sid, nb, str(template), str(report_paths(reports, sid, nb)["ipynb"]), parameters,
                               f"{display}: {TITLES.get(nb, nb.replace('_', ' '))}", key, display, engine_name))
     if national:
-        template = nb_dir / f"{NATIONAL_NOTEBOOK}.ipynb"
         nrec = provenance.read_sidecar(files.publication)
-        if not template.exists():
-            failed.append(_row(NATIONAL, NATIONAL_NOTEBOOK, "failed", error=f"{template}: no such notebook",
-                               display_name="National overview", rec=nrec))
-        else:
-            parameters = {"years": years, "indicators_path": str(files.publication), "region": None,
-                          "data_dir": str(files.data_dir)}
+        for nb in NATIONAL_NOTEBOOKS:
+            template = nb_dir / f"{nb}.ipynb"
+            if not template.exists():
+                failed.append(_row(NATIONAL, nb, "failed", error=f"{template}: no such notebook",
+                                   display_name=TITLES[nb], rec=nrec))
+                continue
+            parameters = {"years": years, "indicators_path": str(files.publication), "data_dir": str(files.data_dir),
+                          **({"region": None} if nb == NATIONAL_NOTEBOOK else {"school_id": "all", "measure": None})}
             key = inputs_hash(template, parameters, nrec.get("data_fingerprint"),
                               {"publication": file_sha256(files.publication)})
-            tasks.append(Task(NATIONAL, NATIONAL_NOTEBOOK, str(template),
-                              str(report_paths(reports, NATIONAL, NATIONAL_NOTEBOOK)["ipynb"]), parameters,
-                              TITLES[NATIONAL_NOTEBOOK], key, "National overview", engine_name))
+            tasks.append(Task(NATIONAL, nb, str(template), str(report_paths(reports, NATIONAL, nb)["ipynb"]),
+                              parameters, TITLES[nb], key, TITLES[nb], engine_name))
     return tasks, failed
 
 
@@ -508,7 +511,7 @@ def read_manifest(reports) -> pd.DataFrame:
 
 def write_manifest(reports, rows: dict) -> Path:
     """Write the manifest (rows keyed by (school, notebook)) atomically, in a fixed order."""
-    order = {nb: k for k, nb in enumerate((*SCHOOL_NOTEBOOKS, NATIONAL_NOTEBOOK))}
+    order = {nb: k for k, nb in enumerate((*SCHOOL_NOTEBOOKS, *NATIONAL_NOTEBOOKS))}
     keys = sorted(rows, key=lambda k: (k[0] == NATIONAL, k[0], order.get(k[1], 99), k[1]))
     m = pd.DataFrame([rows[k] for k in keys], columns=MANIFEST_COLUMNS)
     path = Path(reports) / "manifest.csv"

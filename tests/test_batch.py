@@ -70,7 +70,7 @@ def cli(*args, cwd=ROOT):
 @pytest.fixture(scope="module")
 def notebooks(tmp_path_factory):
     folder = tmp_path_factory.mktemp("notebooks")
-    for name in ("school_evaluation", "whanau_board_summary", "national_overview"):
+    for name in ("school_evaluation", "whanau_board_summary", "national_overview", "inquiry_impact"):
         write_notebook(folder / f"{name}.ipynb")
     return folder
 
@@ -109,13 +109,13 @@ def test_a_failing_school_does_not_stop_the_others(first_run):
     assert r.returncode == 1, r.stderr
     assert status(m) == {("0113", "school_evaluation"): "ok", (FAILING, "school_evaluation"): "failed",
                          ("1428", "school_evaluation"): "ok", (BAD_PARAMS, "school_evaluation"): "failed",
-                         ("national", "national_overview"): "ok"}
+                         ("national", "national_overview"): "ok", ("national", "inquiry_impact"): "ok"}
     failed = m.set_index("school")["error"]
     assert f"ValueError: injected failure for school {FAILING}" in failed[FAILING]
     assert "'school_id' must be a quoted text" in failed[BAD_PARAMS] and f"{BAD_PARAMS}.yaml" in failed[BAD_PARAMS]
     # the command names the failed reports at the end
     assert f"{FAILING} school_evaluation: " in r.stderr and f"{BAD_PARAMS} school_evaluation: " in r.stderr
-    assert "3 made, 0 unchanged (skipped), 2 failed" in r.stdout
+    assert "4 made, 0 unchanged (skipped), 2 failed" in r.stdout
 
 
 def test_manifest_records_provenance_of_every_report(first_run):
@@ -129,7 +129,7 @@ def test_manifest_records_provenance_of_every_report(first_run):
     params = json.loads(ok.loc["0113", "parameters"])
     assert params["school_id"] == "0113" and params["min_n"] == 5 and params["years"] is None
     assert params["indicators_path"].endswith("_data/indicators.parquet")
-    assert json.loads(ok.loc["national", "parameters"])["indicators_path"].endswith("_data/publication.parquet")
+    assert json.loads(m.set_index("notebook").loc["national_overview", "parameters"])["indicators_path"].endswith("_data/publication.parquet")
     assert all(float(s) > 0 for s in ok["seconds"]) and (ok["inputs_hash"].str.len() == 64).all()
     assert ok.loc["0113", "display_name"] == "Manuka Downs North School"
 
@@ -141,7 +141,7 @@ def test_outputs_are_atomic_and_named_deterministically(first_run):
     assert made == ["0113/school_evaluation.html", "0113/school_evaluation.ipynb",
                     "0828/school_evaluation.failed.ipynb",
                     "1428/school_evaluation.html", "1428/school_evaluation.ipynb",
-                    "index.html", "manifest.csv",
+                    "index.html", "manifest.csv", "national/inquiry_impact.html", "national/inquiry_impact.ipynb",
                     "national/national_overview.html", "national/national_overview.ipynb"]
     assert not list(reports.rglob("*.tmp")) and not list(reports.rglob("*.running.*"))
     assert "REPORT 0113:" in (reports / "0113" / "school_evaluation.html").read_text(encoding="utf-8")
@@ -177,7 +177,7 @@ def test_resume_skips_unchanged_and_reruns_a_changed_school(first_run, tmp_path,
     ok_schools = ["0113", "1428"]
     again = batch.run_batch(DEMO, params, reports, schools=ok_schools, notebooks_dir=notebooks, summary=False,
                             progress=False, log=None)
-    assert set(again.manifest["status"]) == {"skipped"} and len(again.manifest) == 3   # 2 schools + national
+    assert set(again.manifest["status"]) == {"skipped"} and len(again.manifest) == 4   # 2 schools + the two national reports
     # the manifest keeps the rows of schools not asked for this time
     assert status(batch.read_manifest(reports))[(FAILING, "school_evaluation")] == "failed"
     before = (reports / "0113" / "school_evaluation.ipynb").stat().st_mtime_ns
@@ -188,7 +188,8 @@ def test_resume_skips_unchanged_and_reruns_a_changed_school(first_run, tmp_path,
                             progress=False, log=None)
     assert status(third.manifest) == {("0113", "school_evaluation"): "skipped",
                                       ("1428", "school_evaluation"): "ok",
-                                      ("national", "national_overview"): "skipped"}
+                                      ("national", "national_overview"): "skipped",
+                                      ("national", "inquiry_impact"): "skipped"}
     assert (reports / "0113" / "school_evaluation.ipynb").stat().st_mtime_ns == before
     skipped = third.manifest.set_index("school").loc["0113"]
     assert skipped["inputs_hash"] == first_run["manifest"].set_index("school").loc["0113", "inputs_hash"]
@@ -204,7 +205,7 @@ def test_resume_reruns_a_report_whose_file_is_gone_or_notebook_changed(first_run
     res = batch.run_batch(DEMO, first_run["params"], reports, schools=["0113", "1428"], notebooks_dir=nb,
                           summary=False, progress=False, log=None)
     assert status(res.manifest) == {("0113", "school_evaluation"): "ok", ("1428", "school_evaluation"): "skipped",
-                                    ("national", "national_overview"): "ok"}
+                                    ("national", "national_overview"): "ok", ("national", "inquiry_impact"): "skipped"}
 
 
 def test_report_command_runs_one_school_with_its_summary(first_run, tmp_path, notebooks):
@@ -258,7 +259,7 @@ def test_dask_scheduler_runs_the_same_tasks(first_run, tmp_path, notebooks):
     assert r.returncode == 1 and f"{FAILING} school_evaluation" in r.stderr
     m = batch.read_manifest(reports)
     assert status(m) == {("0113", "school_evaluation"): "ok", (FAILING, "school_evaluation"): "failed",
-                         ("1428", "school_evaluation"): "ok", ("national", "national_overview"): "ok"}
+                         ("1428", "school_evaluation"): "ok", ("national", "national_overview"): "ok", ("national", "inquiry_impact"): "ok"}
     # the same inputs give the same names and resume keys as the process pool's run
     first = first_run["manifest"].set_index(["school", "notebook"])
     for key, row in m.set_index(["school", "notebook"]).iterrows():
@@ -269,11 +270,11 @@ def test_dask_scheduler_runs_the_same_tasks(first_run, tmp_path, notebooks):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not all((ROOT / "notebooks" / f"{n}.ipynb").exists()
-                            for n in ("school_evaluation", "whanau_board_summary", "national_overview")),
+                            for n in ("school_evaluation", "whanau_board_summary", "national_overview", "inquiry_impact")),
                     reason="the project's report notebooks are not written yet")
 def test_project_notebooks_run_in_the_batch(first_run, tmp_path):
     reports = reuse_data(first_run, tmp_path / "reports")
     res = batch.run_batch(DEMO, PARAMS, reports, schools=["0113"], workers=2, progress=False, log=None)
     assert set(res.manifest["status"]) == {"ok"}, res.failed[["school", "notebook", "error"]].to_string()
-    for p in ("0113/school_evaluation.html", "0113/whanau_board_summary.html", "national/national_overview.html"):
+    for p in ("0113/school_evaluation.html", "0113/whanau_board_summary.html", "national/national_overview.html", "national/inquiry_impact.html"):
         assert (reports / p).stat().st_size > 0
