@@ -87,6 +87,7 @@ SCHOOL_NOTEBOOKS = ("school_evaluation", "whanau_board_summary")
 NATIONAL_NOTEBOOK = "national_overview"
 #: reports over every school: the overview and the inquiry-impact study (both from the publication table)
 NATIONAL_NOTEBOOKS = (NATIONAL_NOTEBOOK, "inquiry_impact")
+NATIONAL_NAMES = {NATIONAL_NOTEBOOK: "National overview", "inquiry_impact": "Inquiry impact"}
 TITLES = {"school_evaluation": "home-school partnership evaluation",
           "whanau_board_summary": "summary for whānau and the Board",
           "national_overview": "National overview of home-school partnership",
@@ -407,14 +408,14 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
             template = nb_dir / f"{nb}.ipynb"
             if not template.exists():
                 failed.append(_row(NATIONAL, nb, "failed", error=f"{template}: no such notebook",
-                                   display_name=TITLES[nb], rec=nrec))
+                                   display_name=NATIONAL_NAMES[nb], rec=nrec))
                 continue
             parameters = {"years": years, "indicators_path": str(files.publication), "data_dir": str(files.data_dir),
                           **({"region": None} if nb == NATIONAL_NOTEBOOK else {"school_id": "all", "measure": None})}
             key = inputs_hash(template, parameters, nrec.get("data_fingerprint"),
                               {"publication": file_sha256(files.publication)})
             tasks.append(Task(NATIONAL, nb, str(template), str(report_paths(reports, NATIONAL, nb)["ipynb"]),
-                              parameters, TITLES[nb], key, TITLES[nb], engine_name))
+                              parameters, TITLES[nb], key, NATIONAL_NAMES[nb], engine_name))
     return tasks, failed
 
 

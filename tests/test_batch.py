@@ -35,20 +35,22 @@ trends_path = None
 params_path = None
 min_n = 5
 region = None
-data_dir = None"""
+data_dir = None
+measure = None"""
 
 BODY = """from pathlib import Path
 import pandas as pd
-if school_id is not None:
+if school_id not in (None, "all"):
     assert isinstance(min_n, int) and Path(params_path).is_file() and Path(trends_path).is_file()
     assert years is None or all(isinstance(y, int) for y in years)
     if school_id == "%s":
         raise ValueError("injected failure for school %s")
 else:
-    assert Path(data_dir).is_dir() and region is None
+    assert Path(data_dir).is_dir() and region is None and measure is None
 t = pd.read_parquet(indicators_path)
-rows = t[t["area_id"] == school_id] if school_id else t[t["level"] == "national"]
-print(f"REPORT {school_id or 'national'}: {len(rows)} rows, years {years}")""" % (FAILING, FAILING)
+national = school_id in (None, "all")
+rows = t[t["level"] == "national"] if national else t[t["area_id"] == school_id]
+print(f"REPORT {'national' if national else school_id}: {len(rows)} rows, years {years}")""" % (FAILING, FAILING)
 
 
 def write_notebook(path: Path, body: str = BODY) -> Path:
