@@ -26,7 +26,7 @@ demo-data: $(STAMP)
 ## The whole demo: validate the data, then every school's reports and the national overview into reports/.
 demo: demo-data
 	$(BIN)/hsp-eval validate $(DEMO)
-	$(BIN)/hsp-eval batch --data $(DEMO) --params params/demo --out reports --workers 2
+	$(BIN)/hsp-eval batch --data $(DEMO) --params params/demo --out reports --workers 2 --engine warm
 	@echo "Open reports/index.html ($(CURDIR)/reports/index.html) for every report."
 
 test: $(STAMP)
