@@ -2,7 +2,7 @@
 
 Each notebook is executed by :func:`hsp_eval.execute.run_notebook` into a temporary folder; the
 HTML must hold every section heading of the template and no student, family or respondent ID of
-the demo data, and the key values the notebook prints (its ``NBVAL_CHECK_OUTPUT`` cell) must
+the demo data, and the key values the notebook prints (its ``# CHECKED_OUTPUT`` cell) must
 equal the indicator table's.
 """
 
@@ -56,7 +56,7 @@ def _ids() -> set[str]:
 
 def _check_output(ipynb: Path) -> str:
     cells = json.loads(ipynb.read_text(encoding="utf-8"))["cells"]
-    cell = next(c for c in cells if c["cell_type"] == "code" and "NBVAL_CHECK_OUTPUT" in "".join(c["source"]))
+    cell = next(c for c in cells if c["cell_type"] == "code" and "# CHECKED_OUTPUT" in "".join(c["source"]))
     return "".join("".join(o.get("text", "")) for o in cell["outputs"] if o["output_type"] == "stream")
 
 

@@ -2,8 +2,8 @@
 
 Every notebook under ``notebooks/`` must
 - have exactly one cell tagged ``parameters`` and the ``python3`` kernel;
-- carry no outputs or execution counts, except cells marked ``# NBVAL_CHECK_OUTPUT``
-  (their small committed output is what nbval compares);
+- carry no outputs and no execution counts (clean templates; key outputs are checked by
+  ``tests/test_notebook_outputs.py`` against ``tests/notebook_outputs/``);
 - define no functions or classes (helpers belong in the package, not in a notebook);
 - share no non-trivial code cell with another notebook (no logic copied between notebooks).
 """
@@ -42,10 +42,8 @@ def test_notebook_is_clean(path):
         if cell["cell_type"] != "code":
             continue
         src = _source(cell)
-        checked = "NBVAL_CHECK_OUTPUT" in src
-        if not checked:
-            assert not cell.get("outputs"), f"{path.name} cell {k}: committed with outputs (clear them)"
-            assert cell.get("execution_count") is None, f"{path.name} cell {k}: committed with an execution count"
+        assert not cell.get("outputs"), f"{path.name} cell {k}: committed with outputs (clear them)"
+        assert cell.get("execution_count") is None, f"{path.name} cell {k}: committed with an execution count"
         for line in src.splitlines():
             stripped = line.lstrip()
             assert not stripped.startswith(("def ", "class ", "async def ")), \

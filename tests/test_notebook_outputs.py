@@ -1,0 +1,88 @@
+"""The key outputs of every notebook, checked against expected outputs kept beside the tests.
+
+Notebooks are committed as clean templates (no outputs). Each has one cell marked
+``# CHECKED_OUTPUT``; this test runs the notebook with papermill on the demo (or its public
+dataset), takes that cell's output, applies the substitutions of ``tests/output_sanitize.cfg``
+(dates, commits, addresses) and compares it with ``tests/notebook_outputs/<notebook>.json``.
+nbval (run by pytest on ``notebooks/``) separately checks that every cell runs.
+
+When a change is meant to alter a key output, rewrite the expected file with
+``HSP_EVAL_WRITE_EXPECTED=1 .venv/bin/python -m pytest tests/test_notebook_outputs.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from hsp_eval.execute import run_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+EXPECTED = Path(__file__).resolve().parent / "notebook_outputs"
+MARK = "# CHECKED_OUTPUT"
+ALL = sorted(p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+pytestmark = pytest.mark.slow
+
+
+def _sanitizers() -> list[tuple[re.Pattern, str]]:
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parent / "output_sanitize.cfg", encoding="utf-8")
+    return [(re.compile(cfg[s]["regex"]), cfg[s]["replace"]) for s in cfg.sections()]
+
+
+def _clean(value, subs):
+    if isinstance(value, str):
+        for pattern, replacement in subs:
+            value = pattern.sub(replacement, value)
+        return value
+    if isinstance(value, list):
+        return [_clean(v, subs) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v, subs) for k, v in value.items()}
+    return value
+
+
+def checked_outputs(nb) -> list[list[dict]]:
+    """The outputs of every ``# CHECKED_OUTPUT`` cell, text joined, sanitized."""
+    subs = _sanitizers()
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and MARK in cell.source:
+            outputs = []
+            for o in cell.outputs:
+                o = {k: v for k, v in o.items() if k in ("output_type", "name", "text", "data")}
+                if isinstance(o.get("text"), list):
+                    o["text"] = "".join(o["text"])
+                outputs.append(_clean(json.loads(json.dumps(o)), subs))
+            out.append(outputs)
+    return out
+
+
+def _expected_path(path: Path) -> Path:
+    return EXPECTED / path.relative_to(NOTEBOOKS).with_suffix(".json")
+
+
+def test_every_notebook_has_one_checked_cell_and_its_expected_output():
+    for path in ALL:
+        assert nbformat.read(path, as_version=4) and path.read_text(encoding="utf-8").count(MARK) == 1, path
+        assert _expected_path(path).exists(), f"{_expected_path(path)} is missing"
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(NOTEBOOKS)))
+def test_checked_output_is_as_expected(path, tmp_path):
+    out = run_notebook(path, tmp_path / path.name, {}, html=False)
+    got = checked_outputs(nbformat.read(out["ipynb"], as_version=4))
+    expected_file = _expected_path(path)
+    if os.environ.get("HSP_EVAL_WRITE_EXPECTED") == "1":
+        expected_file.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    expected = json.loads(expected_file.read_text(encoding="utf-8"))
+    assert got and got[0], f"{path.name}: the checked cell gave no output"
+    assert got == _clean(expected, _sanitizers()), f"{path.name}: key output differs from {expected_file.name}"
