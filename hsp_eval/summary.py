@@ -25,6 +25,8 @@ import pandas as pd
 
 from .plots import fmt_value, group_label
 from .registry import REGISTRY
+from .school_report import REACH_GROUPS, pick, shown
+from .vocab import NOT_STATED
 
 #: indicators for all families whose clear changes the summary reports, in this order
 KEY_INDICATORS = ("reach", "reach_learning", "contact_reach", "two_way_share", "good_news_share", "deficit_share",
@@ -39,9 +41,8 @@ PHRASES = {"reach": "families taking part in at least one activity",
            "portal_adoption": "families using the parent portal",
            "survey_response_rate": "families answering the whānau survey",
            "target_whanau_codesigned": "target students whose whānau helped design their learning response"}
-REACH_GROUP_TYPES = ("ethnicity", "year_band", "target", "new_family")
 #: groups that are not a group of families (missing information), never named as "reached least"
-NOT_A_GROUP = {"Not stated"}
+NOT_A_GROUP = {NOT_STATED}
 
 
 def _school(rows: pd.DataFrame, school_id: str | None) -> pd.DataFrame:
@@ -52,15 +53,8 @@ def _school(rows: pd.DataFrame, school_id: str | None) -> pd.DataFrame:
     return rows
 
 
-def _shown(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows[~rows["suppressed"].astype(bool) & rows["value"].notna()]
-
-
 def _one(rows, indicator, group_type="all", group="all", year=None):
-    r = rows[(rows["indicator"] == indicator) & (rows["group_type"] == group_type) & (rows["group"] == group)]
-    if year is not None:
-        r = r[r["year"] == year]
-    r = _shown(r).sort_values("year")
+    r = shown(pick(rows, indicator, group_type, group, year)).sort_values("year")
     return r.iloc[-1] if len(r) else None
 
 
@@ -154,8 +148,8 @@ def least_reached_sentence(rows: pd.DataFrame, school_id: str | None = None, yea
     if allr is None:
         return ""
     y = int(allr["year"])
-    g = _shown(rows[(rows["indicator"] == indicator) & rows["group_type"].isin(REACH_GROUP_TYPES)
-                    & (rows["year"] == y) & ~rows["group"].isin(NOT_A_GROUP)])
+    g = shown(pick(rows, indicator, None, year=y))
+    g = g[g["group_type"].isin(REACH_GROUPS) & ~g["group"].isin(NOT_A_GROUP)]
     if g.empty:
         return ""
     low = g.sort_values(["value", "group_type", "group"], kind="stable").iloc[0]
