@@ -304,18 +304,17 @@ def accounting(children: pd.DataFrame, data_dir=None) -> pd.DataFrame:
     """
     with open(files(data_dir)[0], newline="", encoding="utf-8") as fh:
         n = sum(1 for _ in csv.reader(fh)) - 1
-    parts = [rawfiles.accounting({FILE: n}, pd.DataFrame({"file": [FILE] * (n - len(children)),
-                                                          "reason": "not read (see the error from read)"}))]
+    rows_read = {FILE: n}
+    excluded = {FILE: {"not read (see the error from read)": n - len(children)}}
     f = flags(children)
     for ind in f.columns:
         if ind.startswith("nhes_breadth_"):
             continue  # same rows as nhes_breadth
-        skipped = int(f[ind].isna().sum())
         reason = ("valid skip (-1): not asked about this child" if ind in INDICATOR_OF.values()
                   else "valid skip (-1) in an item it needs: not asked about this child")
-        parts.append(rawfiles.accounting({f"{FILE}: {ind}": len(children)},
-                                         pd.DataFrame({"file": [f"{FILE}: {ind}"] * skipped, "reason": reason})))
-    return pd.concat(parts, ignore_index=True)
+        rows_read[f"{FILE}: {ind}"] = len(children)
+        excluded[f"{FILE}: {ind}"] = {reason: int(f[ind].isna().sum())}
+    return rawfiles.tally(rows_read, excluded)
 
 
 def activity_shares(table: pd.DataFrame, group_type: str = "all") -> pd.DataFrame:

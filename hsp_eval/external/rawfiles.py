@@ -86,7 +86,7 @@ def accounting(rows_read: dict, excluded: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame with columns file, outcome (``used`` or ``excluded: <reason>``), rows; per file
-    the rows add up to the rows read.
+    the rows add up to the rows read (:func:`tally` of the excluded records' counts).
 
     Raises
     ------
@@ -94,17 +94,46 @@ def accounting(rows_read: dict, excluded: pd.DataFrame) -> pd.DataFrame:
         When a file has more excluded rows than rows read, or an excluded row names a file
         that was not read.
     """
-    out = []
-    for file, n in rows_read.items():
-        mine = excluded[excluded["file"] == file]
-        if len(mine) > n:
-            raise ValueError(f"{file}: {len(mine)} rows excluded but only {n} read")
-        out.append({"file": file, "outcome": "used", "rows": int(n - len(mine))})
-        for reason, k in mine.groupby("reason", sort=False).size().items():
-            out.append({"file": file, "outcome": f"excluded: {reason}", "rows": int(k)})
     unknown = sorted(set(excluded["file"]) - set(rows_read))
+    counts = {file: excluded.loc[excluded["file"] == file, "reason"].value_counts(sort=False).to_dict()
+              for file in rows_read}
+    out = tally(rows_read, counts)
     if unknown:
         raise ValueError(f"excluded rows name file(s) not read: {', '.join(unknown)}")
+    return out
+
+
+def tally(rows_read: dict, excluded: dict) -> pd.DataFrame:
+    """:func:`accounting` from counts: per file, rows used and rows excluded per reason.
+
+    Parameters
+    ----------
+    rows_read : file name -> number of data rows read from it (header not counted).
+    excluded : file name -> {reason: number of rows excluded for it}; a file not named, or a
+        reason counted 0 (or less), excludes nothing and gets no ``excluded`` row.
+
+    Returns
+    -------
+    DataFrame with columns file, outcome (``used`` or ``excluded: <reason>``), rows.
+
+    Raises
+    ------
+    ValueError
+        When a file has more excluded rows than rows read.
+
+    Examples
+    --------
+    >>> tally({"a.csv": 8, "a.csv: x": 7}, {"a.csv": {"cut off": 1}, "a.csv: x": {"skip": 0}}).values.tolist()
+    [['a.csv', 'used', 7], ['a.csv', 'excluded: cut off', 1], ['a.csv: x', 'used', 7]]
+    """
+    out = []
+    for file, n in rows_read.items():
+        reasons = {r: int(k) for r, k in excluded.get(file, {}).items() if k > 0}
+        gone = sum(reasons.values())
+        if gone > n:
+            raise ValueError(f"{file}: {gone} rows excluded but only {n} read")
+        out.append({"file": file, "outcome": "used", "rows": int(n - gone)})
+        out += [{"file": file, "outcome": f"excluded: {r}", "rows": k} for r, k in reasons.items()]
     return pd.DataFrame(out, columns=ACCOUNTING_COLUMNS)
 
 

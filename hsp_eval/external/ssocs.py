@@ -179,17 +179,14 @@ def read(data_dir=None) -> pd.DataFrame:
 def accounting(schools: pd.DataFrame) -> pd.DataFrame:
     """Rows read = used + excluded: for the file, and for every item (none are missing; NCES imputed them).
 
-    Returns columns file, outcome, rows (:func:`hsp_eval.external.rawfiles.accounting`) with one
+    Returns columns file, outcome, rows (:func:`hsp_eval.external.rawfiles.tally`) with one
     block for the file and one per item (``file`` is ``pu_ssocs20.sav`` or ``pu_ssocs20.sav: <item>``).
     """
     n = int(schools.attrs.get("rows_read", len(schools)))
-    parts = [rawfiles.accounting({FILE: n}, pd.DataFrame({"file": [FILE] * (n - len(schools)),
-                                                          "reason": "not read (see the error from read)"}))]
-    for c in ITEMS:
-        missing = int(schools[c].isna().sum())
-        excl = pd.DataFrame({"file": [f"{FILE}: {c}"] * missing, "reason": "no answer"})
-        parts.append(rawfiles.accounting({f"{FILE}: {c}": len(schools)}, excl))
-    return pd.concat(parts, ignore_index=True)
+    rows_read = {FILE: n, **{f"{FILE}: {c}": len(schools) for c in ITEMS}}
+    excluded = {FILE: {"not read (see the error from read)": n - len(schools)},
+                **{f"{FILE}: {c}": {"no answer": int(schools[c].isna().sum())} for c in ITEMS}}
+    return rawfiles.tally(rows_read, excluded)
 
 
 def replication_check(schools: pd.DataFrame) -> pd.DataFrame:

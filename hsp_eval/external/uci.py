@@ -141,11 +141,9 @@ def accounting(students: pd.DataFrame, data_dir=None) -> pd.DataFrame:
         with open(d / name, newline="", encoding="utf-8") as fh:
             read_counts[name] = sum(1 for _ in csv.reader(fh, delimiter=";")) - 1
     used = students.groupby("file").size()
-    excluded = []
-    for name, n in read_counts.items():
-        if int(used.get(name, 0)) != n:
-            excluded += [{"file": name, "reason": "not read (see the error from read)"}] * (n - int(used.get(name, 0)))
-    return rawfiles.accounting(read_counts, pd.DataFrame(excluded, columns=["file", "reason"]))
+    excluded = {name: {"not read (see the error from read)": n - int(used.get(name, 0))}
+                for name, n in read_counts.items()}
+    return rawfiles.tally(read_counts, excluded)
 
 
 def _proportions(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
