@@ -249,12 +249,8 @@ def targets_table(trends: pd.DataFrame, params: dict, school_id: str) -> pd.Data
     """The school's targets (indicators of success) with the latest value and status in words."""
     cols = ["indicator", "group", "target", "by year", "latest value", "status"]
     rows = []
-    t = trends[trends["area_id"] == str(school_id)]
     for tg in params.get("targets", []):
-        m = t[(t["indicator"] == tg["indicator"]) & (t["group_type"] == tg["group_type"])
-              & (t["group"] == tg["group"])]
-        m = m[m["target_year"].astype("float") == tg["year"]] if "target_year" in m else m
-        row = m.iloc[0] if len(m) else None
+        row = target_trend_row(trends, tg, school_id)
         latest = "no data" if row is None or pd.isna(row["value_last"]) else \
             f"{fmt_value(row['value_last'], tg['indicator'])} in {int(row['last_year'])}"
         status = "insufficient data" if row is None or pd.isna(row["target_status"]) else \

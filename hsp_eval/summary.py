@@ -25,7 +25,7 @@ import pandas as pd
 
 from .plots import fmt_value, group_label
 from .registry import REGISTRY
-from .school_report import REACH_GROUPS, pick, shown
+from .school_report import REACH_GROUPS, pick, shown, target_trend_row
 from .vocab import NOT_STATED
 
 #: indicators for all families whose clear changes the summary reports, in this order
@@ -169,17 +169,13 @@ def target_sentence(trends: pd.DataFrame, params: dict | None, school_id: str) -
     targets = (params or {}).get("targets") or []
     if not targets:
         return "The school has not yet set targets (indicators of success) in its params file."
-    t = trends[trends["area_id"] == str(school_id)]
     status = []
     behind = []
     for tg in targets:
-        m = t[(t["indicator"] == tg["indicator"]) & (t["group_type"] == tg["group_type"])
-              & (t["group"] == tg["group"])]
-        m = m[m["target_year"].astype("float") == tg["year"]]
-        s = str(m["target_status"].iloc[0]) if len(m) and pd.notna(m["target_status"].iloc[0]) else "insufficient_data"
+        r = target_trend_row(trends, tg, school_id)
+        s = str(r["target_status"]) if r is not None and pd.notna(r["target_status"]) else "insufficient_data"
         status.append(s)
         if s == "not_on_track":
-            r = m.iloc[0]
             what = PHRASES.get(tg["indicator"], REGISTRY[tg["indicator"]].label.lower())
             if tg["group_type"] != "all":
                 who = families(tg["group_type"], tg["group"])
