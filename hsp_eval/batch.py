@@ -68,7 +68,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import os
 import re
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -78,6 +77,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, provenance
+from .execute import write_text_atomic
 from .params import ParamsError, load_params_each, load_school_params, params_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +105,7 @@ class BatchError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------------------------
-# hashing and atomic writes
+# hashing
 
 def file_sha256(path) -> str:
     """SHA-256 of a file's bytes, read in 1 MB blocks.
@@ -129,13 +129,6 @@ def _json_sha256(obj) -> str:
 def _folder_sha256(folder: Path, pattern: str = "*") -> str:
     """Hash of the names and bytes of the files matching ``pattern`` directly in ``folder``."""
     return _json_sha256({f.name: file_sha256(f) for f in sorted(Path(folder).glob(pattern)) if f.is_file()})
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +236,7 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
                 fp, data_dir, read_at, min_n=DATA_MIN_N, publication=publication, ethnicity="both",
                 years=None if years is None else f"{min(years)}-{max(years)}"))
         schools = ds["schools"][["school_id", "school_name", "region"]].astype(str).sort_values("school_id")
-        _atomic_write(p["schools"], schools.to_csv(index=False, lineterminator="\n"))
+        write_text_atomic(p["schools"], schools.to_csv(index=False, lineterminator="\n"))
         files.rebuilt += ["indicators", "publication"]
         log(f"Data: {data_dir} read and validated; indicator tables written to {p['folder']} "
             f"({time.perf_counter() - t0:.1f} s; fingerprint {fp[:16]}).")
@@ -258,7 +251,7 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
             log(f"Data: unchanged; trends recomputed for changed params files in {params_dir}.")
     else:
         log(f"Data: unchanged since the tables in {p['folder']} were made; reusing them.")
-    _atomic_write(p["stamp"], json.dumps(stamp, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(p["stamp"], json.dumps(stamp, indent=2, sort_keys=True) + "\n")
     return files
 
 
@@ -516,7 +509,7 @@ def write_manifest(reports, rows: dict) -> Path:
     keys = sorted(rows, key=lambda k: (k[0] == NATIONAL, k[0], order.get(k[1], 99), k[1]))
     m = pd.DataFrame([rows[k] for k in keys], columns=MANIFEST_COLUMNS)
     path = Path(reports) / "manifest.csv"
-    _atomic_write(path, m.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(path, m.to_csv(index=False, lineterminator="\n"))
     return path
 
 

@@ -29,10 +29,23 @@ class NotebookFailed(RuntimeError):
         self.failed_path = failed_path
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary name and a rename; return the path.
+
+    A reader never sees half a file; the folder is made when missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> write_text_atomic(Path(tempfile.mkdtemp()) / "a" / "b.txt", "kia ora\\n").read_text(encoding="utf-8")
+    'kia ora\\n'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+    return path
 
 
 def to_html(nb, title: str | None = None) -> str:
@@ -98,6 +111,6 @@ def run_notebook(notebook, output, parameters: dict | None = None, *, html: bool
     html_path = None
     if html:
         html_path = output.with_suffix(".html")
-        _atomic_write_text(html_path, to_html(nbformat.read(tmp, as_version=4), title=title))
+        write_text_atomic(html_path, to_html(nbformat.read(tmp, as_version=4), title=title))
     tmp.replace(output)
     return {"ipynb": output, "html": html_path}

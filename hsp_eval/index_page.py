@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 from html import escape
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import pandas as pd
 
 from . import __version__, provenance
 from .batch import NATIONAL
+from .execute import write_text_atomic
 
 LABELS = {"school_evaluation": "Evaluation", "whanau_board_summary": "Whānau and Board summary",
           "national_overview": "National overview", "inquiry_impact": "Inquiry impact"}
@@ -137,8 +137,4 @@ def render_index(manifest: pd.DataFrame, data: dict | None = None, made_at: str 
 
 def write_index(reports, manifest: pd.DataFrame, data: dict | None = None) -> Path:
     """Write ``reports/index.html`` (atomically) and return its path."""
-    path = Path(reports) / "index.html"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(render_index(manifest, data), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(Path(reports) / "index.html", render_index(manifest, data))
