@@ -63,7 +63,7 @@ Examples
 
 from __future__ import annotations
 
-import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +173,9 @@ def _bad(row: int, column: str, value, reason: str) -> ValueError:
 def read(data_dir=None) -> pd.DataFrame:
     """The children, checked, with file ``row`` numbers (header = row 1) and labelled group columns.
 
+    ``attrs["rows_read"]`` holds the file's data rows counted with the csv module (for
+    :func:`accounting`), from the same bytes, so the file is read once.
+
     Raises
     ------
     ValueError
@@ -180,7 +183,8 @@ def read(data_dir=None) -> pd.DataFrame:
         number, or an activity or group code is outside its coding.
     """
     path = files(data_dir)[0]
-    raw = pd.read_csv(path, dtype="str", keep_default_na=False)
+    data = path.read_bytes()
+    raw = pd.read_csv(io.BytesIO(data), dtype="str", keep_default_na=False)
     needed = list(ACTIVITIES) + [c for c, _ in GROUPS.values()]
     missing = [c for c in needed if c not in raw.columns]
     if missing:
@@ -208,6 +212,7 @@ def read(data_dir=None) -> pd.DataFrame:
         out[group_type] = pd.Categorical(out[col].map(labels), categories=cats, ordered=True)
     if "BASMID" in raw.columns:
         out.insert(1, "BASMID", raw["BASMID"].to_numpy())
+    out.attrs["rows_read"] = rawfiles.count_records(data)
     return out
 
 
@@ -295,15 +300,18 @@ def national_table(children: pd.DataFrame, min_n: int = MIN_N) -> pd.DataFrame:
 def accounting(children: pd.DataFrame, data_dir=None) -> pd.DataFrame:
     """Rows read = used + excluded with reasons: for the file, and per indicator.
 
-    Rows read are counted from the file with the csv module. Per indicator, a child is used
+    Rows read are the file's rows counted with the csv module when :func:`read` read it
+    (``children.attrs["rows_read"]``; counted from the file in ``data_dir`` when the frame does
+    not carry them). Per indicator, a child is used
     when in its denominator, else excluded as a valid skip (of the item, or of a part of a
     combination, or of any of the eight items for breadth).
 
     Returns columns file, outcome, rows (``file`` is ``CuratedData.csv`` or
     ``CuratedData.csv: <indicator>``).
     """
-    with open(files(data_dir)[0], newline="", encoding="utf-8") as fh:
-        n = sum(1 for _ in csv.reader(fh)) - 1
+    n = children.attrs.get("rows_read")
+    if n is None:
+        n = rawfiles.count_records(files(data_dir)[0].read_bytes())
     rows_read = {FILE: n}
     excluded = {FILE: {"not read (see the error from read)": n - len(children)}}
     f = flags(children)
