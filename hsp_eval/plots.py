@@ -182,6 +182,23 @@ def _check(rows: pd.DataFrame, what: str) -> None:
         raise ValueError(f"{what}: give rows of one indicator, not {sorted(rows['indicator'].unique())}")
 
 
+def _grid(rows: pd.DataFrame, outer: list, inner: list, outer_col: str, inner_col: str,
+          missing_suppressed: bool) -> dict[str, np.ndarray]:
+    """The rows laid out as ``len(outer) x len(inner)`` arrays in one pass (a cell without a row is NaN).
+
+    ``present`` says which cells have a row; ``suppressed`` is True for a suppressed or blank
+    value (and for a missing cell when ``missing_suppressed``); ``value``, ``ci_low`` and
+    ``ci_high`` are NaN wherever ``suppressed`` is True.
+    """
+    g = rows.set_index([outer_col, inner_col]).reindex(pd.MultiIndex.from_product([outer, inner]))
+    shape = (len(outer), len(inner))
+    present = g["suppressed"].notna().to_numpy().reshape(shape)
+    sup = g["suppressed"].fillna(missing_suppressed).astype(bool).to_numpy().reshape(shape) | \
+        g["value"].isna().to_numpy().reshape(shape)
+    out = {c: np.where(sup, np.nan, g[c].to_numpy(dtype=float).reshape(shape)) for c in ("value", "ci_low", "ci_high")}
+    return {**out, "suppressed": sup, "present": present}
+
+
 def _always_suppressed(rows: pd.DataFrame, groups: list[str]) -> tuple[list[str], list[str]]:
     """Split group labels into those with at least one shown value and those suppressed in every row."""
     shown = set(rows.loc[~_suppressed(rows), "_label"])
@@ -256,18 +273,15 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
     width = 0.25 if len(groups) > 1 else 0.0
     offsets = np.linspace(-width / 2, width / 2, len(groups)) if len(groups) > 1 else [0.0]
     sup_count: dict[int, int] = {}
+    grid = _grid(rows, groups, years, "_label", "year", missing_suppressed=False)
     for k, (grp, off) in enumerate(zip(groups, offsets)):
-        g = rows[rows["_label"] == grp].set_index("year").reindex(years)
         colour = PALETTE[k % len(PALETTE)]
-        sup = g["suppressed"].fillna(False).astype(bool).to_numpy() | g["value"].isna().to_numpy()
+        sup, present = grid["suppressed"][k], grid["present"][k]
         x = np.asarray(years, dtype=float) + off
-        y = np.where(sup, np.nan, g["value"].to_numpy(dtype=float) * scale)
-        lo = np.where(sup, np.nan, g["ci_low"].to_numpy(dtype=float) * scale)
-        hi = np.where(sup, np.nan, g["ci_high"].to_numpy(dtype=float) * scale)
+        y, lo, hi = (grid[c][k] * scale for c in ("value", "ci_low", "ci_high"))
         yerr = np.clip(np.nan_to_num(np.vstack([y - lo, hi - y])), 0, None)  # rounding can put a value a hair outside
         ax.plot(x, y, "-o", color=colour, label=grp, lw=2, ms=7)
         ax.errorbar(x, y, yerr=yerr, fmt="none", ecolor=colour, elinewidth=1.5, capsize=4)
-        present = g["suppressed"].notna().to_numpy()
         for yr, xi, s, p in zip(years, x, sup, present):
             if s and p:
                 n = sup_count.get(yr, 0)
@@ -309,12 +323,12 @@ def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim, hin
     if not bars:
         ax.axvline(0, color=GREY, lw=1.2, zorder=1)
     h = 0.8 / len(years)
+    grid = _grid(rows, years, groups, "year", "_label", missing_suppressed=True)
     for k, yr in enumerate(years):
         colour = PALETTE[k % len(PALETTE)]
-        g = rows[rows["year"] == yr].set_index("_label").reindex(groups)
         ypos = np.arange(len(groups)) - 0.4 + h * (k + 0.5)
-        sup = g["suppressed"].fillna(True).astype(bool).to_numpy() | g["value"].isna().to_numpy()
-        v, lo, hi = (np.where(sup, np.nan, g[c].to_numpy(dtype=float) * scale) for c in ("value", "ci_low", "ci_high"))
+        sup = grid["suppressed"][k]
+        v, lo, hi = (grid[c][k] * scale for c in ("value", "ci_low", "ci_high"))
         xerr = np.clip(np.nan_to_num(np.vstack([v - lo, hi - v])), 0, None)
         label = str(yr) if len(years) > 1 else None
         if bars:
@@ -323,7 +337,7 @@ def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim, hin
         else:
             ax.errorbar(v, ypos, xerr=xerr, fmt="o", color=colour, ecolor=colour, elinewidth=1.8, capsize=3,
                         ms=7, label=label, zorder=3)
-        for yp, s_, p_ in zip(ypos, sup, g["suppressed"].notna().to_numpy()):
+        for yp, s_, p_ in zip(ypos, sup, grid["present"][k]):
             if s_ and p_:
                 ax.text(0.01, yp, SUPPRESSED, transform=ax.get_yaxis_transform(), va="center", ha="left",
                         fontsize=9, color=GREY, style="italic")
