@@ -43,6 +43,19 @@ class ExternalDataset:
     def notebook_path(self) -> Path:
         return NOTEBOOK_DIR / self.notebook
 
+    def resolve_dir(self, data_dir=None) -> Path:
+        """``data_dir`` when given, else the dataset's folder (:attr:`data_dir`).
+
+        Each adapter's ``default_dir`` is this method of its dataset.
+
+        Examples
+        --------
+        >>> d = DATASETS["ssocs-2019-20"]
+        >>> d.resolve_dir("x").as_posix(), d.resolve_dir() == d.data_dir
+        ('x', True)
+        """
+        return Path(data_dir) if data_dir is not None else self.data_dir
+
 
 DATASETS = {d.name: d for d in [
     ExternalDataset("nhes-pfi-2019", "NHES Parent and Family Involvement 2019 (curated extract), US",

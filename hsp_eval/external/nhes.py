@@ -156,9 +156,8 @@ PUBLISHED_URLS = {
 }
 
 
-def default_dir(data_dir=None) -> Path:
-    """``data_dir``, or the dataset's folder ``data/external/nhes-pfi-2019``."""
-    return Path(data_dir) if data_dir is not None else DATASETS[NAME].data_dir
+#: ``data_dir``, or the dataset's folder ``data/external/nhes-pfi-2019``.
+default_dir = DATASETS[NAME].resolve_dir
 
 
 def files(data_dir=None) -> list[Path]:
@@ -312,17 +311,11 @@ def accounting(children: pd.DataFrame, data_dir=None) -> pd.DataFrame:
     n = children.attrs.get("rows_read")
     if n is None:
         n = rawfiles.count_records(files(data_dir)[0].read_bytes())
-    rows_read = {FILE: n}
-    excluded = {FILE: {"not read (see the error from read)": n - len(children)}}
     f = flags(children)
-    for ind in f.columns:
-        if ind.startswith("nhes_breadth_"):
-            continue  # same rows as nhes_breadth
-        reason = ("valid skip (-1): not asked about this child" if ind in INDICATOR_OF.values()
-                  else "valid skip (-1) in an item it needs: not asked about this child")
-        rows_read[f"{FILE}: {ind}"] = len(children)
-        excluded[f"{FILE}: {ind}"] = {reason: int(f[ind].isna().sum())}
-    return rawfiles.tally(rows_read, excluded)
+    f = f.loc[:, ~f.columns.str.startswith("nhes_breadth_")]  # same rows as nhes_breadth
+    reasons = {ind: "valid skip (-1): not asked about this child" if ind in INDICATOR_OF.values()
+               else "valid skip (-1) in an item it needs: not asked about this child" for ind in f.columns}
+    return rawfiles.tally_columns(FILE, n, f, reasons)
 
 
 def activity_shares(table: pd.DataFrame, group_type: str = "all") -> pd.DataFrame:

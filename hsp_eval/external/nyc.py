@@ -133,9 +133,8 @@ class Survey2011:
     notes: list[str] = field(default_factory=list)
 
 
-def default_dir(data_dir=None) -> Path:
-    """``data_dir``, or the dataset's folder ``data/external/nyc-school-survey``."""
-    return Path(data_dir) if data_dir is not None else DATASETS[NAME].data_dir
+#: ``data_dir``, or the dataset's folder ``data/external/nyc-school-survey``.
+default_dir = DATASETS[NAME].resolve_dir
 
 
 def files(data_dir=None) -> list[Path]:

@@ -25,6 +25,8 @@ import pandas as pd
 from .. import provenance
 
 ACCOUNTING_COLUMNS = ["file", "outcome", "rows"]
+#: why a row of a file is missing from the frame read from it (a reader stops at a bad row with an error)
+NOT_READ = "not read (see the error from read)"
 
 
 def sha256(path) -> str:
@@ -151,6 +153,38 @@ def tally(rows_read: dict, excluded: dict) -> pd.DataFrame:
         out.append({"file": file, "outcome": "used", "rows": int(n - gone)})
         out += [{"file": file, "outcome": f"excluded: {r}", "rows": k} for r, k in reasons.items()]
     return pd.DataFrame(out, columns=ACCOUNTING_COLUMNS)
+
+
+def tally_columns(file: str, rows_read: int, values: pd.DataFrame, reason) -> pd.DataFrame:
+    """:func:`tally` for a file read into one frame: the file's rows, then each column's.
+
+    The file's block: ``rows_read`` rows, those in the frame used, the rest excluded as
+    :data:`NOT_READ`. Then a block per column of ``values`` (one row per record read),
+    ``file`` named ``<file>: <column>``: rows with a value used, rows without one (NaN)
+    excluded for the column's reason.
+
+    Parameters
+    ----------
+    file : the file's name.
+    rows_read : data rows in the file (header not counted).
+    values : one column per item counted, one row per record read.
+    reason : why a row without a value is excluded: one text for every column, or column -> text.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"q1": [1.0, None, 0.0], "q2": [1.0, 1.0, 1.0]})
+    >>> t = tally_columns("a.csv", 4, v, "skipped")
+    >>> t["file"].tolist()
+    ['a.csv', 'a.csv', 'a.csv: q1', 'a.csv: q1', 'a.csv: q2']
+    >>> t["outcome"].str.removeprefix("excluded: ").tolist(), t["rows"].tolist()
+    (['used', 'not read (see the error from read)', 'used', 'skipped', 'used'], [3, 1, 2, 1, 3])
+    """
+    reasons = reason if isinstance(reason, dict) else dict.fromkeys(values.columns, reason)
+    missing = values.isna().sum()
+    counts = {file: rows_read, **{f"{file}: {c}": len(values) for c in values.columns}}
+    excluded = {file: {NOT_READ: rows_read - len(values)},
+                **{f"{file}: {c}": {reasons[c]: int(missing[c])} for c in values.columns}}
+    return tally(counts, excluded)
 
 
 def provenance_frame(rec: dict, parameters: dict | None = None) -> pd.DataFrame:

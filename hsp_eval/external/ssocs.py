@@ -113,9 +113,8 @@ NOTE = ("Weighted estimates for US regular public schools from principals' answe
         "describe schools, not families.")
 
 
-def default_dir(data_dir=None) -> Path:
-    """``data_dir``, or the dataset's folder ``data/external/ssocs-2019-20``."""
-    return Path(data_dir) if data_dir is not None else DATASETS[NAME].data_dir
+#: ``data_dir``, or the dataset's folder ``data/external/ssocs-2019-20``.
+default_dir = DATASETS[NAME].resolve_dir
 
 
 def files(data_dir=None) -> list[Path]:
@@ -179,14 +178,11 @@ def read(data_dir=None) -> pd.DataFrame:
 def accounting(schools: pd.DataFrame) -> pd.DataFrame:
     """Rows read = used + excluded: for the file, and for every item (none are missing; NCES imputed them).
 
-    Returns columns file, outcome, rows (:func:`hsp_eval.external.rawfiles.tally`) with one
-    block for the file and one per item (``file`` is ``pu_ssocs20.sav`` or ``pu_ssocs20.sav: <item>``).
+    Returns columns file, outcome, rows (:func:`hsp_eval.external.rawfiles.tally_columns`) with
+    one block for the file and one per item (``file`` is ``pu_ssocs20.sav`` or ``pu_ssocs20.sav: <item>``).
     """
     n = int(schools.attrs.get("rows_read", len(schools)))
-    rows_read = {FILE: n, **{f"{FILE}: {c}": len(schools) for c in ITEMS}}
-    excluded = {FILE: {"not read (see the error from read)": n - len(schools)},
-                **{f"{FILE}: {c}": {"no answer": int(schools[c].isna().sum())} for c in ITEMS}}
-    return rawfiles.tally(rows_read, excluded)
+    return rawfiles.tally_columns(FILE, n, schools[list(ITEMS)], "no answer")
 
 
 def replication_check(schools: pd.DataFrame) -> pd.DataFrame:

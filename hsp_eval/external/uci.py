@@ -60,9 +60,8 @@ _CODES = {"school": set(SCHOOLS), "famsup": {"yes", "no"}, "famrel": (1, 5), "G1
           "G3": (0, 20)}
 
 
-def default_dir(data_dir=None) -> Path:
-    """``data_dir``, or the dataset's folder ``data/external/uci-student-performance``."""
-    return Path(data_dir) if data_dir is not None else DATASETS[NAME].data_dir
+#: ``data_dir``, or the dataset's folder ``data/external/uci-student-performance``.
+default_dir = DATASETS[NAME].resolve_dir
 
 
 def files(data_dir=None) -> list[Path]:
@@ -152,7 +151,7 @@ def accounting(students: pd.DataFrame, data_dir=None) -> pd.DataFrame:
         d = default_dir(data_dir)
         read_counts = {name: rawfiles.count_records((d / name).read_bytes(), delimiter=";") for name in FILES.values()}
     used = students.groupby("file").size()
-    excluded = {name: {"not read (see the error from read)": n - int(used.get(name, 0))}
+    excluded = {name: {rawfiles.NOT_READ: n - int(used.get(name, 0))}
                 for name, n in read_counts.items()}
     return rawfiles.tally(read_counts, excluded)
 
