@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from . import disclosure, inquiry, stats
-from .national import contain
 from .units import year_band
 from .vocab import NOT_STATED, PRIORITY_ORDER
 
@@ -81,7 +80,7 @@ def _rows(table: pd.DataFrame, school_id, indicators, years=None, group_types=No
     if not m.any():
         raise ValueError(f"the indicator table has no {level} rows for {area} of {', '.join(indicators)}"
                          + (f" in {years}" if years is not None else ""))
-    return contain(table[m]).sort_values(["year", "indicator", "group_type", "group"], kind="stable").reset_index(drop=True)
+    return table[m].sort_values(["year", "indicator", "group_type", "group"], kind="stable").reset_index(drop=True)
 
 
 def target_students(table: pd.DataFrame, school_id="all", years=None,
@@ -246,7 +245,7 @@ def what_worked(dataset, school_id="all", years=None, measure=None, min_n: int =
         rows = disclosure.publication(rows, levels=("national",))
     else:
         rows = disclosure.suppress_small(rows, min_n=min_n)
-    return contain(rows[COLUMNS]).reset_index(drop=True)
+    return rows[COLUMNS].reset_index(drop=True)
 
 
 def codesign_fit(dataset, school_id="all", years=None, measure=None) -> pd.DataFrame:

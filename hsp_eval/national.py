@@ -51,24 +51,6 @@ QUANTILES = {"p10": 0.10, "p25": 0.25, "median": 0.50, "p75": 0.75, "p90": 0.90}
 MIN_SPREAD = 5
 
 
-def contain(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows with each interval widened, if need be, to hold its value.
-
-    A Wilson interval always contains the observed share, but at 0% or 100% its stored limit can
-    miss the value by a rounding error (1e-16), which charts would draw as a negative error bar.
-
-    Examples
-    --------
-    >>> contain(pd.DataFrame({"value": [1.0], "ci_low": [0.7], "ci_high": [1.0 - 1e-16]}))["ci_high"].tolist()
-    [1.0]
-    """
-    v = rows["value"].to_numpy(dtype="float64")
-    lo, hi = rows["ci_low"].to_numpy(dtype="float64"), rows["ci_high"].to_numpy(dtype="float64")
-    ok = np.isfinite(v)
-    return rows.assign(ci_low=np.where(ok & np.isfinite(lo), np.fmin(lo, v), lo),
-                       ci_high=np.where(ok & np.isfinite(hi), np.fmax(hi, v), hi))
-
-
 def eqi_band(eqi: pd.Series, bands=EQI_BANDS) -> pd.Series:
     """The Equity Index band label of each EQI value (``NO_EQI`` where it is blank or outside the bands)."""
     v = pd.to_numeric(eqi, errors="coerce").to_numpy(dtype="float64")
@@ -229,7 +211,7 @@ def area_gaps(table: pd.DataFrame, indicator: str = "reach", group_type: str = "
     [-0.05]
     """
     gid = indicator if indicator.endswith(GAP_SUFFIX) else indicator + GAP_SUFFIX
-    rows = contain(_select(table, level, [gid], group_type, None))
+    rows = _select(table, level, [gid], group_type, None)
     if years is not None:
         rows = rows[rows["year"].isin([years] if np.isscalar(years) else list(years))]
     return rows.sort_values(["area_id", "year", "group"], kind="stable").reset_index(drop=True)
@@ -237,7 +219,7 @@ def area_gaps(table: pd.DataFrame, indicator: str = "reach", group_type: str = "
 
 def national_trend(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.DataFrame:
     """National rows (group ``all``) of ``indicators`` over the years, with their intervals."""
-    r = contain(_select(table, "national", indicators))
+    r = _select(table, "national", indicators)
     order = {k: i for i, k in enumerate(indicators)}
     return (r.assign(_o=r["indicator"].map(order)).sort_values(["_o", "year"], kind="stable").drop(columns="_o")
             .reset_index(drop=True))
@@ -296,7 +278,6 @@ def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reac
     out = out.assign(_b=out["area_id"].map(order).fillna(len(order)))
     cols = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator", "value",
             "ci_low", "ci_high", "suppressed", "schools"]
-    out = contain(out)
     return out.sort_values(["indicator", "_b", "year", "group_type", "group"], kind="stable")[cols].reset_index(drop=True)
 
 

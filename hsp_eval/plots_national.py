@@ -32,6 +32,17 @@ _BAND_COLOUR = {BANDS[0]: PALETTE[1], BANDS[1]: PALETTE[1], BANDS[2]: PALETTE[0]
 _BAND_MARKER = {BANDS[0]: "^", BANDS[1]: "^", BANDS[2]: "o", BANDS[3]: "v", BANDS[4]: "v"}
 
 
+def _errors(v, lo, hi) -> np.ndarray:
+    """Error-bar lengths below and above each value: 0 where unknown, never negative (as in :mod:`hsp_eval.plots`).
+
+    Examples
+    --------
+    >>> _errors(np.array([50.0, np.nan]), np.array([40.0, np.nan]), np.array([50.0 - 1e-14, np.nan])).tolist()
+    [[10.0, 0.0], [0.0, 0.0]]
+    """
+    return np.clip(np.nan_to_num(np.vstack([v - lo, hi - v])), 0, None)
+
+
 def funnel_plot(ft: pd.DataFrame, title: str | None = None, ax=None, label_outside: bool = True):
     """Funnel plot of one year: school rate against its number of families, 95% and 99.8% limits.
 
@@ -128,7 +139,7 @@ def distribution_plot(dist: pd.DataFrame, national: pd.DataFrame | None = None, 
     if national is not None and len(national):
         n = national[national["year"] == year].set_index("indicator").reindex(inds)
         v, lo, hi = (n[c].to_numpy(dtype=float) * 100 for c in ("value", "ci_low", "ci_high"))
-        ax.errorbar(v, pos, xerr=np.nan_to_num(np.vstack([v - lo, hi - v])), fmt="D", color=PALETTE[1], ms=7,
+        ax.errorbar(v, pos, xerr=_errors(v, lo, hi), fmt="D", color=PALETTE[1], ms=7,
                     capsize=3, zorder=4, label="national (95% interval)")
     ax.set_yticks(pos)
     ax.set_yticklabels([plots._wrap(REGISTRY[i].label, 38) for i in inds], fontsize=9)
@@ -211,7 +222,7 @@ def with_without_chart(rows: pd.DataFrame, labels: dict | None = None, title: st
         sup = g["suppressed"].fillna(True).astype(bool).to_numpy()
         v, lo, hi = (np.where(sup, np.nan, g[c].to_numpy(dtype=float) * 100) for c in ("value", "ci_low", "ci_high"))
         ypos = np.arange(len(steps)) + dy
-        ax.errorbar(v, ypos, xerr=np.nan_to_num(np.vstack([v - lo, hi - v])), fmt="o" if k == 0 else "s",
+        ax.errorbar(v, ypos, xerr=_errors(v, lo, hi), fmt="o" if k == 0 else "s",
                     color=PALETTE[k], capsize=3, ms=7, label=f"whānau {'took part' if k == 0 else 'did not take part'}")
         for yp, s in zip(ypos, sup):
             if s:
