@@ -51,16 +51,20 @@ DERIVED_FROM = {"respondent_representation": "survey_response_rate"}
 
 
 def _with_sources(t: pd.DataFrame, sup: np.ndarray) -> np.ndarray:
-    """``sup`` extended to every :data:`DERIVED_FROM` row whose source row (same area, year, group) is suppressed."""
+    """``sup`` extended to every :data:`DERIVED_FROM` row whose source row is suppressed or missing.
+
+    The source row is the one of the same level, area, year, group type and group.
+    """
     sup = np.asarray(sup, dtype=bool).copy()
     key = ["level", "area_id", "year", "group_type", "group"]
     for derived, source in DERIVED_FROM.items():
-        d = (t["indicator"] == derived).to_numpy()
-        if not d.any():
+        is_derived = (t["indicator"] == derived).to_numpy()
+        if not is_derived.any():
             continue
-        src = t.loc[(t["indicator"] == source).to_numpy(), key].assign(_sup=sup[(t["indicator"] == source).to_numpy()])
-        m = t.loc[d, key].merge(src.drop_duplicates(key), on=key, how="left")
-        sup[np.flatnonzero(d)] |= m["_sup"].fillna(True).to_numpy(dtype=bool)
+        is_source = (t["indicator"] == source).to_numpy()
+        source_sup = t.loc[is_source, key].assign(_sup=sup[is_source]).drop_duplicates(key)
+        of_derived = t.loc[is_derived, key].merge(source_sup, on=key, how="left")["_sup"]
+        sup[is_derived] |= of_derived.fillna(True).to_numpy(dtype=bool)
     return sup
 
 
