@@ -166,17 +166,17 @@ def _check(df: pd.DataFrame, columns: list[str], weights: list[str], name: str) 
 
 
 def _flag(cv: np.ndarray) -> list[str]:
-    out = []
-    for v in cv:
-        if not np.isfinite(v):
-            out.append("")
-        elif v >= CV_UNRELIABLE:
-            out.append("unreliable (CV >= 50%)")
-        elif v >= CV_CAUTION:
-            out.append("interpret with caution (CV 30-50%)")
-        else:
-            out.append("")
-    return out
+    """NCES's reliability note of each coefficient of variation (blank below 30% or when unknown).
+
+    Examples
+    --------
+    >>> _flag(np.array([0.1, 0.3, 0.5, np.nan, np.inf]))
+    ['', 'interpret with caution (CV 30-50%)', 'unreliable (CV >= 50%)', '', '']
+    """
+    cv = np.asarray(cv, dtype="float64")
+    known = np.isfinite(cv)
+    return np.select([known & (cv >= CV_UNRELIABLE), known & (cv >= CV_CAUTION)],
+                     ["unreliable (CV >= 50%)", "interpret with caution (CV 30-50%)"], "").tolist()
 
 
 def _estimate(df: pd.DataFrame, y: np.ndarray, used: np.ndarray, variable: str, weight: str,
