@@ -230,17 +230,15 @@ def published_comparison(table: pd.DataFrame) -> pd.DataFrame:
     Returns long rows item, label, year, percent, ci_low, ci_high, source ("published" or "this
     file"); published figures have no interval here (their SEs were not recorded).
     """
-    rows = []
-    for item, series in PUBLISHED.items():
-        label = ITEMS[item][0] if item in ITEMS else item
-        for year, pct in series.items():
-            rows.append({"item": item, "label": label, "year": year, "percent": float(pct), "ci_low": np.nan,
-                         "ci_high": np.nan, "source": "published (NCES)"})
+    pub = pd.DataFrame([(item, year, float(pct)) for item, series in PUBLISHED.items()
+                        for year, pct in series.items()], columns=["item", "year", "percent"])
+    pub.insert(1, "label", pub["item"].map(lambda i: ITEMS[i][0] if i in ITEMS else i))
+    pub = pub.assign(ci_low=np.nan, ci_high=np.nan, source="published (NCES)")
     now = table[(table["group_type"] == "all") & table["item"].isin(PRACTICES)]
-    for _, r in now.iterrows():
-        rows.append({"item": r["item"], "label": r["label"], "year": YEAR, "percent": 100 * r["estimate"],
-                     "ci_low": 100 * r["ci_low"], "ci_high": 100 * r["ci_high"], "source": "this file (weighted)"})
-    return pd.DataFrame(rows)
+    cur = pd.DataFrame({"item": now["item"], "label": now["label"], "year": YEAR, "percent": 100 * now["estimate"],
+                        "ci_low": 100 * now["ci_low"], "ci_high": 100 * now["ci_high"],
+                        "source": "this file (weighted)"})
+    return pd.concat([pub, cur], ignore_index=True)
 
 
 def headline(table: pd.DataFrame) -> pd.DataFrame:
