@@ -338,13 +338,13 @@ def readable(rows: pd.DataFrame, label_cols=("area_id", "year", "group")) -> pd.
     if "indicator" in rows:
         out.insert(0, "indicator", rows["indicator"].map(lambda i: REGISTRY[i.removesuffix(GAP_SUFFIX)].label
                                                          + (" (gap vs rest)" if i.endswith(GAP_SUFFIX) else "")))
-    fmt = [fmt_value(v, i, 1) for v, i in zip(rows["value"], rows["indicator"])]
-    lo = [fmt_value(v, i, 1) for v, i in zip(rows["ci_low"], rows["indicator"])]
-    hi = [fmt_value(v, i, 1) for v, i in zip(rows["ci_high"], rows["indicator"])]
-    out["value"] = np.where(sup, "suppressed", fmt)
-    out["interval"] = np.where(sup, "", [f"{a} to {b}" for a, b in zip(lo, hi)])
+
+    def text(col: str) -> list[str]:
+        return [fmt_value(v, i, 1) for v, i in zip(rows[col], rows["indicator"])]
+
+    out["value"] = np.where(sup, "suppressed", text("value"))
+    out["interval"] = np.where(sup, "", [f"{a} to {b}" for a, b in zip(text("ci_low"), text("ci_high"))])
     out["denominator"] = rows["denominator"].round().astype("Int64")
-    for extra in ("schools",):
-        if extra in rows:
-            out[extra] = rows[extra]
+    if "schools" in rows:
+        out["schools"] = rows["schools"]
     return out.reset_index(drop=True)
