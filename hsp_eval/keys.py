@@ -1,5 +1,10 @@
 """Matching rows on multi-column keys fast: codes packed into one integer per row.
 
+Two frames' key columns are numbered jointly (:func:`packed_keys`). Where a side's columns
+are already held as *codes* (an integer per row, -1 where the value is missing, and the
+distinct values the codes stand for), :func:`packed_codes` matches them by mapping one
+side's distinct values onto the other's: a hash of the distinct values only, not of every row.
+
 Examples
 --------
 >>> import pandas as pd
@@ -15,6 +20,106 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: packed keys stay below this, so that one more column can always be multiplied in
+_PACK_LIMIT = 2 ** 62
+
+
+def codes_of(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes (-1 where missing) and the distinct values they stand for (categoricals as text).
+
+    Examples
+    --------
+    >>> codes, uniques = codes_of(pd.Series(["b", None, "a", "b"]))
+    >>> codes.tolist(), list(uniques)
+    ([0, -1, 1, 0], ['b', 'a'])
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    uniques = pd.Index(uniques)
+    if isinstance(uniques, pd.CategoricalIndex):
+        uniques = uniques.astype("str")
+    return codes, uniques
+
+
+def pack(columns: list) -> np.ndarray:
+    """One integer per row from ``(codes, radix)`` pairs (each code in 0..radix-1).
+
+    Equal rows get equal integers; the key is renumbered before it could overflow.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pack([(np.array([1, 0, 1]), 2), (np.array([2, 2, 2]), 3)]).tolist()
+    [5, 2, 5]
+    """
+    key = np.zeros(len(columns[0][0]) if columns else 0, dtype=np.int64)
+    span = 1
+    for codes, radix in columns:
+        if span * radix >= _PACK_LIMIT:  # renumber the key so far before it overflows
+            key, uniques = pd.factorize(key)
+            key, span = key.astype(np.int64), len(uniques)
+        key = key * radix + np.asarray(codes, dtype=np.int64)
+        span *= radix
+    return key
+
+
+def packed_codes(left: list, right: list) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per row on each side from the ``(codes, uniques)`` of each key column.
+
+    Equal keys get equal integers on both sides; a missing value equals a missing value,
+    and a value only the left side has matches nothing on the right.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> l = [(np.array([0, 1, -1]), pd.Index(["x", "y"]))]
+    >>> r = [(np.array([0, -1]), pd.Index(["y"]))]
+    >>> [k.tolist() for k in packed_codes(l, r)]
+    [[2, 1, 0], [1, 0]]
+    """
+    n_left = len(left[0][0]) if left else 0
+    key = pack([(np.concatenate([_onto(lc, ru), np.asarray(rc, dtype=np.int64) + 1]), len(ru) + 2)
+                for lc, (rc, ru) in zip(left, right)])
+    return key[:n_left], key[n_left:]
+
+
+def _onto(left: tuple, right_uniques: pd.Index) -> np.ndarray:
+    """Left codes renumbered onto the right side's values: 0 missing, 1.. the right's values,
+    ``len(right_uniques) + 1`` a value only the left has."""
+    codes, uniques = left
+    radix = len(right_uniques) + 2
+    to_right = right_uniques.get_indexer(uniques)
+    to_right = np.append(np.where(to_right >= 0, to_right + 1, radix - 1), 0).astype(np.int64)
+    return to_right[np.asarray(codes)]  # a code -1 (missing) takes the appended 0
+
+
+class KeyLookup:
+    """The rows of one side by key, built once, to find the keys of any number of other sides.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> right = KeyLookup([(np.array([0, 1, 0]), pd.Index(["x", "y"]))])
+    >>> right.positions([(np.array([1, 0, -1]), pd.Index(["x", "z"]))]).tolist()
+    [-1, 0, -1]
+    """
+
+    def __init__(self, right: list):
+        self.right = right
+        self.radices = [len(u) + 2 for _, u in right]
+        self.fits = int(np.prod([float(r) for r in self.radices])) < _PACK_LIMIT
+        if self.fits:
+            key = pack([(np.asarray(c, dtype=np.int64) + 1, r) for (c, _), r in zip(right, self.radices)])
+            first = ~pd.Series(key).duplicated().to_numpy()
+            self.index, self.first = pd.Index(key[first]), np.flatnonzero(first)
+
+    def positions(self, left: list) -> np.ndarray:
+        """Position of the first right row with each left row's key (-1 where none)."""
+        if not self.fits:  # too many values to pack without renumbering both sides together
+            return first_positions(*packed_codes(left, self.right))
+        key = pack([(_onto(lc, u), r) for lc, (_, u), r in zip(left, self.right, self.radices)])
+        pos = self.index.get_indexer(key)
+        return np.where(pos >= 0, self.first[pos], -1)
+
 
 def packed_keys(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]):
     """One integer per row on each side for the key columns, comparable across the two sides.
@@ -23,25 +128,34 @@ def packed_keys(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: 
     integer, so matching keys is a sorted lookup rather than a join of text columns.
     """
     n_left = len(df)
-    key_l = np.zeros(n_left, dtype=np.int64)
-    key_r = np.zeros(len(ref), dtype=np.int64)
+    columns = []
     for c, rc in zip(cols, ref_cols):
         left, right = df[c], ref[rc]
         if isinstance(left.dtype, pd.CategoricalDtype) or isinstance(right.dtype, pd.CategoricalDtype):
             left, right = left.astype("str"), right.astype("str")
         both = pd.concat([left.reset_index(drop=True), right.reset_index(drop=True)], ignore_index=True)
         codes, uniques = pd.factorize(both, use_na_sentinel=True)
-        codes = codes.astype(np.int64) + 1  # missing -> 0
-        key_l = key_l * (len(uniques) + 1) + codes[:n_left]
-        key_r = key_r * (len(uniques) + 1) + codes[n_left:]
-    return key_l, key_r
+        columns.append((codes.astype(np.int64) + 1, len(uniques) + 1))  # missing -> 0
+    key = pack(columns)
+    return key[:n_left], key[n_left:]
+
+
+def first_positions(key_l: np.ndarray, key_r: np.ndarray) -> np.ndarray:
+    """Position in ``key_r`` of the first entry equal to each entry of ``key_l``; -1 where none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first_positions(np.array([5, 7, 9]), np.array([7, 5, 7])).tolist()
+    [1, 0, -1]
+    """
+    first = ~pd.Series(key_r).duplicated().to_numpy()
+    pos = pd.Index(key_r[first]).get_indexer(key_l)
+    return np.where(pos >= 0, np.flatnonzero(first)[pos], -1)
 
 
 def positions(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]) -> np.ndarray:
     """Position in ``ref`` of the first row with each row's key; -1 where there is none."""
     if ref is None or len(ref) == 0:
         return np.full(len(df), -1, dtype=np.int64)
-    key_l, key_r = packed_keys(df, cols, ref, ref_cols)
-    first = ~pd.Series(key_r).duplicated().to_numpy()
-    pos = pd.Index(key_r[first]).get_indexer(key_l)
-    return np.where(pos >= 0, np.flatnonzero(first)[pos], -1)
+    return first_positions(*packed_keys(df, cols, ref, ref_cols))

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from .contract import REQUIRED_TABLES, TABLES
-from .keys import packed_keys, positions
+from .keys import KeyLookup, codes_of, pack
 from .dataset import Dataset
-from .parse import dtype_for, parse_column
+from .parse import Parsed, dtype_for, parse_arrow, parse_series
 from .problems import DataContractError, Problem, TableAccount, ValidationReport
 from .read import RawTable, read_raw
 from .schemas import failures
@@ -56,15 +56,83 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
 
 
 # ---------------------------------------------------------------------------
+# a parsed table and the codes of its columns
+
+
+#: columns whose codes are kept for the key checks (with each table's own key)
+_KEY_COLUMNS = frozenset({"school_id", "year", "family_id", "student_id", "activity_id", "instrument",
+                          "item_id", "respondent_id"})
+_NEEDS = {
+    "attendance": ("activities", "enrolments"),
+    "survey_respondents": ("survey_items",),
+    "survey_responses": ("survey_respondents", "survey_items"),
+}
+#: tables that later tables are checked against
+_REFERENCED = frozenset({"schools", "enrolments", *(n for needs in _NEEDS.values() for n in needs)})
+
+
+class _Coded:
+    """A parsed table with integer codes of its key columns, each made once and shared by every check.
+
+    Examples
+    --------
+    >>> t = _Coded(pd.DataFrame({"school_id": ["0042", "0007", "0042"]}))
+    >>> t.codes("school_id")[0].tolist(), len(t.rows(np.array([True, False, True])))
+    ([0, 1, 0], 2)
+    """
+
+    def __init__(self, frame: pd.DataFrame, codes: dict | None = None):
+        self.frame = frame
+        self._codes = dict(codes or {})
+        self._lookups: dict[tuple, KeyLookup] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def codes(self, col: str) -> tuple[np.ndarray, pd.Index]:
+        """Codes (-1 missing) of column ``col`` and the value of each code."""
+        if col not in self._codes:
+            self._codes[col] = codes_of(self.frame[col])
+        return self._codes[col]
+
+    def lookup(self, cols: list[str]) -> KeyLookup:
+        """The rows by their ``cols`` key (built on first use, then shared by every check)."""
+        if tuple(cols) not in self._lookups:
+            self._lookups[tuple(cols)] = KeyLookup([self.codes(c) for c in cols])
+        return self._lookups[tuple(cols)]
+
+    def rows(self, keep: np.ndarray) -> _Coded:
+        """The rows where ``keep`` is true, with their codes."""
+        return _Coded(self.frame[keep].reset_index(drop=True),
+                      {c: (codes[keep], uniques) for c, (codes, uniques) in self._codes.items()})
+
+
+def _take(coded: tuple[np.ndarray, pd.Index], pos: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """The codes at positions ``pos`` (-1 where a position is -1)."""
+    codes, uniques = coded
+    return np.append(codes, -1)[pos], uniques
+
+
+def _texts(coded: tuple[np.ndarray, pd.Index], pos: np.ndarray) -> pd.Series:
+    """The values at ``pos`` (none missing) as text."""
+    codes, uniques = coded
+    return pd.Series(uniques.take(codes[pos])).astype(str)
+
+
+# ---------------------------------------------------------------------------
 # cross-table checks: each returns (mask of failing rows, value Series, reason Series)
 
 
-def _keys_in(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]) -> np.ndarray:
-    """Boolean array: is each row's (cols) key among ref's (ref_cols) keys?"""
+def _positions(left: list, ref: _Coded | None, ref_cols: list[str]) -> np.ndarray:
+    """Position in ref of the first row with each row's key (codes of the key columns); -1 where none."""
     if ref is None or len(ref) == 0:
-        return np.zeros(len(df), dtype=bool)
-    key_l, key_r = packed_keys(df, cols, ref, ref_cols)
-    return pd.Index(pd.unique(key_r)).get_indexer(key_l) >= 0  # a hash lookup; np.isin sorts
+        return np.full(len(left[0][0]), -1, dtype=np.int64)
+    return ref.lookup(ref_cols).positions(left)
+
+
+def _keys_in(left: list, ref: _Coded | None, ref_cols: list[str]) -> np.ndarray:
+    """Boolean array: is each row's key (codes of the key columns) among ref's (ref_cols) keys?"""
+    return _positions(left, ref, ref_cols) >= 0
 
 
 def _year_of(series: pd.Series) -> pd.Series:
@@ -77,6 +145,15 @@ def _year_of(series: pd.Series) -> pd.Series:
         np.where(codes < 0, len(uniques), codes)).set_axis(series.index)
 
 
+def _year_codes(table: _Coded, col: str) -> tuple[np.ndarray, pd.Index]:
+    """Codes of the calendar year of a date or YYYY-MM month column of ``table``."""
+    if pd.api.types.is_datetime64_any_dtype(table.frame[col].dtype):
+        return codes_of(_year_of(table.frame[col]))
+    codes, uniques = table.codes(col)
+    year_codes, years = codes_of(_year_of(pd.Series(uniques)))
+    return np.append(year_codes, -1)[codes], years
+
+
 def _reasons(bad: np.ndarray, make) -> np.ndarray:
     """Reason text for the failing rows only (``make(positions)`` builds it); None elsewhere."""
     out = np.full(len(bad), None, dtype=object)
@@ -86,86 +163,83 @@ def _reasons(bad: np.ndarray, make) -> np.ndarray:
     return out
 
 
-def _enrolled_families(tables):
-    e = tables.get("enrolments")
-    return None if e is None else e[["school_id", "year", "family_id"]]
-
-
-def _cross_checks(name: str, df: pd.DataFrame, tables: dict[str, pd.DataFrame]):
+def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded]):
     """Yield (column, failing mask, values, reason text or Series) for table ``name``."""
+    df = table.frame
+    enrolments = tables.get("enrolments")
+
     def school_known():
-        ok = _keys_in(df, ["school_id"], tables["schools"], ["school_id"])
-        ok |= df["school_id"].isna().to_numpy()
+        school = table.codes("school_id")
+        ok = _keys_in([school], tables["schools"], ["school_id"]) | (school[0] < 0)
         return ("school_id", ~ok, df["school_id"], "is not in the schools table")
 
-    def family_enrolled(school: pd.Series, year: pd.Series, what: str):
-        probe = pd.DataFrame({"school_id": school.to_numpy(), "year": year.astype("Int64").array,
-                              "family_id": df["family_id"].to_numpy()})
-        ok = _keys_in(probe, ["school_id", "year", "family_id"], _enrolled_families(tables),
-                      ["school_id", "year", "family_id"])
-        ok |= probe.isna().any(axis=1).to_numpy()
-        reason = _reasons(~ok, lambda pos: "has no child enrolled at school " + probe["school_id"].iloc[pos]
-                          .astype(str) + " in " + probe["year"].iloc[pos].astype(str) + f" ({what})")
-        return ("family_id", ~ok, df["family_id"], pd.Series(reason, index=df.index))
+    def enrolled(id_col: str, school, year, ref: _Coded | None, reason):
+        """Rows whose (school, year, id_col) is not in ``ref``, with ``reason(school, year)`` texts."""
+        probe = [school, year, table.codes(id_col)]
+        ok = _keys_in(probe, ref, ["school_id", "year", id_col])
+        ok |= np.any([codes < 0 for codes, _ in probe], axis=0)
+        text = _reasons(~ok, lambda pos: reason(_texts(school, pos), _texts(year, pos)))
+        return (id_col, ~ok, df[id_col], pd.Series(text, index=df.index))
 
-    def student_enrolled(school: pd.Series, year: pd.Series, target_only: bool):
-        probe = pd.DataFrame({"school_id": school.to_numpy(), "year": year.astype("Int64").array,
-                              "student_id": df["student_id"].to_numpy()})
-        ref = tables.get("enrolments")
+    def family_enrolled(school, year, what: str):
+        return enrolled("family_id", school, year, enrolments,
+                        lambda s, y: "has no child enrolled at school " + s + " in " + y + f" ({what})")
+
+    def student_enrolled(school, year, target_only: bool):
+        ref = enrolments
         if ref is not None and target_only:
-            ref = ref[ref["target"].fillna(False).astype(bool)]
-        ok = _keys_in(probe, ["school_id", "year", "student_id"], ref, ["school_id", "year", "student_id"])
-        ok |= probe.isna().any(axis=1).to_numpy()
+            ref = ref.rows(ref.frame["target"].fillna(False).astype(bool).to_numpy())
         kind = "a target student" if target_only else "enrolled"
         tail = " (the enrolments table must mark the student as a target student that year)" \
             if target_only else ""
-        reason = _reasons(~ok, lambda pos: f"is not {kind} at school " + probe["school_id"].iloc[pos]
-                          .astype(str) + " in " + probe["year"].iloc[pos].astype(str) + tail)
-        return ("student_id", ~ok, df["student_id"], pd.Series(reason, index=df.index))
+        return enrolled("student_id", school, year, ref,
+                        lambda s, y: f"is not {kind} at school " + s + " in " + y + tail)
 
     if name in ("enrolments", "activities", "contacts", "portal_usage", "survey_respondents",
                 "inquiry_steps", "progress", "self_review", "reported_participation"):
         yield school_known()
     if name == "attendance":
         acts = tables.get("activities")
-        ok = _keys_in(df, ["activity_id"], acts, ["activity_id"])
+        activity = [table.codes("activity_id")]
+        ok = _keys_in(activity, acts, ["activity_id"])
         yield ("activity_id", ~ok, df["activity_id"], "is not in the activities table")
         if acts is not None:
-            pos = positions(df, ["activity_id"], acts, ["activity_id"])
-            school = acts["school_id"].take(np.maximum(pos, 0)).where(pos >= 0).set_axis(df.index)
-            year = _year_of(acts["date"]).take(np.maximum(pos, 0)).where(pos >= 0).set_axis(df.index)
+            pos = _positions(activity, acts, ["activity_id"])
+            school, year = _take(acts.codes("school_id"), pos), _take(_year_codes(acts, "date"), pos)
             col, bad, values, reason = family_enrolled(school, year, "the year of this activity")
             yield col, bad & ok, values, reason
             if df["student_id"].notna().any():
                 col, bad, values, reason = student_enrolled(school, year, target_only=False)
                 yield col, bad & ok, values, reason
     if name == "contacts":
-        year = _year_of(df["date"])
-        yield family_enrolled(df["school_id"], year, "the year of this contact")
+        school, year = table.codes("school_id"), _year_codes(table, "date")
+        yield family_enrolled(school, year, "the year of this contact")
         if df["student_id"].notna().any():
-            yield student_enrolled(df["school_id"], year, target_only=False)
+            yield student_enrolled(school, year, target_only=False)
     if name == "portal_usage":
-        yield family_enrolled(df["school_id"], _year_of(df["month"]), "the year of this month")
+        yield family_enrolled(table.codes("school_id"), _year_codes(table, "month"), "the year of this month")
     if name == "survey_respondents":
         items = tables.get("survey_items")
-        ok = _keys_in(df, ["instrument"], items, ["instrument"])
+        ok = _keys_in([table.codes("instrument")], items, ["instrument"])
         yield ("instrument", ~ok, df["instrument"], "is not an instrument in the survey_items table")
         linked = df["family_id"].notna().to_numpy()
         if linked.any():
-            col, bad, values, reason = family_enrolled(df["school_id"], df["year"], "the survey year")
+            col, bad, values, reason = family_enrolled(table.codes("school_id"), table.codes("year"),
+                                                       "the survey year")
             yield col, bad & linked, values, reason
     if name == "survey_responses":
         resp_key = ["instrument", "year", "school_id", "respondent_id"]
-        ok = _keys_in(df, resp_key, tables.get("survey_respondents"), resp_key)
+        ok = _keys_in([table.codes(c) for c in resp_key], tables.get("survey_respondents"), resp_key)
         yield ("respondent_id", ~ok, df["respondent_id"],
                "is not in survey_respondents for this instrument, year and school")
         items = tables.get("survey_items")
-        ok_item = _keys_in(df, ["instrument", "item_id"], items, ["instrument", "item_id"])
+        item_key = [table.codes("instrument"), table.codes("item_id")]
+        ok_item = _keys_in(item_key, items, ["instrument", "item_id"])
         yield ("item_id", ~ok_item, df["item_id"], "is not an item of this instrument in survey_items")
         if items is not None:
-            pos = positions(df, ["instrument", "item_id"], items, ["instrument", "item_id"])
-            item_lo = items["response_min"].to_numpy(dtype="float64", na_value=np.nan)
-            item_hi = items["response_max"].to_numpy(dtype="float64", na_value=np.nan)
+            pos = _positions(item_key, items, ["instrument", "item_id"])
+            item_lo = items.frame["response_min"].to_numpy(dtype="float64", na_value=np.nan)
+            item_hi = items.frame["response_max"].to_numpy(dtype="float64", na_value=np.nan)
             lo = np.where(pos >= 0, item_lo[np.maximum(pos, 0)], np.nan)
             hi = np.where(pos >= 0, item_hi[np.maximum(pos, 0)], np.nan)
             r = df["response"].to_numpy(dtype="float64", na_value=np.nan)
@@ -174,36 +248,41 @@ def _cross_checks(name: str, df: pd.DataFrame, tables: dict[str, pd.DataFrame]):
                                               for i in p])
             yield ("response", bad, df["response"], pd.Series(reason, index=df.index))
     if name in ("inquiry_steps", "progress"):
-        yield student_enrolled(df["school_id"], df["year"], target_only=True)
-
-
-_NEEDS = {
-    "attendance": ("activities", "enrolments"),
-    "survey_respondents": ("survey_items",),
-    "survey_responses": ("survey_respondents", "survey_items"),
-}
+        yield student_enrolled(table.codes("school_id"), table.codes("year"), target_only=True)
 
 
 # ---------------------------------------------------------------------------
 # one table
 
 
-def _parse_table(raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Parse a raw table; return (typed frame, cell problems with columns pos/column/value/reason)."""
+def _parse_one(raw: RawTable, col) -> Parsed:
+    """Parse one column of a raw table: Parquet columns from Arrow where their type allows."""
+    if raw.arrow is not None:
+        parsed = parse_arrow(raw.arrow_column(col.name), col.kind, col.vocabulary)
+        if parsed is not None:
+            return parsed
+    return parse_series(raw.column(col.name), col.kind, col.vocabulary)
+
+
+def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
+    """Parse a raw table; return (typed table, cell problems with columns pos/column/value/reason)."""
     spec = TABLES[raw.table]
-    frame = raw.frame.reset_index(drop=True)
     typed = {}
+    codes = {}
     probs = []
+    keep_codes = _KEY_COLUMNS | set(spec.key)
     for col in spec.columns:
-        values, reasons = parse_column(frame[col.name], col.kind, col.vocabulary)
-        typed[col.name] = values
-        if len(reasons):
-            raw_vals = frame[col.name].loc[reasons.index]
-            probs.append(pd.DataFrame({"pos": reasons.index.to_numpy(), "column": col.name,
-                                       "value": raw_vals.astype(str).to_numpy(),
-                                       "reason": reasons.astype(str).to_numpy()}))
-    typed = pd.DataFrame(typed, index=frame.index)
-    f = failures(typed, raw.table).rename(columns={"index": "pos"})
+        parsed = _parse_one(raw, col)
+        typed[col.name] = parsed.values
+        if parsed.codes is not None and col.name in keep_codes:
+            codes[col.name] = (parsed.codes, parsed.uniques)
+        if len(parsed.reasons):
+            pos = parsed.reasons.index.to_numpy()
+            probs.append(pd.DataFrame({"pos": pos, "column": col.name, "value": raw.values_at(col.name, pos),
+                                       "reason": parsed.reasons.astype(str).to_numpy()}))
+        del parsed
+    typed = _Coded(pd.DataFrame(typed, index=pd.RangeIndex(len(raw))), codes)
+    f = failures(typed.frame, raw.table).rename(columns={"index": "pos"})
     if len(f) and probs:  # a cell that could not be read is not also "blank"
         unread = pd.concat(probs)[["pos", "column"]].assign(_unread=True)
         f = f.merge(unread, on=["pos", "column"], how="left")
@@ -224,20 +303,21 @@ def _parse_table(raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
     return typed, cells
 
 
-def _repeated_keys(typed: pd.DataFrame, key: tuple[str, ...], rows: np.ndarray,
+def _repeated_keys(typed: _Coded, key: tuple[str, ...], rows: np.ndarray,
                    unread: np.ndarray) -> pd.DataFrame:
     """Cell problems for rows whose key repeats an earlier readable row's key."""
     readable = np.flatnonzero(~unread)
-    keys = typed[list(key)].iloc[readable]
-    dup = keys.duplicated(keep="first").to_numpy()
+    packed = pack([(codes[readable] + 1, len(uniques) + 1) for codes, uniques in map(typed.codes, key)])
+    dup = pd.Series(packed).duplicated(keep="first").to_numpy()
     if not dup.any():
         return pd.DataFrame(columns=["pos", "column", "value", "reason"])
-    group = keys.groupby(list(key), dropna=False, sort=False).ngroup().to_numpy()
-    first = pd.Series(readable).groupby(group).transform("min").to_numpy()
+    group, _ = pd.factorize(packed)  # numbered in order of first appearance, like the first rows
+    first = readable[~dup][group]
     pos, first_pos = readable[dup], first[dup]
     col = key[-1]
     what = f"the same {col}" if len(key) == 1 else "the same (" + ", ".join(key) + ")"
-    return pd.DataFrame({"pos": pos, "column": col, "value": typed[col].iloc[pos].astype(str).to_numpy(),
+    return pd.DataFrame({"pos": pos, "column": col,
+                         "value": typed.frame[col].iloc[pos].astype(str).to_numpy(),
                          "reason": [f"repeats row {rows[f]}: {what} may appear only once"
                                     for f in first_pos]})
 
@@ -335,7 +415,7 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         raise DataContractError(report)
 
     accepted: dict[str, pd.DataFrame] = {}
-    references: dict[str, pd.DataFrame] = {}
+    references: dict[str, _Coded] = {}
     quarantine_dir = Path(quarantine) if quarantine is not None else None
     for name in names:  # then one table at a time, so only one table's raw cells are in memory
         raw = read_raw(files[name], name)
@@ -370,9 +450,12 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
                 report.problems.append(Problem(name, raw.path.name, int(rec.row), None, None, rec.reason))
         good = np.ones(len(typed), dtype=bool)
         good[bad_pos] = False
-        accepted[name] = _narrow(typed[good] if bad_pos.size else typed, name)
-        # later tables are checked against the accepted rows (quarantine) or every readable row
-        references[name] = accepted[name] if quarantine_dir is not None or not bad_pos.size else typed
+        kept = typed.rows(good) if bad_pos.size else typed
+        accepted[name] = _narrow(kept.frame, name)
+        if name in _REFERENCED:
+            # later tables are checked against the accepted rows (quarantine) or every readable row
+            references[name] = _Coded(accepted[name], kept._codes) \
+                if quarantine_dir is not None or not bad_pos.size else typed
         acc.accepted = int(good.sum())
         acc.quarantined = acc.read - acc.accepted
         report.accounts[name] = acc
@@ -380,8 +463,8 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
             quarantine_dir.mkdir(parents=True, exist_ok=True)
             _quarantine_frame(raw, cells).to_csv(quarantine_dir / f"{name}.csv", index=False,
                                                  encoding="utf-8")
-        raw.frame = raw.frame.iloc[:0]  # the raw cells are no longer needed: free them
-        del typed
+        raw.free()  # the raw cells are no longer needed
+        del typed, kept
     report.problems.sort(key=lambda p: (list(TABLES).index(p.table), p.row or 0))
     if report.problems and quarantine_dir is None:
         raise DataContractError(report)

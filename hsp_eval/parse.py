@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,31 @@ def _is_text(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object
 
 
+def _arrow_text(s: pd.Series):
+    """The cells of a text column as Arrow strings (a copy only where they are not Arrow already)."""
+    arr = pa.array(s.array) if pd.api.types.is_string_dtype(s.dtype) else \
+        pa.array(s.astype("str").array)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.large_string())
+    return arr
+
+
+def _clean_arrow(arr):
+    """Strip, NFC-normalise and blank-to-null Arrow strings (each value on its own)."""
+    arr = pc.utf8_trim_whitespace(arr)
+    if len(arr) and not pc.all(pc.string_is_ascii(arr)).as_py():
+        arr = pc.utf8_normalize(arr, "NFC")
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+
+
+def _str_series(arr, index) -> pd.Series:
+    """A pandas ``str`` column on Arrow strings, without a copy through Python objects."""
+    arr = pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr
+    arr = arr.cast(pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan)),
+                     index=index, copy=False)
+
+
 def clean_text(s: pd.Series) -> pd.Series:
     """Strip, NFC-normalise and blank-to-missing a text column, vectorised in Arrow.
 
@@ -63,15 +89,92 @@ def clean_text(s: pd.Series) -> pd.Series:
     >>> clean_text(pd.Series([" 0042 ", "Ma\u0304ori", "", None], dtype="str")).tolist()
     ['0042', 'Māori', nan, nan]
     """
-    arr = pa.array(s.array) if pd.api.types.is_string_dtype(s.dtype) else \
-        pa.array(s.astype("str").array)
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.large_string())
-    arr = pc.utf8_trim_whitespace(arr)
-    if len(arr) and not pc.all(pc.string_is_ascii(arr)).as_py():
-        arr = pc.utf8_normalize(arr, "NFC")
-    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
-    return pd.Series(arr.to_pandas(), index=s.index).astype("str")
+    return _str_series(_clean_arrow(_arrow_text(s)), s.index)
+
+
+def _unchanged(cleaned, raw) -> bool:
+    """True when cleaning changed no value (and blanked none)."""
+    return cleaned.null_count == raw.null_count and pc.all(pc.equal(cleaned, raw)).as_py() is not False
+
+
+def _text_codes(arr) -> tuple[np.ndarray, pa.Array, bool]:
+    """:func:`text_codes`, and whether cleaning changed no cell."""
+    arr = pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr
+    if not pa.types.is_dictionary(arr.type):
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = arr.cast(pa.large_string())
+        arr = arr.dictionary_encode()  # one dictionary for all chunks
+    elif arr.num_chunks > 1:
+        arr = arr.unify_dictionaries()
+    if arr.num_chunks == 0:
+        return np.zeros(0, dtype=np.int32), pa.array([], pa.string()), True
+    raw_codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+                                for c in arr.chunks])
+    dictionary = arr.chunks[0].dictionary
+    cleaned = _clean_arrow(dictionary)
+    if _unchanged(cleaned, dictionary):
+        return raw_codes, cleaned, True  # the values are still distinct
+    cleaned = cleaned.dictionary_encode()  # values that only differed before cleaning share a code
+    remap = np.append(pc.fill_null(cleaned.indices, -1).to_numpy(zero_copy_only=False), -1).astype(np.int32)
+    return remap[raw_codes], cleaned.dictionary, False
+
+
+def text_codes(arr) -> tuple[np.ndarray, pa.Array]:
+    """Integer codes and cleaned distinct values of Arrow text cells (plain or dictionary-encoded).
+
+    Cleaning (strip, NFC, blank to missing) is done once per distinct value; values that only
+    differed before cleaning share a code. Missing cells have code -1.
+
+    Examples
+    --------
+    >>> codes, uniques = text_codes(pa.chunked_array([["0042", " 0042", "", None, "7"]]))
+    >>> codes.tolist(), uniques.to_pylist()
+    ([0, 0, -1, -1, 1], ['0042', '7'])
+    """
+    codes, uniques, _ = _text_codes(arr)
+    return codes, uniques
+
+
+@dataclass
+class Parsed:
+    """A parsed column: values, the reasons of the cells that could not be read, and codes.
+
+    ``codes`` (when given) number the distinct values: equal values have equal codes, a
+    missing value has -1, and ``uniques[code]`` is the value.
+    """
+
+    values: pd.Series
+    reasons: pd.Series
+    codes: np.ndarray | None = None
+    uniques: pd.Index | None = None
+
+
+def _no_reasons() -> pd.Series:
+    return pd.Series(dtype=object)
+
+
+def _by_codes(codes: np.ndarray, uniques: list, fn, dtype, index) -> Parsed:
+    """Apply ``fn(value) -> (parsed, reason)`` once per distinct value ``uniques[code]``.
+
+    Returns the parsed column of ``dtype`` (code -1: missing), the reasons of the cells
+    that failed, and codes of the parsed values.
+    """
+    parsed, reasons = [], []
+    for u in uniques:
+        p, r = fn(u)
+        parsed.append(p)
+        reasons.append(r)
+    parsed_u = pd.Series(parsed + [None], dtype=object).astype(dtype)
+    idx = np.where(codes < 0, len(uniques), codes)
+    values = parsed_u.take(idx).set_axis(index)
+    value_codes, value_uniques = pd.factorize(parsed_u, use_na_sentinel=True)
+    failed_u = np.array([r is not None for r in reasons] + [False])
+    bad = failed_u[idx]
+    out = Parsed(values, _no_reasons(), value_codes.astype(np.int32)[idx], pd.Index(value_uniques))
+    if bad.any():
+        reason_u = np.array(reasons + [None], dtype=object)
+        out.reasons = pd.Series(reason_u[idx[bad]], index=index[bad])
+    return out
 
 
 def _by_unique(s: pd.Series, fn, dtype) -> tuple[pd.Series, pd.Series]:
@@ -80,24 +183,97 @@ def _by_unique(s: pd.Series, fn, dtype) -> tuple[pd.Series, pd.Series]:
     Returns the parsed column of ``dtype`` and the reasons of the cells that failed.
     """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    parsed, reasons = [], []
-    for u in uniques:
-        p, r = fn(u)
-        parsed.append(p)
-        reasons.append(r)
-    parsed_u = pd.Series(parsed + [None], dtype=object).astype(dtype)
-    idx = np.where(codes < 0, len(uniques), codes)
-    values = parsed_u.take(idx).set_axis(s.index)
-    failed_u = np.array([r is not None for r in reasons] + [False])
-    bad = failed_u[idx]
-    if not bad.any():
-        return values, pd.Series(dtype=object)
-    reason_u = np.array(reasons + [None], dtype=object)
-    return values, pd.Series(reason_u[idx[bad]], index=s.index[bad])
+    p = _by_codes(codes, list(uniques), fn, dtype, s.index)
+    return p.values, p.reasons
 
 
-def _blank_to_na(s: pd.Series) -> pd.Series:
-    return clean_text(s) if _is_text(s) else s
+def _category_one(vocabulary: str):
+    allowed = vocab.VOCABULARIES[vocabulary][0]
+
+    def one(u):
+        c = vocab.canonical(vocabulary, u)
+        if c is None:
+            return None, f"is not an allowed value (allowed: {', '.join(allowed)})"
+        return c, None
+    return one
+
+
+def _text_parser(kind: str, vocabulary: str | None):
+    """(function of one cleaned text value, dtype) for a column kind read from text."""
+    if kind == "int":
+        return _int_one, "Int64"
+    if kind == "float":
+        return _float_one, "float64"
+    if kind == "bool":
+        return _bool_one, "boolean"
+    if kind == "date":
+        return _date_one, DATE_DTYPE
+    if kind == "month":
+        return _month_one, "str"
+    if kind == "category":
+        return _category_one(vocabulary), dtype_for(kind, True, vocabulary)
+    if kind == "ethnicity":
+        return vocab.parse_ethnicity, "str"
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def parse_text(arr, kind: str, vocabulary: str | None = None, index=None) -> Parsed:
+    """Parse a column of text cells given as Arrow strings (plain or dictionary-encoded).
+
+    The same as :func:`parse_column` on the same cells as a text Series, with codes of the
+    values; every distinct value is cleaned and parsed once.
+
+    Examples
+    --------
+    >>> p = parse_text(pa.chunked_array([["3", " 3", "x", ""]]), "int")
+    >>> p.values.tolist(), p.reasons.to_dict(), p.codes.tolist()
+    ([3, 3, <NA>, <NA>], {2: 'is not a whole number'}, [0, 0, -1, -1])
+    """
+    codes, uniques, unchanged = _text_codes(arr)
+    index = pd.RangeIndex(len(codes)) if index is None else index
+    if kind in ("id", "text"):
+        as_read = unchanged and not pa.types.is_dictionary(arr.type)  # then the cells are the values
+        values = _str_series(arr if as_read else pc.take(uniques, pa.array(codes, mask=codes < 0)), index)
+        return Parsed(values, _no_reasons(), codes, pd.Index(_str_series(uniques, None)))
+    fn, dtype = _text_parser(kind, vocabulary)
+    return _by_codes(codes, uniques.to_pylist(), fn, dtype, index)
+
+
+def parse_arrow(arr, kind: str, vocabulary: str | None = None) -> Parsed | None:
+    """Parse a Parquet column straight from Arrow where its type already says how; else None.
+
+    Strings go through :func:`parse_text`; a boolean column of kind ``bool`` and a date
+    column of kind ``date`` are taken as they are, with the year checked. Any other type
+    (a dictionary-encoded column too: pandas reads it as a categorical) returns None, and
+    the caller parses the column as pandas reads it (:func:`parse_series`).
+
+    Examples
+    --------
+    >>> import datetime
+    >>> p = parse_arrow(pa.chunked_array([[datetime.date(2024, 3, 7), datetime.date(1999, 1, 1)]]), "date")
+    >>> p.values.dt.strftime("%Y-%m-%d").tolist(), p.reasons.to_dict()
+    (['2024-03-07', nan], {1: 'has a year outside 2000-2100'})
+    """
+    arr = pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr
+    t = arr.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return parse_text(arr, kind, vocabulary)
+    index = pd.RangeIndex(len(arr))
+    if kind == "bool" and pa.types.is_boolean(t):
+        data = arr.fill_null(False).to_numpy(zero_copy_only=False)
+        mask = arr.is_null().to_numpy(zero_copy_only=False)
+        return Parsed(pd.Series(pd.arrays.BooleanArray(data, mask), index=index), _no_reasons())
+    if kind == "date" and pa.types.is_date32(t):
+        values = pd.Series(arr.cast(pa.timestamp("s")).to_numpy(), index=index).astype(DATE_DTYPE)
+        year = pc.year(arr).to_numpy(zero_copy_only=False)
+        out = Parsed(values, _no_reasons())
+        odd = np.flatnonzero(~np.isnan(year) & ((year < YEAR_MIN) | (year > YEAR_MAX)))
+        if len(odd):  # read these as the text they show, for the same reasons as from a CSV
+            odd_values, out.reasons = _by_unique(
+                arr.take(odd).to_pandas().set_axis(odd).astype("str"), _date_one, DATE_DTYPE)
+            values.iloc[odd] = odd_values
+        return out
+    return None
 
 
 def parse_column(s: pd.Series, kind: str, vocabulary: str | None = None) -> tuple[pd.Series, pd.Series]:
@@ -116,59 +292,53 @@ def parse_column(s: pd.Series, kind: str, vocabulary: str | None = None) -> tupl
         booleans come back nullable (``Int64``, ``boolean``); the loader narrows them
         once bad rows are gone. Blanks are never reasons here: the schema decides.
     """
-    s = _blank_to_na(s)
-    text = _is_text(s)
+    p = parse_series(s, kind, vocabulary)
+    return p.values, p.reasons
+
+
+def parse_series(s: pd.Series, kind: str, vocabulary: str | None = None) -> Parsed:
+    """:func:`parse_column`, also giving codes of the values where the column is text.
+
+    Examples
+    --------
+    >>> p = parse_series(pd.Series(["Otago", "otago", "Mars"]), "category", "region")
+    >>> p.values.tolist(), p.codes.tolist()
+    (['Otago', 'Otago', nan], [0, 0, -1])
+    """
+    if _is_text(s):
+        return parse_text(_arrow_text(s), kind, vocabulary, s.index)
+    none = _no_reasons()
     if kind in ("id", "text"):
-        if not text:
-            if kind == "id" and pd.api.types.is_numeric_dtype(s.dtype):
-                reasons = pd.Series("is stored as a number; identifiers must be stored as text so "
-                                    "leading zeros are kept (0042 is not 42)", index=s.index[s.notna()])
-                return pd.Series(pd.NA, index=s.index, dtype="str"), reasons
-        return (s if text else clean_text(s)), pd.Series(dtype=object)
+        if kind == "id" and pd.api.types.is_numeric_dtype(s.dtype):
+            reasons = pd.Series("is stored as a number; identifiers must be stored as text so "
+                                "leading zeros are kept (0042 is not 42)", index=s.index[s.notna()])
+            return Parsed(pd.Series(pd.NA, index=s.index, dtype="str"), reasons)
+        return Parsed(clean_text(s), none)
     if kind == "int":
-        if text:
-            return _by_unique(s, _int_one, "Int64")
         if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
-            return pd.Series(pd.NA, index=s.index, dtype="Int64"), pd.Series(
-                "is not a whole number", index=s.index[s.notna()])
+            return Parsed(pd.Series(pd.NA, index=s.index, dtype="Int64"),
+                          pd.Series("is not a whole number", index=s.index[s.notna()]))
         f = s.astype("float64")
         bad = f.notna() & (f != np.floor(f))
-        return f.where(~bad).astype("Int64"), pd.Series("is not a whole number", index=s.index[bad])
+        return Parsed(f.where(~bad).astype("Int64"), pd.Series("is not a whole number", index=s.index[bad]))
     if kind == "float":
-        if text:
-            return _by_unique(s, _float_one, "float64")
         if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-            return pd.Series(np.nan, index=s.index), pd.Series("is not a number", index=s.index[s.notna()])
-        return s.astype("float64"), pd.Series(dtype=object)
+            return Parsed(pd.Series(np.nan, index=s.index), pd.Series("is not a number", index=s.index[s.notna()]))
+        return Parsed(s.astype("float64"), none)
     if kind == "bool":
-        if text:
-            values, reasons = _by_unique(s, _bool_one, "boolean")
-        elif pd.api.types.is_bool_dtype(s.dtype):
-            values, reasons = s.astype("boolean"), pd.Series(dtype=object)
-        else:
-            values, reasons = _by_unique(s.astype("str"), _bool_one, "boolean")
-        return values.astype("boolean"), reasons
+        if pd.api.types.is_bool_dtype(s.dtype):
+            return Parsed(s.astype("boolean"), none)
+        values, reasons = _by_unique(s.astype("str"), _bool_one, "boolean")
+        return Parsed(values.astype("boolean"), reasons)
     if kind == "date":
-        if text:
-            return _by_unique(s, _date_one, DATE_DTYPE)
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            return s.dt.tz_localize(None).astype(DATE_DTYPE) if getattr(s.dt, "tz", None) \
-                else s.astype(DATE_DTYPE), pd.Series(dtype=object)
+            return Parsed(s.dt.tz_localize(None).astype(DATE_DTYPE) if getattr(s.dt, "tz", None)
+                          else s.astype(DATE_DTYPE), none)
         # pyarrow date32 arrives as object of datetime.date or as timestamp
-        return _by_unique(s.astype("str"), _date_one, DATE_DTYPE)
-    if kind == "month":
-        return _by_unique(s.astype("str"), _month_one, "str")
-    if kind == "category":
-        allowed = vocab.VOCABULARIES[vocabulary][0]
-
-        def one(u):
-            c = vocab.canonical(vocabulary, u)
-            if c is None:
-                return None, f"is not an allowed value (allowed: {', '.join(allowed)})"
-            return c, None
-        return _by_unique(s.astype("str") if not text else s, one, dtype_for(kind, True, vocabulary))
-    if kind == "ethnicity":
-        return _by_unique(s.astype("str") if not text else s, vocab.parse_ethnicity, "str")
+        return Parsed(*_by_unique(s.astype("str"), _date_one, DATE_DTYPE))
+    if kind in ("month", "category", "ethnicity"):
+        fn, dtype = _text_parser(kind, vocabulary)
+        return Parsed(*_by_unique(s.astype("str"), fn, dtype))
     raise ValueError(f"unknown column kind {kind!r}")
 
 

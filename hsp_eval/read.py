@@ -38,19 +38,62 @@ _LIKELY_ENCODINGS = "Windows-1252 or Latin-1 (often what Excel's plain 'CSV' for
 
 @dataclass
 class RawTable:
-    """A table file read as it is."""
+    """A table file read as it is.
+
+    A CSV's cells are held as text in ``frame``. A Parquet file's are held in ``arrow`` as
+    Arrow read them; ``frame`` is then made from them, as pandas reads the file, only when
+    it is asked for.
+    """
 
     table: str
     path: Path
-    frame: pd.DataFrame  #: the well-formed records, every contract column present
+    _frame: pd.DataFrame | None  #: the well-formed records, every contract column present
     rows: np.ndarray  #: file row number of each record in ``frame``
     problems: list[Problem] = field(default_factory=list)  #: whole-file problems (fatal)
     bad_records: pd.DataFrame | None = None  #: malformed records: row, text, reason
     notices: list[str] = field(default_factory=list)
+    arrow: pa.Table | None = None  #: a Parquet file's contract columns, as read
 
     @property
     def is_parquet(self) -> bool:
         return self.path.suffix.lower() == ".parquet"
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The records as pandas reads them (CSV: text with ``""`` for blank)."""
+        if self._frame is None:
+            self._frame = pd.DataFrame({c: self.column(c) for c in TABLES[self.table].column_names})
+        return self._frame
+
+    @frame.setter
+    def frame(self, value: pd.DataFrame) -> None:
+        self._frame = value
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> pd.Series:
+        """One column's raw cells as pandas reads them (a Parquet column converted on each call)."""
+        if self._frame is not None or self.arrow is None:
+            return self.frame[name].reset_index(drop=True)
+        if name not in self.arrow.column_names:  # an optional column the file does not have
+            return pd.Series([None] * len(self), dtype="object")
+        return self.arrow.select([name]).to_pandas()[name].reset_index(drop=True)
+
+    def arrow_column(self, name: str) -> pa.ChunkedArray:
+        """One column of a Parquet file as Arrow read it (all null when the file lacks it)."""
+        if name in self.arrow.column_names:
+            return self.arrow.column(name)
+        return pa.chunked_array([pa.nulls(len(self), pa.string())])
+
+    def values_at(self, name: str, pos: np.ndarray) -> np.ndarray:
+        """The raw cells of column ``name`` at positions ``pos`` as text, as a problem shows them."""
+        return self.column(name).iloc[pos].astype(str).to_numpy()
+
+    def free(self) -> None:
+        """Drop the cells (they are no longer needed once the table is parsed)."""
+        self._frame = None if self.arrow is not None else self.frame.iloc[:0]
+        self.arrow = None if self.arrow is None else self.arrow.slice(0, 0)
 
 
 def _problem(raw: RawTable, reason: str, row=None, column=None, value=None) -> None:
@@ -99,6 +142,20 @@ def _read_csv(data: bytes, names: list[str], threads: bool) -> tuple[pa.Table, l
     return table, invalid
 
 
+def _read_parquet_cells(raw: RawTable, schema: pa.Schema) -> RawTable:
+    """Read a Parquet file's contract columns into Arrow (no pandas, no Python objects)."""
+    spec = TABLES[raw.table]
+    columns = [n for n in schema.names if n in spec.column_names]
+    try:
+        raw.arrow = pq.read_table(raw.path, columns=columns)
+    except Exception as e:  # pyarrow raises several types for broken files
+        _problem(raw, f"the file could not be read as Parquet ({e})")
+        return raw
+    raw.rows = np.arange(1, raw.arrow.num_rows + 1, dtype=np.int64)
+    raw.frame = None
+    return raw
+
+
 def read_raw(path: Path | str, table: str, header_only: bool = False) -> RawTable:
     """Read ``path`` as table ``table`` of the contract.
 
@@ -122,11 +179,11 @@ def read_raw(path: Path | str, table: str, header_only: bool = False) -> RawTabl
     raw = RawTable(table, path, empty, np.array([], dtype=np.int64))
     if path.suffix.lower() == ".parquet":
         try:
-            arrow = pq.read_schema(path) if header_only else pq.read_table(path)
+            schema = pq.read_schema(path)
         except Exception as e:  # pyarrow raises several types for broken files
             _problem(raw, f"the file could not be read as Parquet ({e})")
             return raw
-        names = list(arrow.names) if header_only else list(arrow.column_names)
+        names = list(schema.names)
         first_row = 1
         invalid: list = []
     else:
@@ -166,6 +223,8 @@ def read_raw(path: Path | str, table: str, header_only: bool = False) -> RawTabl
                            f"contract and were not used")
     if raw.problems or header_only:
         return raw
+    if first_row == 1:
+        return _read_parquet_cells(raw, schema)
     if first_row == 2:
         try:
             arrow, invalid = _read_csv(data, names, threads=True)
