@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SIX_TABLES = ["activities", "attendance", "contacts", "portal_usage"]
 SIX = ["reach", "attendances_per_family", "breadth", "invitation_uptake", "two_way_share", "portal_adoption"]
 
 DUCKDB_SQL = """
@@ -69,8 +68,8 @@ def run_ours(data: str, which: str, out: str, workers: str = "1", chunk_size: st
     from hsp_eval import indicators
 
     t0 = time.perf_counter()
-    # the six need only these tables (as DuckDB reads only these files); the full table needs all
-    ds = hsp_eval.load_dataset(data, tables=SIX_TABLES if which == "six" else None)
+    # the six need only some tables (as DuckDB reads only those files); the full table needs all
+    ds = hsp_eval.load_dataset(data, tables=indicators.tables_needed(SIX if which == "six" else None))
     t1 = time.perf_counter()
     if which == "six":
         table = indicators.compute(ds, min_n=1, indicators=SIX, group_types=["all"])

@@ -4,7 +4,8 @@ Subcommands
 -----------
 ``generate OUT_DIR``   write a synthetic New Zealand dataset in the data contract
 ``validate DATA_DIR``  check a dataset against the contract (exit 0 valid, 1 problems)
-``indicators DATA_DIR --out FILE``  compute the indicator table (.csv or .parquet)
+``indicators DATA_DIR --out FILE``  compute the indicator table (.csv or .parquet); with
+    ``--indicators ID,...`` only those, reading only the tables they need
 ``trends INDICATORS --params DIR --out FILE``  change, trend class and target status per school
 ``templates OUT_DIR``  write an empty CSV with the header of every contract table
 ``report --school ID``  one school's report(s) into ``reports/<id>/`` (data/demo and params/demo by default)
@@ -87,14 +88,43 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def parse_names(choices):
+    """An argparse type: a comma-separated list of names, each one of ``choices()``.
+
+    Examples
+    --------
+    >>> parse_names(lambda: ["reach", "breadth"])("reach, breadth")
+    ['reach', 'breadth']
+    """
+    def parse(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        allowed = choices()
+        unknown = [n for n in names if n not in allowed]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(f"unknown: {', '.join(unknown) or 'nothing given'} "
+                                             f"(choose from: {', '.join(allowed)})")
+        return names
+    return parse
+
+
+def _indicator_ids() -> list[str]:
+    from .registry import all_ids
+    return all_ids()
+
+
+def _group_types() -> list[str]:
+    from .registry import INDICATORS
+    return list(dict.fromkeys(g for i in INDICATORS for g in i.groups))
+
+
 def _cmd_indicators(args) -> int:
     from . import indicators, provenance
     from .load import load_dataset
     from .problems import DataContractError
 
     read_at = provenance.now()
-    try:
-        ds = load_dataset(args.data_dir)
+    try:  # only the tables the requested indicators need (every table by default)
+        ds = load_dataset(args.data_dir, tables=indicators.tables_needed(args.indicators))
     except DataContractError as e:
         print(f"{args.data_dir} does not meet the data contract; run 'hsp-eval validate' first.",
               file=sys.stderr)
@@ -102,13 +132,18 @@ def _cmd_indicators(args) -> int:
         return 1
     t0 = time.perf_counter()
     table = indicators.compute(ds, years=args.years, min_n=args.min_n, publication=args.publication,
-                               ethnicity=args.ethnicity, workers=args.workers, chunk_size=args.chunk_size)
+                               ethnicity=args.ethnicity, indicators=args.indicators, group_types=args.group_types,
+                               workers=args.workers, chunk_size=args.chunk_size)
     indicators.write_table(table, args.out)
     fp = ds.fingerprint()
+    subset = {} if args.indicators is None and args.group_types is None else {
+        "indicators": None if args.indicators is None else ",".join(args.indicators),
+        "group_types": None if args.group_types is None else ",".join(args.group_types),
+        "tables": ",".join(ds.tables)}  # the fingerprint covers these tables only
     provenance.write_sidecar(args.out, provenance.record(
         fp, args.data_dir, read_at, min_n=args.min_n, publication=args.publication, ethnicity=args.ethnicity,
-        years=None if args.years is None else f"{args.years[0]}-{args.years[-1]}"))
-    missing = indicators.not_available(ds)
+        years=None if args.years is None else f"{args.years[0]}-{args.years[-1]}", **subset))
+    missing = indicators.not_available(ds, args.indicators)
     print(f"Wrote {len(table):,} indicator rows ({table['suppressed'].sum():,} suppressed) to {args.out} "
           f"in {time.perf_counter() - t0:.1f} s (provenance beside it); data fingerprint {fp[:16]}.")
     if missing:
@@ -307,6 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--publication", action="store_true",
                    help="random rounding to base 3 and suppression under 6 for region and national rows")
     i.add_argument("--ethnicity", choices=["total", "prioritised", "both"], default="both")
+    i.add_argument("--indicators", type=parse_names(_indicator_ids), default=None, metavar="ID,ID,...",
+                   help="only these indicators (default: all); only the tables they need are read")
+    i.add_argument("--group-types", type=parse_names(_group_types), default=None, metavar="TYPE,...",
+                   help="only these group types (for example 'all' for totals only)")
     i.add_argument("--workers", type=int, default=1,
                    help="processes to split the schools across (the table is the same whatever the number)")
     i.add_argument("--chunk-size", type=int, default=None,

@@ -66,9 +66,29 @@ TOPICS = {"participation": participation, "communication": communication, "voice
           "inquiry": inquiry, "self_review": self_review}
 
 
-def not_available(dataset) -> list[str]:
-    """Indicator ids that cannot be computed because a table they need is missing."""
-    return [i.id for i in INDICATORS if not all(dataset.has(t) for t in i.tables)]
+def not_available(dataset, indicators=None) -> list[str]:
+    """Indicator ids (of ``indicators``, default all) that cannot be computed: a table they need is missing."""
+    wanted = None if indicators is None else {base_id(i) for i in indicators}
+    return [i.id for i in INDICATORS if not all(dataset.has(t) for t in i.tables)
+            and (wanted is None or i.id in wanted)]
+
+
+def tables_needed(indicators=None) -> list[str]:
+    """The contract tables computing ``indicators`` reads (every table when None), in load order.
+
+    ``schools`` and ``enrolments`` are always needed (the units and regions come from them).
+
+    Examples
+    --------
+    >>> tables_needed(["reach", "portal_adoption_gap_vs_rest"])
+    ['schools', 'enrolments', 'activities', 'attendance', 'portal_usage']
+    """
+    from .contract import REQUIRED_TABLES, TABLES
+
+    if indicators is None:
+        return list(TABLES)
+    wanted = set(REQUIRED_TABLES) | {t for i in indicators for t in REGISTRY[base_id(i)].tables}
+    return [t for t in TABLES if t in wanted]
 
 
 def _available_topics(dataset, wanted=None):

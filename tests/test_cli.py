@@ -93,3 +93,24 @@ def test_indicators_writes_the_table_and_its_provenance(tmp_path):
     assert rec["data_fingerprint"] == load_dataset(DEMO).fingerprint()
     assert rec["min_n"] == 7 and rec["hsp_eval_version"] and rec["git_commit"]
     assert rec["data_read_at"][:4].isdigit()
+
+
+def test_indicators_subset_reads_only_the_tables_it_needs(tmp_path):
+    import pandas as pd
+
+    from hsp_eval import load_dataset
+    from hsp_eval.provenance import read_sidecar
+
+    full, part = tmp_path / "full.parquet", tmp_path / "part.parquet"
+    assert run("indicators", DEMO, "--out", full).returncode == 0
+    r = run("indicators", DEMO, "--out", part, "--indicators", "reach,two_way_share", "--group-types", "all")
+    assert r.returncode == 0, r.stderr
+    got = pd.read_parquet(part)
+    assert set(got["indicator"]) == {"reach", "two_way_share"} and set(got["group_type"]) == {"all"}
+    want = pd.read_parquet(full).query("indicator in ['reach', 'two_way_share'] and group_type == 'all'")
+    pd.testing.assert_frame_equal(got, want.reset_index(drop=True))
+    rec = read_sidecar(part)
+    assert rec["tables"] == "schools,enrolments,activities,attendance,contacts"
+    assert rec["data_fingerprint"] == load_dataset(DEMO, tables=["activities", "attendance", "contacts"]).fingerprint()
+    bad = run("indicators", DEMO, "--out", part, "--indicators", "reach,nope")
+    assert bad.returncode == 2 and "unknown: nope" in bad.stderr
