@@ -13,6 +13,10 @@ most of a batch. The ``warm`` engine pays it once per worker process:
    numpy's global random state and runs ``ipykernel``'s ``IPKernelApp`` on the connection
    file. Nothing a notebook does can reach the server or the next notebook's kernel: each child
    is a copy of the server as it was after the imports, and exits when its notebook ends.
+   The server's objects (the imported libraries) are frozen out of the garbage collector
+   (:func:`gc.freeze`) before each fork, so a kernel's full collections never walk them: in a
+   report that saves about 0.35 s of CPU (two full collections of some 220,000 objects), and
+   the kernel copies fewer of the server's memory pages (their collector headers stay untouched).
 3. The child is a kernel like any other to jupyter_client/nbclient: interrupt, kill and
    exit status go through the provisioner (signals to the child's process group; the exit
    status comes back from the server, which reaps its children).
@@ -47,6 +51,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import functools
+import gc
 import importlib
 import json
 import logging
@@ -265,6 +270,7 @@ def serve(sock_path: str, ready_fd: int, preload: tuple[str, ...]) -> None:
                     conn.close()
                     continue
                 status_r, status_w = os.pipe()
+                gc.freeze()  # the kernel's collections skip what the server holds (see the module's notes)
                 pid = os.fork()
                 if pid == 0:
                     os.close(status_r)

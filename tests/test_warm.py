@@ -143,6 +143,12 @@ def warm_cmd():
     return [sys.executable if a == "python" else a for a in argv]
 
 
+def test_the_servers_objects_are_frozen_out_of_a_kernels_garbage_collection(nbs, tmp_path):
+    nb = _notebook(tmp_path / "gc.ipynb", "import gc, json\nprint(json.dumps([gc.get_freeze_count(), gc.isenabled()]))")
+    frozen, enabled = _state(run_notebook(nb, tmp_path / "gc_out.ipynb", {}, html=False, engine_name="warm")["ipynb"])
+    assert frozen > 10_000 and enabled  # the imported libraries are frozen; the kernel still collects its own
+
+
 def test_figures_come_out_as_with_the_standard_engine(nbs, tmp_path):
     nb = _notebook(tmp_path / "fig.ipynb", "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])")
     outputs = {}
