@@ -552,6 +552,12 @@ class WarmEngine:
     papermill imports its engines' entry points while it is being imported itself, so this
     class does not subclass papermill's (that import would be circular); it hands each
     notebook to a subclass of ``papermill.engines.NBClientEngine`` made on first use.
+
+    papermill rewrites the whole output notebook when every cell starts and ends (two JSON
+    dumps of a growing notebook per cell, about 0.3 s of CPU in a report with 24 figures);
+    this engine writes it at the start, at most every ``autosave_cell_every`` seconds while
+    it runs (papermill's autosave period, 30 s), and at the end, which papermill does also
+    after an error or a dead kernel, so a failed report's notebook is complete up to the failure.
     """
 
     @classmethod
@@ -575,9 +581,32 @@ def _nbclient_engine():
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
             kwargs.setdefault("kernel_manager_class", WarmKernelManager)
-            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            nb_man.save = functools.partial(_save_now_and_then, nb_man, nb_man.save)
+            try:
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            finally:
+                del nb_man.save  # papermill's own save at the end (also after an error) writes it all
 
     return WarmNBClientEngine
+
+
+def _save_now_and_then(nb_man, save, **kwargs) -> None:
+    """Save the running notebook only if ``nb_man.autosave_cell_every`` seconds have passed (0: never).
+
+    Examples
+    --------
+    >>> import datetime, types
+    >>> saved, now = [], datetime.datetime.now()
+    >>> man = types.SimpleNamespace(autosave_cell_every=30, now=lambda: now, last_save_time=now)
+    >>> _save_now_and_then(man, lambda: saved.append("at the start of a cell"))
+    >>> man.last_save_time = now - datetime.timedelta(seconds=31)
+    >>> _save_now_and_then(man, lambda: saved.append("31 s after the last save"))
+    >>> saved
+    ['31 s after the last save']
+    """
+    every = nb_man.autosave_cell_every
+    if every and (nb_man.now() - nb_man.last_save_time).total_seconds() >= every:
+        save(**kwargs)
 
 
 _engines = getattr(sys.modules.get("papermill.engines"), "papermill_engines", None)

@@ -149,6 +149,19 @@ def test_the_servers_objects_are_frozen_out_of_a_kernels_garbage_collection(nbs,
     assert frozen > 10_000 and enabled  # the imported libraries are frozen; the kernel still collects its own
 
 
+def test_the_running_notebook_is_written_at_its_start_and_end_and_kept_when_the_kernel_dies(nbs, monkeypatch):
+    import papermill.engines
+
+    writes = []
+    write = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda nb, path: writes.append(path) or write(nb, path))
+    _run(nbs, "probe", "saves.ipynb")
+    assert len(writes) == 2  # not twice for each of the notebook's cells
+    with pytest.raises(NotebookFailed, match="DeadKernelError") as err:
+        _run(nbs, "die", "die_saved.ipynb")
+    assert nbformat.read(err.value.failed_path, as_version=4).cells[-1].source.endswith("os._exit(3)")
+
+
 def test_figures_come_out_as_with_the_standard_engine(nbs, tmp_path):
     nb = _notebook(tmp_path / "fig.ipynb", "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])")
     outputs = {}
