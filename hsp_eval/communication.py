@@ -20,10 +20,9 @@ from . import vocab
 from .aggregate import count, for_indicator, per_unit, tally
 
 
-def _family_flag(families, rows: pd.DataFrame) -> np.ndarray:
-    """1.0 for family units with at least one of ``rows`` (school_id, year, family_id), else 0.0."""
-    unit = families.locate(rows, "family_id")
-    flag = np.zeros(len(families))
+def _flag(unit: np.ndarray, n: int) -> np.ndarray:
+    """1.0 for the family units among ``unit`` (rows' unit positions, -1 none), else 0.0 (``n`` units)."""
+    flag = np.zeros(n)
     flag[unit[unit >= 0]] = 1.0
     return flag
 
@@ -31,9 +30,11 @@ def _family_flag(families, rows: pd.DataFrame) -> np.ndarray:
 def _contacts_counted(ctx) -> list[pd.DataFrame]:
     c = ctx.dataset["contacts"]
     c = c.assign(year=c["date"].dt.year.astype("int64")).reset_index(drop=True)
-    out = [count(for_indicator(ctx.family_cells, "contact_reach"), _family_flag(ctx.families, c))
-           .assign(indicator="contact_reach")]
     unit, n = ctx.families.locate(c, "family_id"), len(ctx.families)
+    out = []
+    if ctx.wants("contact_reach"):
+        out.append(count(for_indicator(ctx.family_cells, "contact_reach"), _flag(unit, n))
+                   .assign(indicator="contact_reach"))
     by_school = (c["initiated_by"] == "school").to_numpy()
     purpose = c["purpose"].astype("str")
     response = c["response_received"].astype("boolean")
@@ -42,13 +43,16 @@ def _contacts_counted(ctx) -> list[pd.DataFrame]:
         return np.where(by_school, flag, np.nan)
 
     flags = {
-        "two_way_share": (c["initiated_by"] == "family").to_numpy(dtype="float64"),
-        "reply_rate": only_school(response.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)),
-        "good_news_share": only_school((purpose == "good_news").to_numpy(dtype="float64")),
-        "deficit_share": only_school(purpose.isin(vocab.DEFICIT_PURPOSES).to_numpy(dtype="float64")),
-        "learning_contact_share": (purpose == "learning").to_numpy(dtype="float64"),
+        "two_way_share": lambda: (c["initiated_by"] == "family").to_numpy(dtype="float64"),
+        "reply_rate": lambda: only_school(response.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)),
+        "good_news_share": lambda: only_school((purpose == "good_news").to_numpy(dtype="float64")),
+        "deficit_share": lambda: only_school(purpose.isin(vocab.DEFICIT_PURPOSES).to_numpy(dtype="float64")),
+        "learning_contact_share": lambda: (purpose == "learning").to_numpy(dtype="float64"),
     }
-    for ind, flag in flags.items():  # per family, then into the family's groups
+    for ind, make in flags.items():  # per family, then into the family's groups
+        if not ctx.wants(ind):
+            continue
+        flag = make()
         known = ~np.isnan(flag)
         out.append(tally(for_indicator(ctx.family_cells, ind), per_unit(unit, np.where(known, flag, 0.0), n),
                          per_unit(unit, known.astype("float64"), n)).assign(indicator=ind))
@@ -61,17 +65,21 @@ def _portal_counted(ctx) -> list[pd.DataFrame]:
     used = used.assign(year=used["month"].str.slice(0, 4).astype("int64"))
     months = (used.groupby(["school_id", "year", "family_id"], observed=True)["month"].nunique()
               .rename("months").reset_index())
-    adopted = _family_flag(ctx.families, months)
-    regular = np.full(len(ctx.families), np.nan)
-    unit = ctx.families.locate(months, "family_id")
-    regular[unit[unit >= 0]] = (months["months"].to_numpy()[unit >= 0] >= 6).astype("float64")
-    return [count(for_indicator(ctx.family_cells, "portal_adoption"), adopted).assign(indicator="portal_adoption"),
-            count(for_indicator(ctx.family_cells, "portal_regular_use"), regular)
-            .assign(indicator="portal_regular_use")]
+    unit, n = ctx.families.locate(months, "family_id"), len(ctx.families)
+    out = []
+    if ctx.wants("portal_adoption"):
+        out.append(count(for_indicator(ctx.family_cells, "portal_adoption"), _flag(unit, n))
+                   .assign(indicator="portal_adoption"))
+    if ctx.wants("portal_regular_use"):
+        regular = np.full(n, np.nan)
+        regular[unit[unit >= 0]] = (months["months"].to_numpy()[unit >= 0] >= 6).astype("float64")
+        out.append(count(for_indicator(ctx.family_cells, "portal_regular_use"), regular)
+                   .assign(indicator="portal_regular_use"))
+    return out
 
 
 def counted(ctx) -> pd.DataFrame:
-    """Communication indicators as counted school-level rows (before intervals and roll-up)."""
+    """Communication indicators (that ``ctx`` wants) as counted school-level rows (before intervals and roll-up)."""
     parts = []
     if ctx.dataset.has("contacts"):
         parts += _contacts_counted(ctx)

@@ -36,23 +36,51 @@ LEVELS = ("school", "region", "national")
 
 @dataclass
 class Context:
-    """What every topic module gets: the dataset, its units and their cells, and regions."""
+    """What every topic module gets: the dataset, its units and their cells, and regions.
+
+    Student units (and their cells) are built on first use: families are enough for most
+    indicators. ``wanted`` holds the registry ids the caller asked for (None: every one);
+    a topic may skip the work of the others (:meth:`wants`).
+    """
 
     dataset: object
     families: Units
-    students: Units
     family_cells: Cells
-    student_cells: Cells
     region_of: pd.Series  #: school_id -> region name
+    group_types: tuple | None = None  #: group types whose memberships are built (None: all)
+    wanted: frozenset | None = None
     cache: dict = field(default_factory=dict)  #: intermediate frames a topic reuses in counted and derived
 
     @classmethod
-    def build(cls, dataset, group_types=None) -> Context:
+    def build(cls, dataset, group_types=None, indicators=None) -> Context:
         e = dataset["enrolments"]  # all years: year-over-year indicators need y-1
-        families, students = family_units(e, group_types), student_units(e, group_types)
-        return cls(dataset, families, students, Cells.build(families.frame, families.groups),
-                   Cells.build(students.frame, students.groups),
-                   dataset["schools"].set_index("school_id")["region"].astype("str"))
+        families = family_units(e, group_types)
+        return cls(dataset, families, Cells.build(families.frame, families.groups),
+                   dataset["schools"].set_index("school_id")["region"].astype("str"),
+                   None if group_types is None else tuple(group_types),
+                   None if indicators is None else frozenset(base_id(i) for i in indicators))
+
+    @property
+    def students(self) -> Units:
+        if "units.students" not in self.cache:
+            self.cache["units.students"] = student_units(self.dataset["enrolments"], self.group_types)
+        return self.cache["units.students"]
+
+    @property
+    def student_cells(self) -> Cells:
+        if "units.student_cells" not in self.cache:
+            self.cache["units.student_cells"] = Cells.build(self.students.frame, self.students.groups)
+        return self.cache["units.student_cells"]
+
+    def wants(self, *ids: str) -> bool:
+        """True when any of the indicators ``ids`` was asked for.
+
+        Examples
+        --------
+        >>> Context(None, None, None, None, wanted=frozenset({"reach"})).wants("reach", "breadth")
+        True
+        """
+        return self.wanted is None or any(i in self.wanted for i in ids)
 
 
 #: topic modules in the order their rows are computed. Each has
@@ -123,7 +151,7 @@ class Part:
 
 def compute_part(dataset, indicators=None, group_types=None) -> Part:
     """The school-local part of the engine for every school of ``dataset`` (see :func:`combine`)."""
-    ctx = Context.build(dataset, group_types)
+    ctx = Context.build(dataset, group_types, indicators)
     topics = _available_topics(dataset, indicators)
     pooled = {}
     for m in topics:

@@ -30,11 +30,14 @@ def attended_rows(activities: pd.DataFrame, attendance: pd.DataFrame) -> pd.Data
     return m.drop(columns="date")
 
 
-def family_measures(families: Units, rows: pd.DataFrame) -> pd.DataFrame:
-    """Per family unit: n_attended, breadth, reached, reached_learning and reached_<type>."""
-    att = rows[rows["attended"].astype(bool)]
-    unit = families.locate(att, "family_id")
-    att = att.assign(_unit=unit)[unit >= 0]
+def family_measures(families: Units, rows: pd.DataFrame, unit: np.ndarray | None = None) -> pd.DataFrame:
+    """Per family unit: n_attended, breadth, reached, reached_learning and reached_<type>.
+
+    ``unit`` is each row's family unit (``families.locate(rows, "family_id")``) when known.
+    """
+    attended = rows["attended"].astype(bool).to_numpy()
+    unit = families.locate(rows, "family_id") if unit is None else unit
+    att = rows[attended].assign(_unit=unit[attended])[unit[attended] >= 0]
     n = len(families)
     out = pd.DataFrame(index=np.arange(n))
     out["n_attended"] = np.bincount(att["_unit"], minlength=n).astype("float64")
@@ -53,59 +56,69 @@ def family_measures(families: Units, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def counted(ctx) -> pd.DataFrame:
-    """Every participation indicator as counted school-level rows (before intervals and roll-up).
+    """Every participation indicator (that ``ctx`` wants) as counted school-level rows.
 
     Returns columns school_id, year, group_type, group, indicator, numerator, denominator
-    (and sum, sumsq for means).
+    (and sum, sumsq for means), before intervals and roll-up.
     """
-    families, students = ctx.families, ctx.students
-    family_cells, student_cells = ctx.family_cells, ctx.student_cells
+    families, family_cells = ctx.families, ctx.family_cells
     rows = attended_rows(ctx.dataset["activities"], ctx.dataset["attendance"])
-    fm = family_measures(families, rows)
+    unit = families.locate(rows, "family_id")  # each row's family, found once for every use below
+    fm = family_measures(families, rows, unit)
     parts = []
 
     def add(df: pd.DataFrame, indicator: str) -> None:
         parts.append(df.assign(indicator=indicator))
 
-    add(count(for_indicator(family_cells, "reach"), fm["reached"].to_numpy()), "reach")
-    add(count(for_indicator(family_cells, "reach_learning"), fm["reached_learning"].to_numpy()),
-        "reach_learning")
-    all_cells = family_cells.only("all")
-    for t in vocab.ACTIVITY_TYPES:
-        df = count(all_cells, fm[f"reached_{t}"].to_numpy())
-        add(df.assign(group_type="activity_type", group=t), "reach_by_type")
-    add(moments(for_indicator(family_cells, "attendances_per_family"), fm["n_attended"].to_numpy()),
-        "attendances_per_family")
-    add(moments(for_indicator(family_cells, "breadth"), fm["breadth"].to_numpy()), "breadth")
+    if ctx.wants("reach"):
+        add(count(for_indicator(family_cells, "reach"), fm["reached"].to_numpy()), "reach")
+    if ctx.wants("reach_learning"):
+        add(count(for_indicator(family_cells, "reach_learning"), fm["reached_learning"].to_numpy()),
+            "reach_learning")
+    if ctx.wants("reach_by_type"):
+        all_cells = family_cells.only("all")
+        for t in vocab.ACTIVITY_TYPES:
+            df = count(all_cells, fm[f"reached_{t}"].to_numpy())
+            add(df.assign(group_type="activity_type", group=t), "reach_by_type")
+    if ctx.wants("attendances_per_family"):
+        add(moments(for_indicator(family_cells, "attendances_per_family"), fm["n_attended"].to_numpy()),
+            "attendances_per_family")
+    if ctx.wants("breadth"):
+        add(moments(for_indicator(family_cells, "breadth"), fm["breadth"].to_numpy()), "breadth")
 
-    # students whose family attended a learning conference (the family's flag, per child)
-    fam_of_student = families.locate(students.frame, "family_id")
-    conf = fm["reached_learning_conference"].to_numpy()[fam_of_student]
-    add(count(for_indicator(student_cells, "conference_reach"), conf), "conference_reach")
+    if ctx.wants("conference_reach"):  # students whose family attended a learning conference (per child)
+        students = ctx.students
+        fam_of_student = families.locate(students.frame, "family_id")
+        conf = fm["reached_learning_conference"].to_numpy()[fam_of_student]
+        add(count(for_indicator(ctx.student_cells, "conference_reach"), conf), "conference_reach")
 
     # attended rows and invitations, counted per family and then into the family's groups
     n = len(families)
-    att = rows[rows["attended"].astype(bool)]
-    unit = families.locate(att, "family_id")
-    add(tally(for_indicator(family_cells, "learning_share"),
-              per_unit(unit, (att["focus"] == "learning").to_numpy(dtype="float64"), n),
-              per_unit(unit, np.ones(len(att)), n)), "learning_share")
-    inv = rows[rows["invited"].fillna(False).astype(bool)]
-    unit = families.locate(inv, "family_id")
-    add(tally(for_indicator(family_cells, "invitation_uptake"),
-              per_unit(unit, inv["attended"].to_numpy(dtype="float64"), n),
-              per_unit(unit, np.ones(len(inv)), n)), "invitation_uptake")
+    attended = rows["attended"].astype(bool).to_numpy()
+    if ctx.wants("learning_share"):
+        att = rows[attended]
+        add(tally(for_indicator(family_cells, "learning_share"),
+                  per_unit(unit[attended], (att["focus"] == "learning").to_numpy(dtype="float64"), n),
+                  per_unit(unit[attended], np.ones(len(att)), n)), "learning_share")
+    if ctx.wants("invitation_uptake"):
+        invited = rows["invited"].fillna(False).astype(bool).to_numpy()
+        inv = rows[invited]
+        add(tally(for_indicator(family_cells, "invitation_uptake"),
+                  per_unit(unit[invited], inv["attended"].to_numpy(dtype="float64"), n),
+                  per_unit(unit[invited], np.ones(len(inv)), n)), "invitation_uptake")
 
     # year over year: retention of last year's reached families, reach of new families
-    f = families.frame
-    reached_last = f.assign(year=f["year"] + 1)[fm["reached"].to_numpy() == 1][["school_id", "year", "family_id"]]
-    was = families.locate(reached_last, "family_id")
-    flag = np.full(len(families), np.nan)
-    flag[was[was >= 0]] = fm["reached"].to_numpy()[was[was >= 0]]
-    add(count(for_indicator(family_cells, "retention"), flag), "retention")
+    if ctx.wants("retention"):
+        f = families.frame
+        reached_last = f.assign(year=f["year"] + 1)[fm["reached"].to_numpy() == 1][["school_id", "year", "family_id"]]
+        was = families.locate(reached_last, "family_id")
+        flag = np.full(len(families), np.nan)
+        flag[was[was >= 0]] = fm["reached"].to_numpy()[was[was >= 0]]
+        add(count(for_indicator(family_cells, "retention"), flag), "retention")
 
-    new = np.flatnonzero((families.frame["new"] == "new").to_numpy(dtype=bool, na_value=False))
-    flag = np.full(len(families), np.nan)
-    flag[new] = fm["reached"].to_numpy()[new]
-    add(count(for_indicator(family_cells, "new_family_reach"), flag), "new_family_reach")
+    if ctx.wants("new_family_reach"):
+        new = np.flatnonzero((families.frame["new"] == "new").to_numpy(dtype=bool, na_value=False))
+        flag = np.full(len(families), np.nan)
+        flag[new] = fm["reached"].to_numpy()[new]
+        add(count(for_indicator(family_cells, "new_family_reach"), flag), "new_family_reach")
     return pd.concat(parts, ignore_index=True)
