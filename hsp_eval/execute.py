@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from pathlib import Path
@@ -48,17 +49,28 @@ def write_text_atomic(path, text: str) -> Path:
     return path
 
 
-def to_html(nb, title: str | None = None) -> str:
-    """HTML of an executed notebook (nbformat node) with every code cell's input hidden."""
+@functools.cache
+def _html_exporter():
+    """One HTML exporter per process: its Jinja templates are compiled on first use, then reused.
+
+    Examples
+    --------
+    >>> _html_exporter() is _html_exporter()
+    True
+    """
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+
+
+def to_html(nb, title: str | None = None) -> str:
+    """HTML of an executed notebook (nbformat node) with every code cell's input hidden."""
     if title:
         nb.metadata["title"] = title
     with warnings.catch_warnings():
         # outputs of hsp_eval's own mimetype (values recorded for checks) are not meant to be shown
         warnings.filterwarnings("ignore", message="Your element with mimetype")
-        body, _ = exporter.from_notebook_node(nb)
+        body, _ = _html_exporter().from_notebook_node(nb)
     return body
 
 
