@@ -221,6 +221,25 @@ def _wrap(text: str, width: int = 62) -> str:
     return "\n".join(textwrap.wrap(text, width)) if text else text
 
 
+def _set_title(ax, text: str) -> None:
+    """The chart's title, at a fixed height just above the axes.
+
+    Without a height matplotlib works out at every layout pass and every draw whether tick
+    labels on top of the axes push the title up, measuring every value-axis tick label each
+    time. These charts have no tick labels on top, so the title lands where it would anyway;
+    fixing it saves about a tenth of a chart's CPU.
+
+    Examples
+    --------
+    >>> _, ax = plt.subplots()
+    >>> _set_title(ax, "Families reached")
+    >>> ax.get_title(), ax.title.get_position()[1]
+    ('Families reached', 1.0)
+    >>> plt.close("all")
+    """
+    ax.set_title(text, y=1.0)
+
+
 def _new_ax(ax, figsize=None):
     if ax is not None:
         return ax
@@ -254,7 +273,7 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
     _check(rows, "by_year")
     ax = _new_ax(ax)
     if rows.empty:
-        ax.set_title(_title(rows, title))
+        _set_title(ax, _title(rows, title))
         ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", color=GREY)
         return ax
     ind = rows["indicator"].iloc[0]
@@ -299,7 +318,7 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
         ax.set_yticks(range(0, 101, 20))
     ax.set_xlabel("year")
     ax.set_ylabel(axis_label(ind))
-    ax.set_title(_wrap(_title(rows, title)))
+    _set_title(ax, _wrap(_title(rows, title)))
     _note_suppressed(ax, hidden, every_year=len(years) > 1)
     return _finish(ax, legend_title=None, n_items=len(groups))
 
@@ -312,7 +331,7 @@ def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim, hin
     groups, hidden = _always_suppressed(rows, groups) if len(years) > 1 else (groups, [])
     ax = _new_ax(ax, figsize=(8, max(2.8, 0.28 * len(groups) * max(1, len(years)) + 1.6)))
     if rows.empty or not groups:
-        ax.set_title(_wrap(title))
+        _set_title(ax, _wrap(title))
         ax.text(0.5, 0.5, "no data" if rows.empty else f"{SUPPRESSED} (too few to show safely)",
                 transform=ax.transAxes, ha="center", color=GREY, style="italic")
         ax.set_xticks([])
@@ -356,7 +375,7 @@ def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim, hin
     ax.set_xlabel(axis_label(ind) + (f"\n({hint})" if hint else ""))
     ax.set_ylabel("")
     ax.grid(False, axis="y")
-    ax.set_title(_wrap(title))
+    _set_title(ax, _wrap(title))
     _note_suppressed(ax, hidden, every_year=len(years) > 1)
     return _finish(ax, legend_title="year", n_items=len(years))
 
