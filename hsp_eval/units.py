@@ -49,6 +49,67 @@ GAP_GROUP_TYPES = ("ethnicity", "ethnicity_prioritised", "year_band", "target")
 KEY = ["school_id", "year"]
 
 
+class UnitKeys:
+    """(school_id, year, id) as one integer per row, in codes numbered over sorted distinct values.
+
+    The codes of ``frame`` (its school ids and ids sorted, so integers sort as the text does)
+    are made once; any other frame's rows are then given integers in the same numbering,
+    hashing only that frame's distinct values against these. A row with a school, id or
+    year the frame does not have gets -1.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"school_id": ["B", "A"], "year": [2024, 2025], "family_id": ["F", "G"]})
+    >>> k = UnitKeys(f, "family_id")
+    >>> k.keys.tolist(), k.of(pd.DataFrame({"school_id": ["A", "C"], "year": [2025, 2025],
+    ...                                     "family_id": ["G", "G"]})).tolist()
+    ([4, 3], [3, -1])
+    """
+
+    def __init__(self, frame: pd.DataFrame, id_col: str):
+        self.id_col = id_col
+        school, self.schools = pd.factorize(frame["school_id"], sort=True)
+        ids, self.ids = pd.factorize(frame[id_col], sort=True)
+        years = frame["year"].to_numpy(dtype=np.int64)
+        self.year0 = int(years.min()) if len(years) else 0
+        self.n_years = int(years.max()) - self.year0 + 1 if len(years) else 0
+        self.keys = self._pack(school, years, ids)
+
+    def _pack(self, school: np.ndarray, years: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        y = years - self.year0
+        ok = (school >= 0) & (ids >= 0) & (y >= 0) & (y < self.n_years)
+        key = (school.astype(np.int64) * self.n_years + y) * len(self.ids) + ids
+        return np.where(ok, key, -1)
+
+    def _codes(self, s: pd.Series, uniques: pd.Index) -> np.ndarray:
+        codes, values = pd.factorize(s, use_na_sentinel=True)
+        values = pd.Index(values)
+        if isinstance(values, pd.CategoricalIndex):
+            values = values.astype("str")
+        return np.append(uniques.get_indexer(values), -1)[codes]
+
+    def of(self, df: pd.DataFrame, id_col: str | None = None) -> np.ndarray:
+        """The integer of each row of ``df`` (its ``id_col``, default this frame's id column); -1 if unknown."""
+        years = pd.to_numeric(df["year"]).to_numpy(dtype="float64", na_value=np.nan)
+        whole = ~np.isnan(years) & (years == np.round(years))
+        y = np.where(whole, years, self.year0 - 1).astype(np.int64)
+        return self._pack(self._codes(df["school_id"], self.schools), y,
+                          self._codes(df[id_col or self.id_col], self.ids))
+
+    def earlier(self, keys: np.ndarray) -> np.ndarray:
+        """The integers of the same school and id one year before (-1 where that year is not covered)."""
+        year = (keys // len(self.ids)) % self.n_years
+        return np.where((keys >= 0) & (year > 0), keys - len(self.ids), -1)
+
+
+def _find(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each of ``keys`` in ``sorted_keys`` (distinct, ascending); -1 where absent."""
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), max(len(sorted_keys) - 1, 0))
+    hit = (keys >= 0) & (len(sorted_keys) > 0)
+    hit &= sorted_keys[pos] == keys if len(sorted_keys) else False
+    return np.where(hit, pos, -1)
+
+
 @dataclass
 class Units:
     """Units (one row each in ``frame``) and their group memberships (``groups``).
@@ -59,12 +120,16 @@ class Units:
 
     frame: pd.DataFrame
     groups: pd.DataFrame  #: columns unit (int), group_type, group
+    keys: UnitKeys | None = None  #: the units' own keys; unit i has the i-th smallest (``sorted_keys``)
+    sorted_keys: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
 
     def locate(self, df: pd.DataFrame, id_col: str) -> np.ndarray:
         """Unit position of each row of ``df`` (matched on school_id, year, ``id_col``); -1 if none."""
+        if self.keys is not None and id_col == self.keys.id_col:
+            return _find(self.sorted_keys, self.keys.of(df))
         return positions(df, KEY + [id_col], self.frame, KEY + [id_col])
 
 
@@ -107,68 +172,85 @@ def _unit_groups(rows_unit: np.ndarray, ethnicity: pd.Series) -> tuple[np.ndarra
     return key // k, key % k
 
 
-def _new_flags(frame: pd.DataFrame, id_col: str) -> pd.Series:
-    """'new' / 'returning' per unit, NA in the school's first year in the data."""
-    cols = ["school_id", "year", id_col]
-    prev = frame[cols].assign(year=frame["year"] + 1)
-    was = positions(frame[cols], cols, prev, cols) >= 0
-    first = frame.groupby("school_id")["year"].transform("min")
-    out = np.where(was, "returning", "new").astype(object)
-    out[(frame["year"] == first).to_numpy()] = None
-    return pd.Series(out, index=frame.index, dtype="str")
+def _new_codes(frame: pd.DataFrame, id_col: str, keys: tuple | None = None) -> np.ndarray:
+    """Per unit: 0 new (no ``id_col`` at the school the year before), 1 returning, -1 in the
+    school's first year in the data."""
+    unit_keys, row_keys = keys if keys is not None else (lambda k: (k, k.keys))(UnitKeys(frame, id_col))
+    was = _find(np.unique(row_keys), unit_keys.earlier(row_keys)) >= 0
+    school = row_keys // (unit_keys.n_years * len(unit_keys.ids))  # the school's code
+    years = frame["year"].to_numpy(dtype=np.int64)
+    first = np.full(len(unit_keys.schools), np.iinfo(np.int64).max)
+    np.minimum.at(first, school, years)
+    return np.where(years == first[school], -1, was.astype(np.int64))
 
 
-def _long(unit: np.ndarray, group_type: str, group) -> pd.DataFrame:
-    return pd.DataFrame({"unit": unit, "group_type": group_type, "group": group})
+def _part(unit: np.ndarray, group_type: str, codes: np.ndarray, labels) -> tuple:
+    """Memberships of one group type: unit positions, and each one's group as a code into ``labels``."""
+    return np.asarray(unit, dtype=np.int64), group_type, np.asarray(codes, dtype=np.int64), list(labels)
 
 
 def _memberships(frame: pd.DataFrame, rows_unit: np.ndarray, rows: pd.DataFrame, id_col: str,
-                 wanted=None) -> pd.DataFrame:
+                 wanted=None, keys: tuple | None = None) -> pd.DataFrame:
     """Build the membership table from per-row attributes (one unit may have many rows).
 
     Also stores each unit's ``target`` (bool) and ``new`` ('new', 'returning' or missing)
-    in ``frame``, which indicators need whatever group types are wanted.
+    in ``frame``, which indicators need whatever group types are wanted. ``keys`` (a
+    :class:`UnitKeys` of ``frame`` by ``id_col`` and its integer per row) saves making them again.
     """
     n = len(frame)
     want = set(GROUP_TYPES if wanted is None else wanted)
-    parts = [_long(np.arange(n), "all", "all")] if "all" in want else []
+    parts = [_part(np.arange(n), "all", np.zeros(n), ["all"])] if "all" in want else []
     if want & {"ethnicity", "ethnicity_prioritised"}:
         unit, g = _unit_groups(rows_unit, rows["ethnicity"])
         if "ethnicity" in want:
-            parts.append(_long(unit, "ethnicity", np.asarray(ETHNIC_ALL, dtype=object)[g]))
+            parts.append(_part(unit, "ethnicity", g, ETHNIC_ALL))
         if "ethnicity_prioritised" in want:
             rank = _PRIORITY_RANK[g]
             first = np.r_[True, unit[1:] != unit[:-1]]  # unit is sorted: one block per unit
-            best = np.minimum.reduceat(rank, np.flatnonzero(first))
-            parts.append(_long(unit[first], "ethnicity_prioritised",
-                               np.asarray(_BY_RANK, dtype=object)[best]))
+            best = np.minimum.reduceat(rank, np.flatnonzero(first)) if len(unit) else rank
+            parts.append(_part(unit[first], "ethnicity_prioritised", best, _BY_RANK))
     if "year_band" in want:
         edges = np.array([hi for _, hi in YEAR_BANDS.values()])
         band = np.searchsorted(edges, rows["year_level"].to_numpy(dtype=np.int64))
         key = np.unique(rows_unit.astype(np.int64) * len(edges) + band)
-        parts.append(_long(key // len(edges), "year_band", np.asarray(list(YEAR_BANDS), dtype=object)[key % len(edges)]))
-    target = rows["target"].fillna(False).astype(bool) if "target" in rows else \
-        pd.Series(False, index=rows.index)
-    any_target = pd.Series(target.to_numpy()).groupby(rows_unit).any().reindex(range(n), fill_value=False)
-    frame["target"] = any_target.to_numpy(dtype=bool)
+        parts.append(_part(key // len(edges), "year_band", key % len(edges), YEAR_BANDS))
+    target = rows["target"].fillna(False).astype(bool).to_numpy() if "target" in rows else \
+        np.zeros(len(rows), dtype=bool)
+    any_target = np.zeros(n, dtype=bool)
+    any_target[np.asarray(rows_unit)[target]] = True
+    frame["target"] = any_target
     if "target" in want:
-        parts.append(_long(np.arange(n), "target", np.where(frame["target"], "target", "not_target")))
-    frame["new"] = _new_flags(frame, id_col)
-    known = frame["new"].notna().to_numpy()
+        parts.append(_part(np.arange(n), "target", np.where(any_target, 0, 1), ["target", "not_target"]))
+    new = _new_codes(frame, id_col, keys)  # 0 new, 1 returning, -1 the school's first year
+    frame["new"] = pd.Series(np.array(["new", "returning", None], dtype=object)[new], index=frame.index,
+                             dtype="str")
     if "new_family" in want:
-        parts.append(_long(np.flatnonzero(known), "new_family", frame["new"][known].to_numpy()))
+        known = np.flatnonzero(new >= 0)
+        parts.append(_part(known, "new_family", new[known], ["new", "returning"]))
     return _sorted_groups(parts)
 
 
-def _sorted_groups(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """One membership table from parts, sorted by unit (then group type and group), categorical."""
+def _sorted_groups(parts: list[tuple]) -> pd.DataFrame:
+    """One membership table from parts, sorted by unit (then group type and group), categorical.
+
+    The categories are the group types and groups that occur, sorted, as pandas makes them
+    from the labels; the codes are made from the parts' integer codes without any text.
+    """
+    parts = [p for p in parts if len(p[0])]
     if not parts:
-        parts = [_long(np.array([], np.int64), "all", "all")]
-    unit = np.concatenate([p["unit"].to_numpy(dtype=np.int64) for p in parts])
-    gtype = pd.Categorical(np.concatenate([p["group_type"].to_numpy(dtype=object) for p in parts]))
-    group = pd.Categorical(np.concatenate([p["group"].to_numpy(dtype=object) for p in parts]))
-    order = np.lexsort((group.codes, gtype.codes, unit))
-    return pd.DataFrame({"unit": unit[order], "group_type": gtype.take(order), "group": group.take(order)})
+        empty = pd.Categorical(np.array([], dtype=object))
+        return pd.DataFrame({"unit": np.array([], np.int64), "group_type": empty, "group": empty})
+    types = sorted({p[1] for p in parts})
+    used = [np.unique(p[2]) for p in parts]
+    groups = sorted({p[3][c] for p, u in zip(parts, used) for c in u})
+    unit = np.concatenate([p[0] for p in parts])
+    gtype = np.concatenate([np.full(len(p[0]), types.index(p[1]), dtype=np.int64) for p in parts])
+    group = np.concatenate([np.array([groups.index(x) if x in groups else -1 for x in p[3]],
+                                     dtype=np.int64)[p[2]] for p in parts])
+    order = np.lexsort((group, gtype, unit))
+    return pd.DataFrame({"unit": unit[order],
+                         "group_type": pd.Categorical.from_codes(gtype[order], categories=pd.Index(types)),
+                         "group": pd.Categorical.from_codes(group[order], categories=pd.Index(groups))})
 
 
 def family_units(enrolments: pd.DataFrame, group_types=None) -> Units:
@@ -177,18 +259,21 @@ def family_units(enrolments: pd.DataFrame, group_types=None) -> Units:
     ``group_types`` limits the memberships built (default: all of :data:`GROUP_TYPES`).
     """
     e = enrolments.reset_index(drop=True)
-    frame = (e[["school_id", "year", "family_id"]].drop_duplicates()
-             .sort_values(["school_id", "year", "family_id"]).reset_index(drop=True))
-    units = Units(frame, pd.DataFrame())
-    rows_unit = units.locate(e, "family_id")
-    units.groups = _memberships(frame, rows_unit, e, "family_id", group_types)
+    keys = UnitKeys(e, "family_id")
+    unique_keys, first, rows_unit = np.unique(keys.keys, return_index=True, return_inverse=True)
+    # one row per (school_id, year, family_id), in that order: the keys sort as the text does
+    frame = e[["school_id", "year", "family_id"]].take(first).reset_index(drop=True)
+    units = Units(frame, pd.DataFrame(), keys, unique_keys)
+    units.groups = _memberships(frame, rows_unit.ravel(), e, "family_id", group_types, (keys, unique_keys))
     return units
 
 
 def student_units(enrolments: pd.DataFrame, group_types=None) -> Units:
     """Students per school and year (one per enrolment row), with their groups."""
-    e = enrolments.sort_values(["school_id", "year", "student_id"]).reset_index(drop=True)
+    keys = UnitKeys(enrolments, "student_id")
+    order = np.argsort(keys.keys, kind="stable")  # by school_id, year, student_id
+    e = enrolments.take(order).reset_index(drop=True)
     frame = e[["school_id", "year", "student_id", "family_id"]].copy()
-    units = Units(frame, pd.DataFrame())
+    units = Units(frame, pd.DataFrame(), keys, keys.keys[order])
     units.groups = _memberships(frame, np.arange(len(frame)), e, "family_id", group_types)
     return units
