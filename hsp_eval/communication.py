@@ -63,16 +63,18 @@ def _portal_counted(ctx) -> list[pd.DataFrame]:
     p = ctx.dataset["portal_usage"]
     used = p[p["logins"] > 0]
     used = used.assign(year=used["month"].str.slice(0, 4).astype("int64"))
-    months = (used.groupby(["school_id", "year", "family_id"], observed=True)["month"].nunique()
-              .rename("months").reset_index())
-    unit, n = ctx.families.locate(months, "family_id"), len(ctx.families)
+    unit, n = ctx.families.locate(used, "family_id"), len(ctx.families)  # the family unit of each month row
     out = []
     if ctx.wants("portal_adoption"):
         out.append(count(for_indicator(ctx.family_cells, "portal_adoption"), _flag(unit, n))
                    .assign(indicator="portal_adoption"))
     if ctx.wants("portal_regular_use"):
+        month, months = pd.factorize(used["month"])
+        ok = (unit >= 0) & (month >= 0)
+        distinct = np.unique(unit[ok] * len(months) + month[ok])  # each unit's distinct months, once
+        n_months = np.bincount(distinct // max(len(months), 1), minlength=n)
         regular = np.full(n, np.nan)
-        regular[unit[unit >= 0]] = (months["months"].to_numpy()[unit >= 0] >= 6).astype("float64")
+        regular[unit[unit >= 0]] = (n_months[unit[unit >= 0]] >= 6).astype("float64")
         out.append(count(for_indicator(ctx.family_cells, "portal_regular_use"), regular)
                    .assign(indicator="portal_regular_use"))
     return out

@@ -17,17 +17,38 @@ import pandas as pd
 
 from . import vocab
 from .aggregate import count, for_indicator, moments, per_unit, tally
+from .keys import positions
 from .units import Units
 
 
 def attended_rows(activities: pd.DataFrame, attendance: pd.DataFrame) -> pd.DataFrame:
-    """Attendance rows joined to their activity: school_id, year, activity_type, focus, invited, attended."""
-    a = activities[["activity_id", "school_id", "date", "activity_type"]]
-    m = attendance[["activity_id", "family_id", "invited", "attended"]].merge(a, on="activity_id", how="inner")
-    m["year"] = m["date"].dt.year.astype("int64")
-    m["activity_type"] = m["activity_type"].astype("str")
-    m["focus"] = m["activity_type"].map(vocab.ACTIVITY_FOCUS)
-    return m.drop(columns="date")
+    """Attendance rows joined to their activity: school_id, year, activity_type, focus, invited, attended.
+
+    Rows whose activity is not in ``activities`` are left out. Each activity's year, type and
+    focus are worked out once per activity (activity_id is the activities table's key) and
+    then given to its rows.
+
+    Examples
+    --------
+    >>> acts = pd.DataFrame({"activity_id": ["A", "B"], "school_id": ["0042", "0042"],
+    ...                      "date": pd.to_datetime(["2024-03-07", "2025-05-01"]),
+    ...                      "activity_type": ["celebration", "goal_setting"]})
+    >>> att = pd.DataFrame({"activity_id": ["B", "X", "A"], "family_id": ["F1", "F2", "F1"],
+    ...                     "invited": [True, False, False], "attended": [True, True, False]})
+    >>> attended_rows(acts, att)[["activity_id", "year", "focus"]].values.tolist()
+    [['B', 2025, 'learning'], ['A', 2024, 'school']]
+    """
+    pos = positions(attendance, ["activity_id"], activities, ["activity_id"])
+    keep = np.flatnonzero(pos >= 0)
+    pos = pos[keep]
+    a = activities.reset_index(drop=True)
+    kind = a["activity_type"].astype("str")
+    m = attendance[["activity_id", "family_id", "invited", "attended"]].take(keep).reset_index(drop=True)
+    m["school_id"] = a["school_id"].take(pos).reset_index(drop=True)
+    m["activity_type"] = kind.take(pos).reset_index(drop=True)
+    m["year"] = a["date"].dt.year.astype("int64").to_numpy()[pos]
+    m["focus"] = kind.map(vocab.ACTIVITY_FOCUS).take(pos).reset_index(drop=True)
+    return m
 
 
 def family_measures(families: Units, rows: pd.DataFrame, unit: np.ndarray | None = None) -> pd.DataFrame:
