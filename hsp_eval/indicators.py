@@ -315,6 +315,7 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
         raise ValueError(f"ethnicity must be one of {', '.join(ETHNICITY_CHOICES)}, not {ethnicity!r}")
     parts = compute_parts(dataset, indicators, group_types, workers=workers, chunk_size=chunk_size)
     rows = combine(parts, dataset["schools"])
+    del parts  # the school-local parts are in ``rows`` now: free them before disclosure
     if years is not None:
         rows = rows[rows["year"].isin(list(years))]
     dropped = {"ethnicity", "ethnicity_prioritised"} - set(ETHNICITY_CHOICES[ethnicity])

@@ -244,9 +244,9 @@ def _sorted_groups(parts: list[tuple]) -> pd.DataFrame:
     used = [np.unique(p[2]) for p in parts]
     groups = sorted({p[3][c] for p, u in zip(parts, used) for c in u})
     unit = np.concatenate([p[0] for p in parts])
-    gtype = np.concatenate([np.full(len(p[0]), types.index(p[1]), dtype=np.int64) for p in parts])
+    gtype = np.concatenate([np.full(len(p[0]), types.index(p[1]), dtype=np.int8) for p in parts])
     group = np.concatenate([np.array([groups.index(x) if x in groups else -1 for x in p[3]],
-                                     dtype=np.int64)[p[2]] for p in parts])
+                                     dtype=np.int32)[p[2]] for p in parts])
     order = np.lexsort((group, gtype, unit))
     return pd.DataFrame({"unit": unit[order],
                          "group_type": pd.Categorical.from_codes(gtype[order], categories=pd.Index(types)),
