@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .keys import positions
+from .keys import codes_of, positions
 from .vocab import ETHNIC_GROUPS, NOT_STATED, PRIORITY_ORDER, YEAR_BANDS
 
 GROUP_TYPES = ("all", "ethnicity", "ethnicity_prioritised", "year_band", "target", "new_family")
@@ -82,10 +82,7 @@ class UnitKeys:
         return np.where(ok, key, -1)
 
     def _codes(self, s: pd.Series, uniques: pd.Index) -> np.ndarray:
-        codes, values = pd.factorize(s, use_na_sentinel=True)
-        values = pd.Index(values)
-        if isinstance(values, pd.CategoricalIndex):
-            values = values.astype("str")
+        codes, values = codes_of(s)
         return np.append(uniques.get_indexer(values), -1)[codes]
 
     def of(self, df: pd.DataFrame, id_col: str | None = None) -> np.ndarray:
@@ -175,7 +172,10 @@ def _unit_groups(rows_unit: np.ndarray, ethnicity: pd.Series) -> tuple[np.ndarra
 def _new_codes(frame: pd.DataFrame, id_col: str, keys: tuple | None = None) -> np.ndarray:
     """Per unit: 0 new (no ``id_col`` at the school the year before), 1 returning, -1 in the
     school's first year in the data."""
-    unit_keys, row_keys = keys if keys is not None else (lambda k: (k, k.keys))(UnitKeys(frame, id_col))
+    if keys is None:
+        unit_keys = UnitKeys(frame, id_col)
+        keys = unit_keys, unit_keys.keys
+    unit_keys, row_keys = keys
     was = _find(np.unique(row_keys), unit_keys.earlier(row_keys)) >= 0
     school = row_keys // (unit_keys.n_years * len(unit_keys.ids))  # the school's code
     years = frame["year"].to_numpy(dtype=np.int64)
