@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/indicators.py                 # national scale: 2,500 schools x 5 years
     .venv/bin/python bench/indicators.py --schools 250   # a tenth, for a quick look
+    .venv/bin/python bench/indicators.py --six-only      # only DuckDB and hsp_eval on the six
 
 1. Generates the synthetic dataset as Parquet (cached in bench/_data/<schools>x<years>/).
 2. In a fresh subprocess each (so peak memory is each one's own): hsp_eval loading and validating
@@ -129,6 +130,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workers", type=int, default=2, help="processes for the split run of the full table")
     ap.add_argument("--chunk-size", type=int, default=50, help="schools per chunk in the split run")
+    ap.add_argument("--six-only", action="store_true", help="skip the two runs of the full table")
     ap.add_argument("--child", nargs="*")
     a = ap.parse_args()
     if a.child:
@@ -149,21 +151,23 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     duck = _child("duckdb", str(data), str(out / "duck.parquet"))
     six = _child("six", str(data), str(out / "six.parquet"))
-    full = _child("full", str(data), str(out / "full.parquet"))
-    split = _child("full", str(data), str(out / "split.parquet"), str(a.workers), str(a.chunk_size))
     n_bad, n = _compare(str(out / "six.parquet"), str(out / "duck.parquet"))
-    _, n_full = _compare(str(out / "full.parquet"), str(out / "duck.parquet"))
-    same = (out / "full.parquet").read_bytes() == (out / "split.parquet").read_bytes()
+    runs = [("hsp_eval, six indicators", six)]
+    split_name = f"full table, {a.workers} workers x {a.chunk_size}"
+    if not a.six_only:
+        full = _child("full", str(data), str(out / "full.parquet"))
+        split = _child("full", str(data), str(out / "split.parquet"), str(a.workers), str(a.chunk_size))
+        same = (out / "full.parquet").read_bytes() == (out / "split.parquet").read_bytes()
+        runs += [("hsp_eval, full indicator table", full), (split_name, split)]
     print(f"\ndata: {a.schools} schools x {len(years)} years ({data})")
     print(f"{'':34}{'seconds':>10}{'peak MB':>10}{'ratio vs DuckDB':>18}")
     print(f"{'DuckDB SQL, six indicators':34}{duck['total_s']:>10.1f}{duck['peak_mb']:>10.0f}{1:>18.2f}")
-    split_name = f"full table, {a.workers} workers x {a.chunk_size}"
-    for name, r in (("hsp_eval, six indicators", six), ("hsp_eval, full indicator table", full),
-                    (split_name, split)):
+    for name, r in runs:
         print(f"{name:34}{r['total_s']:>10.1f}{r['peak_mb']:>10.0f}{r['total_s'] / duck['total_s']:>18.2f}"
               f"   (load+validate {r['load_s']:.1f} s, compute {r['compute_s']:.1f} s"
-              + (f"; largest worker {r['worker_peak_mb']:.0f} MB)" if r is split else ")"))
-    print(f"split run's file byte-identical to the one-pass file: {same}")
+              + (f"; largest worker {r['worker_peak_mb']:.0f} MB)" if name == split_name else ")"))
+    if not a.six_only:
+        print(f"split run's file byte-identical to the one-pass file: {same}")
     print(f"agreement on the six: {n - n_bad:,} of {n:,} school-year rows equal"
           + ("" if n_bad == 0 else f"  ({n_bad} DIFFER)"))
 

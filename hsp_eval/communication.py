@@ -28,9 +28,9 @@ def _flag(unit: np.ndarray, n: int) -> np.ndarray:
 
 
 def _contacts_counted(ctx) -> list[pd.DataFrame]:
-    c = ctx.dataset["contacts"]
-    c = c.assign(year=c["date"].dt.year.astype("int64")).reset_index(drop=True)
-    unit, n = ctx.families.locate(c, "family_id"), len(ctx.families)
+    c = ctx.dataset["contacts"].reset_index(drop=True)
+    unit = ctx.family_unit_of("contacts", lambda: c.assign(year=c["date"].dt.year.astype("int64")))
+    n = len(ctx.families)
     out = []
     if ctx.wants("contact_reach"):
         out.append(count(for_indicator(ctx.family_cells, "contact_reach"), _flag(unit, n))
@@ -60,16 +60,19 @@ def _contacts_counted(ctx) -> list[pd.DataFrame]:
 
 
 def _portal_counted(ctx) -> list[pd.DataFrame]:
-    p = ctx.dataset["portal_usage"]
-    used = p[p["logins"] > 0]
-    used = used.assign(year=used["month"].str.slice(0, 4).astype("int64"))
-    unit, n = ctx.families.locate(used, "family_id"), len(ctx.families)  # the family unit of each month row
+    p = ctx.dataset["portal_usage"].reset_index(drop=True)
+    used = np.flatnonzero((p["logins"] > 0).to_numpy(dtype=bool, na_value=False))  # months with a login
+    # the family unit of each of those month rows
+    unit = ctx.family_unit_of("portal_usage", lambda: p.take(used).assign(
+        year=lambda d: d["month"].str.slice(0, 4).astype("int64")), used)
+    n = len(ctx.families)
     out = []
     if ctx.wants("portal_adoption"):
         out.append(count(for_indicator(ctx.family_cells, "portal_adoption"), _flag(unit, n))
                    .assign(indicator="portal_adoption"))
     if ctx.wants("portal_regular_use"):
-        month, months = pd.factorize(used["month"])
+        month, months = pd.factorize(p["month"])
+        month = month[used]
         ok = (unit >= 0) & (month >= 0)
         distinct = np.unique(unit[ok] * len(months) + month[ok])  # each unit's distinct months, once
         n_months = np.bincount(distinct // max(len(months), 1), minlength=n)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .contract import TABLES
@@ -27,6 +28,10 @@ class Dataset:
     tables: dict[str, pd.DataFrame]
     source: Path | None = None
     report: ValidationReport = field(default_factory=ValidationReport)
+    #: per table, ``(table, enrolments, rows)``: for each row of ``table``, the position in
+    #: ``enrolments`` of the first row with its school, year and family (-1 where none). The
+    #: loader finds them while checking that each family is enrolled; see :meth:`enrolment_rows`.
+    links: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.tables:
@@ -36,6 +41,18 @@ class Dataset:
     def has(self, name: str) -> bool:
         """True when the dataset holds table ``name``."""
         return name in self.tables
+
+    def enrolment_rows(self, name: str) -> np.ndarray | None:
+        """For each row of table ``name``, the row of ``enrolments`` with its school, year and family.
+
+        -1 where there is none. Known only for tables the loader checked against enrolments
+        (attendance, contacts, portal_usage), and only while the dataset still holds the very
+        frames they were found for; otherwise None, and callers match the keys themselves.
+        """
+        link = self.links.get(name)
+        if link is None or link[0] is not self.tables.get(name) or link[1] is not self.tables.get("enrolments"):
+            return None
+        return link[2]
 
     def for_schools(self, school_ids) -> Dataset:
         """The same dataset restricted to the schools ``school_ids``.
@@ -54,16 +71,24 @@ class Dataset:
         (['0043'], 2)
         """
         keep = pd.Index(list(school_ids)).astype("str")
-        tables = {}
+        tables, masks = {}, {}
         for name, df in self.tables.items():
             if "school_id" in df.columns:
-                tables[name] = df[df["school_id"].astype("str").isin(keep)]
-            else:
-                tables[name] = df
-        if "attendance" in tables and "activities" in tables:
-            tables["attendance"] = self.tables["attendance"][
-                self.tables["attendance"]["activity_id"].isin(tables["activities"]["activity_id"])]
-        return Dataset(tables, self.source, self.report)
+                masks[name] = df["school_id"].astype("str").isin(keep).to_numpy()
+        if "attendance" in self.tables and "activities" in self.tables:
+            kept = self.tables["activities"]["activity_id"][masks["activities"]]
+            masks["attendance"] = self.tables["attendance"]["activity_id"].isin(kept).to_numpy()
+        for name, df in self.tables.items():
+            tables[name] = df[masks[name]] if name in masks else df
+        out = Dataset(tables, self.source, self.report)
+        if "enrolments" in masks:  # a kept row's enrolment row is of the same school, so it is kept too
+            e_mask = masks["enrolments"]
+            renumber = np.append(np.where(e_mask, np.cumsum(e_mask) - 1, -1), -1)
+            for name in self.links:
+                rows = self.enrolment_rows(name)
+                if rows is not None and name in masks:
+                    out.links[name] = (tables[name], tables["enrolments"], renumber[rows[masks[name]]])
+        return out
 
     def fingerprint(self) -> str:
         """SHA-256 of the dataset's tables (see :func:`hsp_eval.fingerprint.fingerprint`)."""

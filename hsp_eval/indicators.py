@@ -72,6 +72,19 @@ class Context:
             self.cache["units.student_cells"] = Cells.build(self.students.frame, self.students.groups)
         return self.cache["units.student_cells"]
 
+    def family_unit_of(self, table: str, rows, take: np.ndarray | None = None) -> np.ndarray:
+        """Family unit of each row of the dataset's ``table`` (or of its rows at ``take``); -1 if none.
+
+        Uses the enrolment row of each row that the loader found while checking the table
+        (:meth:`hsp_eval.Dataset.enrolment_rows`) when the dataset has it; otherwise matches the
+        rows on school, year and family: ``rows()`` gives them (those at ``take``), with ``year``.
+        """
+        found = getattr(self.dataset, "enrolment_rows", lambda name: None)(table)
+        if found is None or self.families.row_unit is None:
+            return self.families.locate(rows(), "family_id")
+        unit = self.families.of_rows(found)
+        return unit if take is None else unit[take]
+
     def wants(self, *ids: str) -> bool:
         """True when any of the indicators ``ids`` was asked for.
 

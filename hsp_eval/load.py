@@ -163,10 +163,15 @@ def _reasons(bad: np.ndarray, make) -> np.ndarray:
     return out
 
 
-def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded]):
-    """Yield (column, failing mask, values, reason text or Series) for table ``name``."""
+def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: dict | None = None):
+    """Yield (column, failing mask, values, reason text or Series) for table ``name``.
+
+    ``found["family"]`` is set to each row's enrolment row (first row with its school, year
+    and family; -1 where none) when the table's families are checked against enrolments.
+    """
     df = table.frame
     enrolments = tables.get("enrolments")
+    found = {} if found is None else found
 
     def school_known():
         school = table.codes("school_id")
@@ -176,8 +181,10 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded]):
     def enrolled(id_col: str, school, year, ref: _Coded | None, reason):
         """Rows whose (school, year, id_col) is not in ``ref``, with ``reason(school, year)`` texts."""
         probe = [school, year, table.codes(id_col)]
-        ok = _keys_in(probe, ref, ["school_id", "year", id_col])
-        ok |= np.any([codes < 0 for codes, _ in probe], axis=0)
+        pos = _positions(probe, ref, ["school_id", "year", id_col])
+        if id_col == "family_id" and ref is enrolments:
+            found["family"] = pos
+        ok = (pos >= 0) | np.any([codes < 0 for codes, _ in probe], axis=0)
         text = _reasons(~ok, lambda pos: reason(_texts(school, pos), _texts(year, pos)))
         return (id_col, ~ok, df[id_col], pd.Series(text, index=df.index))
 
@@ -416,6 +423,7 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
 
     accepted: dict[str, pd.DataFrame] = {}
     references: dict[str, _Coded] = {}
+    links: dict = {}  # see Dataset.links
     quarantine_dir = Path(quarantine) if quarantine is not None else None
     for name in names:  # then one table at a time, so only one table's raw cells are in memory
         raw = read_raw(files[name], name)
@@ -426,7 +434,8 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
             raise DataContractError(report)
         typed, cells = _parse_table(raw)
         crosses = []
-        for column, bad, values, reason in _cross_checks(name, typed, references):
+        found = {}
+        for column, bad, values, reason in _cross_checks(name, typed, references, found):
             bad = np.asarray(bad, dtype=bool)
             if bad.any():
                 pos = np.flatnonzero(bad)
@@ -452,6 +461,8 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         good[bad_pos] = False
         kept = typed.rows(good) if bad_pos.size else typed
         accepted[name] = _narrow(kept.frame, name)
+        if "family" in found and references["enrolments"].frame is accepted["enrolments"]:
+            links[name] = (accepted[name], accepted["enrolments"], found["family"][good].astype(np.int32))
         if name in _REFERENCED:
             # later tables are checked against the accepted rows (quarantine) or every readable row
             references[name] = _Coded(accepted[name], kept._codes) \
@@ -468,4 +479,4 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
     report.problems.sort(key=lambda p: (list(TABLES).index(p.table), p.row or 0))
     if report.problems and quarantine_dir is None:
         raise DataContractError(report)
-    return Dataset(accepted, source=folder, report=report)
+    return Dataset(accepted, source=folder, report=report, links=links)

@@ -38,6 +38,11 @@ def attended_rows(activities: pd.DataFrame, attendance: pd.DataFrame) -> pd.Data
     >>> attended_rows(acts, att)[["activity_id", "year", "focus"]].values.tolist()
     [['B', 2025, 'learning'], ['A', 2024, 'school']]
     """
+    return _joined(activities, attendance)[0]
+
+
+def _joined(activities: pd.DataFrame, attendance: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`attended_rows`, and the positions in ``attendance`` of the rows it kept."""
     pos = positions(attendance, ["activity_id"], activities, ["activity_id"])
     keep = np.flatnonzero(pos >= 0)
     pos = pos[keep]
@@ -48,7 +53,7 @@ def attended_rows(activities: pd.DataFrame, attendance: pd.DataFrame) -> pd.Data
     m["activity_type"] = kind.take(pos).reset_index(drop=True)
     m["year"] = a["date"].dt.year.astype("int64").to_numpy()[pos]
     m["focus"] = kind.map(vocab.ACTIVITY_FOCUS).take(pos).reset_index(drop=True)
-    return m
+    return m, keep
 
 
 def family_measures(families: Units, rows: pd.DataFrame, unit: np.ndarray | None = None) -> pd.DataFrame:
@@ -83,8 +88,8 @@ def counted(ctx) -> pd.DataFrame:
     (and sum, sumsq for means), before intervals and roll-up.
     """
     families, family_cells = ctx.families, ctx.family_cells
-    rows = attended_rows(ctx.dataset["activities"], ctx.dataset["attendance"])
-    unit = families.locate(rows, "family_id")  # each row's family, found once for every use below
+    rows, kept = _joined(ctx.dataset["activities"], ctx.dataset["attendance"])
+    unit = ctx.family_unit_of("attendance", lambda: rows, kept)  # each row's family, once for every use below
     fm = family_measures(families, rows, unit)
     parts = []
 

@@ -119,6 +119,7 @@ class Units:
     groups: pd.DataFrame  #: columns unit (int), group_type, group
     keys: UnitKeys | None = None  #: the units' own keys; unit i has the i-th smallest (``sorted_keys``)
     sorted_keys: np.ndarray | None = None
+    row_unit: np.ndarray | None = None  #: the unit of each row of the enrolments the units were made from
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -128,6 +129,20 @@ class Units:
         if self.keys is not None and id_col == self.keys.id_col:
             return _find(self.sorted_keys, self.keys.of(df))
         return positions(df, KEY + [id_col], self.frame, KEY + [id_col])
+
+    def of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Unit position of each enrolment row in ``rows`` (positions in the enrolments the units
+        were made from; -1 stays -1).
+
+        Examples
+        --------
+        >>> e = pd.DataFrame({"school_id": ["A", "A"], "year": [2024, 2024], "student_id": ["1", "2"],
+        ...                   "family_id": ["F", "F"], "year_level": [1, 2], "ethnicity": ["Asian"] * 2,
+        ...                   "target": [False, False]})
+        >>> family_units(e, ["all"]).of_rows(np.array([1, -1, 0])).tolist()
+        [0, -1, 0]
+        """
+        return np.append(self.row_unit, -1)[rows]
 
 
 def year_band(year_level: pd.Series) -> pd.Series:
@@ -263,8 +278,8 @@ def family_units(enrolments: pd.DataFrame, group_types=None) -> Units:
     unique_keys, first, rows_unit = np.unique(keys.keys, return_index=True, return_inverse=True)
     # one row per (school_id, year, family_id), in that order: the keys sort as the text does
     frame = e[["school_id", "year", "family_id"]].take(first).reset_index(drop=True)
-    units = Units(frame, pd.DataFrame(), keys, unique_keys)
-    units.groups = _memberships(frame, rows_unit.ravel(), e, "family_id", group_types, (keys, unique_keys))
+    units = Units(frame, pd.DataFrame(), keys, unique_keys, rows_unit.ravel())
+    units.groups = _memberships(frame, units.row_unit, e, "family_id", group_types, (keys, unique_keys))
     return units
 
 

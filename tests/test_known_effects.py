@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsp_eval import indicators, load_dataset, trends
+from hsp_eval import Dataset, indicators, load_dataset, trends
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
@@ -124,6 +124,19 @@ def test_schools_are_independent_so_the_work_can_be_split_by_school(demo, table)
     a = sub[sub["level"] == "school"].reset_index(drop=True)
     b = table[(table["level"] == "school") & table["area_id"].isin(keep)].reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_rows_linked_by_the_loader_count_as_rows_matched_by_key(demo, table):
+    """The engine's short cut (each row's enrolment row, found by the loader's checks) gives the
+    same table as matching school, year and family again, for the whole demo and for a subset."""
+    assert all(demo.enrolment_rows(t) is not None for t in ("attendance", "contacts", "portal_usage"))
+    unlinked = Dataset(demo.tables, demo.source, demo.report)
+    assert unlinked.enrolment_rows("attendance") is None
+    pd.testing.assert_frame_equal(indicators.compute(unlinked), table)
+    keep = sorted(demo["schools"]["school_id"])[3:6]
+    sub = demo.for_schools(keep)
+    assert sub.enrolment_rows("portal_usage") is not None
+    pd.testing.assert_frame_equal(indicators.compute(sub), indicators.compute(Dataset(sub.tables)))
 
 
 @pytest.mark.slow

@@ -246,6 +246,32 @@ def test_quarantine_cascades_to_rows_that_refer_to_quarantined_rows(base, tmp_pa
     assert ds.report.accounts["contacts"].quarantined == 1
 
 
+def test_each_family_row_keeps_the_enrolment_row_its_check_found(base, tmp_path):
+    """The loader remembers, for each accepted attendance, contact and portal row, the row of the
+    accepted enrolments with its school, year and family; it forgets them once a table is replaced."""
+    write(base, enrolments="year,school_id,student_id,family_id,year_level,ethnicity,target\n"
+                           "2024,0042,00009,F09,30,Asian,false\n" + ENROL.split("\n", 1)[1],  # row 2 is bad
+          activities="activity_id,school_id,date,activity_type\nA1,0042,2024-03-07,learning_conference\n"
+                     "A2,0007,2024-03-07,celebration\n",
+          attendance="activity_id,family_id,invited,attended\nA2,F01,,true\nA1,F09,,true\n"
+                     "A1,F02,true,true\nA1,F01,,false\n",
+          contacts="contact_id,school_id,date,family_id,initiated_by,channel,purpose\n"
+                   "C1,0042,2024-05-01,F02,school,phone,good_news\nC2,0007,2024-06-01,F01,family,email,learning\n",
+          portal_usage="school_id,family_id,month,logins\n0042,F01,2024-02,3\n0042,F01,2025-02,1\n"
+                       "0042,F02,2024-11,0\n")
+    ds = load_dataset(base, quarantine=tmp_path / "q")
+    # accepted enrolments: 0 = (0042, F01), 1 = (0042, F01), 2 = (0007, F01), 3 = (0042, F02)
+    assert ds["enrolments"]["student_id"].tolist() == ["00001", "00002", "00003", "00004"]
+    assert ds.enrolment_rows("attendance").tolist() == [2, 3, 0]  # A1/F09 quarantined
+    assert ds.enrolment_rows("contacts").tolist() == [3, 2]
+    assert ds.enrolment_rows("portal_usage").tolist() == [0, 3]  # F01 has no child there in 2025
+    assert ds.report.accounts["portal_usage"].quarantined == 1
+    sub = ds.for_schools(["0042"])
+    assert sub.enrolment_rows("attendance").tolist() == [2, 0] and sub.enrolment_rows("contacts").tolist() == [2]
+    ds.tables["contacts"] = ds["contacts"].iloc[::-1]
+    assert ds.enrolment_rows("contacts") is None and ds.enrolment_rows("attendance") is not None
+
+
 def test_report_lists_all_problems_with_a_cap(base):
     rows = "".join(f"2024,0042,9{i:04d},F9,{20 + i},Asian,false\n" for i in range(80))
     write(base, enrolments=ENROL + rows)
