@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import vocab
 from .aggregate import count, for_indicator, per_unit, tally
+from .keys import distinct
 
 
 def _flag(unit: np.ndarray, n: int) -> np.ndarray:
@@ -74,8 +75,8 @@ def _portal_counted(ctx) -> list[pd.DataFrame]:
         month, months = pd.factorize(p["month"])
         month = month[used]
         ok = (unit >= 0) & (month >= 0)
-        distinct = np.unique(unit[ok] * len(months) + month[ok])  # each unit's distinct months, once
-        n_months = np.bincount(distinct // max(len(months), 1), minlength=n)
+        pairs = distinct(unit[ok] * len(months) + month[ok])  # each unit's distinct months, once
+        n_months = np.bincount(pairs // max(len(months), 1), minlength=n)
         regular = np.full(n, np.nan)
         regular[unit[unit >= 0]] = (n_months[unit[unit >= 0]] >= 6).astype("float64")
         out.append(count(for_indicator(ctx.family_cells, "portal_regular_use"), regular)

@@ -28,9 +28,10 @@ class Dataset:
     tables: dict[str, pd.DataFrame]
     source: Path | None = None
     report: ValidationReport = field(default_factory=ValidationReport)
-    #: per table, ``(table, enrolments, rows)``: for each row of ``table``, the position in
-    #: ``enrolments`` of the first row with its school, year and family (-1 where none). The
-    #: loader finds them while checking that each family is enrolled; see :meth:`enrolment_rows`.
+    #: per (table, referenced table), ``(table, referenced, rows)``: for each row of ``table``,
+    #: the position of the row of ``referenced`` it refers to (-1 where none). The loader finds
+    #: them while checking that each row's family is enrolled and each attendance row's activity
+    #: exists; see :meth:`rows_in`.
     links: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -42,17 +43,23 @@ class Dataset:
         """True when the dataset holds table ``name``."""
         return name in self.tables
 
-    def enrolment_rows(self, name: str) -> np.ndarray | None:
-        """For each row of table ``name``, the row of ``enrolments`` with its school, year and family.
+    def rows_in(self, name: str, ref: str) -> np.ndarray | None:
+        """For each row of table ``name``, the position of the row of table ``ref`` it refers to.
 
-        -1 where there is none. Known only for tables the loader checked against enrolments
-        (attendance, contacts, portal_usage), and only while the dataset still holds the very
-        frames they were found for; otherwise None, and callers match the keys themselves.
+        -1 where there is none. ``ref`` is ``enrolments`` (the first row with the row's school,
+        year and family: attendance, contacts, portal_usage, survey_respondents) or
+        ``activities`` (attendance). Known only for what the loader checked, and only while the
+        dataset still holds the very frames it was found for; otherwise None, and callers
+        match the keys themselves.
         """
-        link = self.links.get(name)
-        if link is None or link[0] is not self.tables.get(name) or link[1] is not self.tables.get("enrolments"):
+        link = self.links.get((name, ref))
+        if link is None or link[0] is not self.tables.get(name) or link[1] is not self.tables.get(ref):
             return None
         return link[2]
+
+    def enrolment_rows(self, name: str) -> np.ndarray | None:
+        """:meth:`rows_in` ``(name, "enrolments")``: each row's enrolment row (school, year, family)."""
+        return self.rows_in(name, "enrolments")
 
     def for_schools(self, school_ids) -> Dataset:
         """The same dataset restricted to the schools ``school_ids``.
@@ -81,13 +88,11 @@ class Dataset:
         for name, df in self.tables.items():
             tables[name] = df[masks[name]] if name in masks else df
         out = Dataset(tables, self.source, self.report)
-        if "enrolments" in masks:  # a kept row's enrolment row is of the same school, so it is kept too
-            e_mask = masks["enrolments"]
-            renumber = np.append(np.where(e_mask, np.cumsum(e_mask) - 1, -1), -1)
-            for name in self.links:
-                rows = self.enrolment_rows(name)
-                if rows is not None and name in masks:
-                    out.links[name] = (tables[name], tables["enrolments"], renumber[rows[masks[name]]])
+        for name, ref in self.links:  # a kept row refers to a row of the same school, kept too
+            rows = self.rows_in(name, ref)
+            if rows is not None and name in masks and ref in masks:
+                renumber = np.append(np.where(masks[ref], np.cumsum(masks[ref]) - 1, -1), -1)
+                out.links[name, ref] = (tables[name], tables[ref], renumber[rows[masks[name]]])
         return out
 
     def fingerprint(self) -> str:

@@ -40,6 +40,22 @@ def codes_of(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, uniques
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: ``np.unique(values)`` by sorting.
+
+    numpy 2.3+ finds plain ``np.unique`` values by hashing, which here is about 15x slower
+    than sorting on a few million distinct integers (numpy 2.4.6: 3.2 s against 0.2 s on
+    2.9 million family keys; see docs/performance.md).
+
+    Examples
+    --------
+    >>> distinct(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    s = np.sort(np.asarray(values))
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
 def pack(columns: list) -> np.ndarray:
     """One integer per row from ``(codes, radix)`` pairs (each code in 0..radix-1).
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .contract import REQUIRED_TABLES, TABLES
-from .keys import KeyLookup, codes_of, pack
+from .keys import KeyLookup, codes_of, distinct, pack
 from .dataset import Dataset
 from .parse import Parsed, dtype_for, parse_arrow, parse_series
 from .problems import DataContractError, Problem, TableAccount, ValidationReport
@@ -166,8 +166,9 @@ def _reasons(bad: np.ndarray, make) -> np.ndarray:
 def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: dict | None = None):
     """Yield (column, failing mask, values, reason text or Series) for table ``name``.
 
-    ``found["family"]`` is set to each row's enrolment row (first row with its school, year
-    and family; -1 where none) when the table's families are checked against enrolments.
+    ``found["enrolments"]`` is set to each row's enrolment row (first row with its school, year
+    and family; -1 where none) when the table's families are checked against enrolments, and
+    ``found["activities"]`` to each attendance row's activity row.
     """
     df = table.frame
     enrolments = tables.get("enrolments")
@@ -183,7 +184,7 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
         probe = [school, year, table.codes(id_col)]
         pos = _positions(probe, ref, ["school_id", "year", id_col])
         if id_col == "family_id" and ref is enrolments:
-            found["family"] = pos
+            found["enrolments"] = pos
         ok = (pos >= 0) | np.any([codes < 0 for codes, _ in probe], axis=0)
         text = _reasons(~ok, lambda pos: reason(_texts(school, pos), _texts(year, pos)))
         return (id_col, ~ok, df[id_col], pd.Series(text, index=df.index))
@@ -208,10 +209,10 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
     if name == "attendance":
         acts = tables.get("activities")
         activity = [table.codes("activity_id")]
-        ok = _keys_in(activity, acts, ["activity_id"])
+        pos = found["activities"] = _positions(activity, acts, ["activity_id"])
+        ok = pos >= 0
         yield ("activity_id", ~ok, df["activity_id"], "is not in the activities table")
         if acts is not None:
-            pos = _positions(activity, acts, ["activity_id"])
             school, year = _take(acts.codes("school_id"), pos), _take(_year_codes(acts, "date"), pos)
             col, bad, values, reason = family_enrolled(school, year, "the year of this activity")
             yield col, bad & ok, values, reason
@@ -446,7 +447,7 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         if crosses:
             cells = pd.concat([cells, *crosses], ignore_index=True)
         cells = cells.sort_values(["pos"], kind="stable").reset_index(drop=True)
-        bad_pos = np.unique(cells["pos"].to_numpy(dtype=np.int64)) if len(cells) else np.array([], int)
+        bad_pos = distinct(cells["pos"].to_numpy(dtype=np.int64)) if len(cells) else np.array([], int)
         n_bad_records = 0 if raw.bad_records is None else len(raw.bad_records)
         acc = TableAccount(name, raw.path.name, read=len(typed) + n_bad_records)
         for rec in cells.itertuples(index=False):
@@ -461,8 +462,9 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         good[bad_pos] = False
         kept = typed.rows(good) if bad_pos.size else typed
         accepted[name] = _narrow(kept.frame, name)
-        if "family" in found and references["enrolments"].frame is accepted["enrolments"]:
-            links[name] = (accepted[name], accepted["enrolments"], found["family"][good].astype(np.int32))
+        for ref, pos in found.items():  # rows of the accepted table in the accepted referenced table
+            if ref in references and references[ref].frame is accepted.get(ref):
+                links[name, ref] = (accepted[name], accepted[ref], pos[good].astype(np.int32))
         if name in _REFERENCED:
             # later tables are checked against the accepted rows (quarantine) or every readable row
             references[name] = _Coded(accepted[name], kept._codes) \

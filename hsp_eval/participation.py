@@ -18,7 +18,6 @@ import pandas as pd
 from . import vocab
 from .aggregate import count, for_indicator, moments, per_unit, tally
 from .keys import positions
-from .units import Units
 
 
 def attended_rows(activities: pd.DataFrame, attendance: pd.DataFrame) -> pd.DataFrame:
@@ -38,12 +37,11 @@ def attended_rows(activities: pd.DataFrame, attendance: pd.DataFrame) -> pd.Data
     >>> attended_rows(acts, att)[["activity_id", "year", "focus"]].values.tolist()
     [['B', 2025, 'learning'], ['A', 2024, 'school']]
     """
-    return _joined(activities, attendance)[0]
+    return _joined(activities, attendance, positions(attendance, ["activity_id"], activities, ["activity_id"]))
 
 
-def _joined(activities: pd.DataFrame, attendance: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """:func:`attended_rows`, and the positions in ``attendance`` of the rows it kept."""
-    pos = positions(attendance, ["activity_id"], activities, ["activity_id"])
+def _joined(activities: pd.DataFrame, attendance: pd.DataFrame, pos: np.ndarray) -> pd.DataFrame:
+    """:func:`attended_rows`, given each attendance row's activity row ``pos`` (-1 where none)."""
     keep = np.flatnonzero(pos >= 0)
     pos = pos[keep]
     a = activities.reset_index(drop=True)
@@ -53,31 +51,64 @@ def _joined(activities: pd.DataFrame, attendance: pd.DataFrame) -> tuple[pd.Data
     m["activity_type"] = kind.take(pos).reset_index(drop=True)
     m["year"] = a["date"].dt.year.astype("int64").to_numpy()[pos]
     m["focus"] = kind.map(vocab.ACTIVITY_FOCUS).take(pos).reset_index(drop=True)
-    return m, keep
+    return m
 
 
-def family_measures(families: Units, rows: pd.DataFrame, unit: np.ndarray | None = None) -> pd.DataFrame:
+#: the activity types, in the order of the columns ``reached_<type>``
+TYPES = tuple(vocab.ACTIVITY_TYPES)
+_LEARNING = np.array([vocab.ACTIVITY_FOCUS[t] == "learning" for t in TYPES])
+
+
+def register_rows(activities: pd.DataFrame, attendance: pd.DataFrame, pos: np.ndarray | None = None) -> pd.DataFrame:
+    """The attendance rows whose activity is known, as numbers: ``row`` (position in
+    ``attendance``), ``type`` (the activity type's position in :data:`TYPES`), ``attended``
+    and ``invited`` (missing as False).
+
+    ``pos`` is each attendance row's activity row when known (the loader finds it).
+
+    Examples
+    --------
+    >>> acts = pd.DataFrame({"activity_id": ["A", "B"], "activity_type": ["celebration", "goal_setting"]})
+    >>> att = pd.DataFrame({"activity_id": ["B", "X", "A"], "invited": [True, None, None],
+    ...                     "attended": [True, True, False]})
+    >>> register_rows(acts, att).values.tolist()
+    [[0, 1, True, True], [2, 8, False, False]]
+    """
+    if pos is None:
+        pos = positions(attendance, ["activity_id"], activities, ["activity_id"])
+    keep = np.flatnonzero(pos >= 0)
+    type_of = pd.Categorical(activities["activity_type"].astype("str"), categories=list(TYPES)).codes
+    return pd.DataFrame({
+        "row": keep,
+        "type": type_of[pos[keep]].astype(np.int8),
+        "attended": attendance["attended"].to_numpy(dtype=bool, na_value=False)[keep],
+        "invited": attendance["invited"].to_numpy(dtype=bool, na_value=False)[keep],
+    })
+
+
+def family_measures(n_units: int, unit: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
     """Per family unit: n_attended, breadth, reached, reached_learning and reached_<type>.
 
-    ``unit`` is each row's family unit (``families.locate(rows, "family_id")``) when known.
+    ``rows`` are :func:`register_rows`; ``unit`` is each one's family unit (-1 none) among
+    ``n_units``. Which types each family attended is one boolean matrix (family x type).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"type": [0, 0, 6, 1], "attended": [True, True, True, False]})
+    >>> m = family_measures(2, np.array([0, 0, 0, 1]), rows)
+    >>> m[["n_attended", "breadth", "reached", "reached_learning"]].values.tolist()
+    [[3.0, 2.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]]
     """
-    attended = rows["attended"].astype(bool).to_numpy()
-    unit = families.locate(rows, "family_id") if unit is None else unit
-    att = rows[attended].assign(_unit=unit[attended])[unit[attended] >= 0]
-    n = len(families)
-    out = pd.DataFrame(index=np.arange(n))
-    out["n_attended"] = np.bincount(att["_unit"], minlength=n).astype("float64")
-    types = att[["_unit", "activity_type"]].drop_duplicates()
-    out["breadth"] = np.bincount(types["_unit"], minlength=n).astype("float64")
+    came = rows["attended"].to_numpy(dtype=bool) & (unit >= 0)
+    u, t = unit[came], rows["type"].to_numpy(dtype=np.int64)[came]
+    went = np.zeros((n_units, len(TYPES)), dtype=bool)  # family x activity type
+    went[u[t >= 0], t[t >= 0]] = True
+    out = pd.DataFrame({"n_attended": np.bincount(u, minlength=n_units).astype("float64"),
+                        "breadth": went.sum(axis=1).astype("float64")})
     out["reached"] = (out["n_attended"] > 0).astype("float64")
-    learning = att.loc[att["focus"] == "learning", "_unit"].unique()
-    out["reached_learning"] = 0.0
-    out.loc[learning, "reached_learning"] = 1.0
-    for t in vocab.ACTIVITY_TYPES:
-        hit = types.loc[types["activity_type"] == t, "_unit"].to_numpy()
-        col = np.zeros(n)
-        col[hit] = 1.0
-        out[f"reached_{t}"] = col
+    out["reached_learning"] = went[:, _LEARNING].any(axis=1).astype("float64")
+    for j, t in enumerate(TYPES):
+        out[f"reached_{t}"] = went[:, j].astype("float64")
     return out
 
 
@@ -88,9 +119,12 @@ def counted(ctx) -> pd.DataFrame:
     (and sum, sumsq for means), before intervals and roll-up.
     """
     families, family_cells = ctx.families, ctx.family_cells
-    rows, kept = _joined(ctx.dataset["activities"], ctx.dataset["attendance"])
-    unit = ctx.family_unit_of("attendance", lambda: rows, kept)  # each row's family, once for every use below
-    fm = family_measures(families, rows, unit)
+    activities, attendance = ctx.dataset["activities"], ctx.dataset["attendance"]
+    rows = register_rows(activities, attendance, getattr(ctx.dataset, "rows_in", lambda *a: None)(
+        "attendance", "activities"))
+    # each row's family, once for every use below
+    unit = ctx.family_unit_of("attendance", lambda: attended_rows(activities, attendance), rows["row"].to_numpy())
+    fm = family_measures(len(families), unit, rows)
     parts = []
 
     def add(df: pd.DataFrame, indicator: str) -> None:
@@ -103,7 +137,7 @@ def counted(ctx) -> pd.DataFrame:
             "reach_learning")
     if ctx.wants("reach_by_type"):
         all_cells = family_cells.only("all")
-        for t in vocab.ACTIVITY_TYPES:
+        for t in TYPES:
             df = count(all_cells, fm[f"reached_{t}"].to_numpy())
             add(df.assign(group_type="activity_type", group=t), "reach_by_type")
     if ctx.wants("attendances_per_family"):
@@ -120,18 +154,17 @@ def counted(ctx) -> pd.DataFrame:
 
     # attended rows and invitations, counted per family and then into the family's groups
     n = len(families)
-    attended = rows["attended"].astype(bool).to_numpy()
+    attended = rows["attended"].to_numpy()
     if ctx.wants("learning_share"):
-        att = rows[attended]
+        learning = _LEARNING[rows["type"].to_numpy()[attended]]
         add(tally(for_indicator(family_cells, "learning_share"),
-                  per_unit(unit[attended], (att["focus"] == "learning").to_numpy(dtype="float64"), n),
-                  per_unit(unit[attended], np.ones(len(att)), n)), "learning_share")
+                  per_unit(unit[attended], learning.astype("float64"), n),
+                  per_unit(unit[attended], np.ones(len(learning)), n)), "learning_share")
     if ctx.wants("invitation_uptake"):
-        invited = rows["invited"].fillna(False).astype(bool).to_numpy()
-        inv = rows[invited]
+        invited = rows["invited"].to_numpy()
         add(tally(for_indicator(family_cells, "invitation_uptake"),
-                  per_unit(unit[invited], inv["attended"].to_numpy(dtype="float64"), n),
-                  per_unit(unit[invited], np.ones(len(inv)), n)), "invitation_uptake")
+                  per_unit(unit[invited], attended[invited].astype("float64"), n),
+                  per_unit(unit[invited], np.ones(int(invited.sum())), n)), "invitation_uptake")
 
     # year over year: retention of last year's reached families, reach of new families
     if ctx.wants("retention"):

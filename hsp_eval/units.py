@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .keys import codes_of, positions
+from .keys import codes_of, distinct, positions
 from .vocab import ETHNIC_GROUPS, NOT_STATED, PRIORITY_ORDER, YEAR_BANDS
 
 GROUP_TYPES = ("all", "ethnicity", "ethnicity_prioritised", "year_band", "target", "new_family")
@@ -180,7 +180,7 @@ def _unit_groups(rows_unit: np.ndarray, ethnicity: pd.Series) -> tuple[np.ndarra
     offs = np.arange(int(rep.sum())) - np.repeat(np.cumsum(rep) - rep, rep)
     g = flat[np.repeat(starts[codes], rep) + offs]
     k = len(ETHNIC_ALL)
-    key = np.unique(np.asarray(rows_unit, dtype=np.int64)[row] * k + g)
+    key = distinct(np.asarray(rows_unit, dtype=np.int64)[row] * k + g)
     return key // k, key % k
 
 
@@ -191,7 +191,7 @@ def _new_codes(frame: pd.DataFrame, id_col: str, keys: tuple | None = None) -> n
         unit_keys = UnitKeys(frame, id_col)
         keys = unit_keys, unit_keys.keys
     unit_keys, row_keys = keys
-    was = _find(np.unique(row_keys), unit_keys.earlier(row_keys)) >= 0
+    was = _find(distinct(row_keys), unit_keys.earlier(row_keys)) >= 0
     school = row_keys // (unit_keys.n_years * len(unit_keys.ids))  # the school's code
     years = frame["year"].to_numpy(dtype=np.int64)
     first = np.full(len(unit_keys.schools), np.iinfo(np.int64).max)
@@ -227,7 +227,7 @@ def _memberships(frame: pd.DataFrame, rows_unit: np.ndarray, rows: pd.DataFrame,
     if "year_band" in want:
         edges = np.array([hi for _, hi in YEAR_BANDS.values()])
         band = np.searchsorted(edges, rows["year_level"].to_numpy(dtype=np.int64))
-        key = np.unique(rows_unit.astype(np.int64) * len(edges) + band)
+        key = distinct(rows_unit.astype(np.int64) * len(edges) + band)
         parts.append(_part(key // len(edges), "year_band", key % len(edges), YEAR_BANDS))
     target = rows["target"].fillna(False).astype(bool).to_numpy() if "target" in rows else \
         np.zeros(len(rows), dtype=bool)
@@ -256,7 +256,7 @@ def _sorted_groups(parts: list[tuple]) -> pd.DataFrame:
         empty = pd.Categorical(np.array([], dtype=object))
         return pd.DataFrame({"unit": np.array([], np.int64), "group_type": empty, "group": empty})
     types = sorted({p[1] for p in parts})
-    used = [np.unique(p[2]) for p in parts]
+    used = [distinct(p[2]) for p in parts]
     groups = sorted({p[3][c] for p, u in zip(parts, used) for c in u})
     unit = np.concatenate([p[0] for p in parts])
     gtype = np.concatenate([np.full(len(p[0]), types.index(p[1]), dtype=np.int8) for p in parts])

@@ -248,7 +248,8 @@ def test_quarantine_cascades_to_rows_that_refer_to_quarantined_rows(base, tmp_pa
 
 def test_each_family_row_keeps_the_enrolment_row_its_check_found(base, tmp_path):
     """The loader remembers, for each accepted attendance, contact and portal row, the row of the
-    accepted enrolments with its school, year and family; it forgets them once a table is replaced."""
+    accepted enrolments with its school, year and family (and each attendance row's activity);
+    it forgets them once a table is replaced."""
     write(base, enrolments="year,school_id,student_id,family_id,year_level,ethnicity,target\n"
                            "2024,0042,00009,F09,30,Asian,false\n" + ENROL.split("\n", 1)[1],  # row 2 is bad
           activities="activity_id,school_id,date,activity_type\nA1,0042,2024-03-07,learning_conference\n"
@@ -263,11 +264,13 @@ def test_each_family_row_keeps_the_enrolment_row_its_check_found(base, tmp_path)
     # accepted enrolments: 0 = (0042, F01), 1 = (0042, F01), 2 = (0007, F01), 3 = (0042, F02)
     assert ds["enrolments"]["student_id"].tolist() == ["00001", "00002", "00003", "00004"]
     assert ds.enrolment_rows("attendance").tolist() == [2, 3, 0]  # A1/F09 quarantined
+    assert ds.rows_in("attendance", "activities").tolist() == [1, 0, 0]
     assert ds.enrolment_rows("contacts").tolist() == [3, 2]
     assert ds.enrolment_rows("portal_usage").tolist() == [0, 3]  # F01 has no child there in 2025
     assert ds.report.accounts["portal_usage"].quarantined == 1
     sub = ds.for_schools(["0042"])
     assert sub.enrolment_rows("attendance").tolist() == [2, 0] and sub.enrolment_rows("contacts").tolist() == [2]
+    assert sub.rows_in("attendance", "activities").tolist() == [0, 0]
     ds.tables["contacts"] = ds["contacts"].iloc[::-1]
     assert ds.enrolment_rows("contacts") is None and ds.enrolment_rows("attendance") is not None
 
