@@ -30,8 +30,8 @@ class Dataset:
     report: ValidationReport = field(default_factory=ValidationReport)
     #: per (table, referenced table), ``(table, referenced, rows)``: for each row of ``table``,
     #: the position of the row of ``referenced`` it refers to (-1 where none). The loader finds
-    #: them while checking that each row's family is enrolled and each attendance row's activity
-    #: exists; see :meth:`rows_in`.
+    #: them while checking that each row's family is enrolled, each attendance row's activity
+    #: exists and each survey response's respondent and item exist; see :meth:`rows_in`.
     links: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -47,8 +47,8 @@ class Dataset:
         """For each row of table ``name``, the position of the row of table ``ref`` it refers to.
 
         -1 where there is none. ``ref`` is ``enrolments`` (the first row with the row's school,
-        year and family: attendance, contacts, portal_usage, survey_respondents) or
-        ``activities`` (attendance). Known only for what the loader checked, and only while the
+        year and family: attendance, contacts, portal_usage, survey_respondents), ``activities``
+        (attendance), ``survey_respondents`` or ``survey_items`` (survey_responses). Known only for what the loader checked, and only while the
         dataset still holds the very frames it was found for; otherwise None, and callers
         match the keys themselves.
         """

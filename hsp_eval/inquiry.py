@@ -268,12 +268,21 @@ def _fit(y: np.ndarray, x: np.ndarray, names: list[str], student: np.ndarray):
     return res
 
 
-def _fit_rows(rows: pd.DataFrame, z: np.ndarray):
-    """Fit the model on model rows with their standardised start scores."""
-    x, names = _design(rows["codesigned"].to_numpy(dtype=bool), z, rows["year_level"].to_numpy(dtype="float64"),
-                       rows["measure"].to_numpy(dtype=object))
-    student = pd.factorize(rows["student_id"].astype("str"))[0]
-    return _fit(rows["accelerated"].to_numpy(dtype="float64"), x, names, student)
+def _model_arrays(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The model rows' columns as numpy arrays (students as codes), taken once for any number of fits."""
+    return {"codesigned": rows["codesigned"].to_numpy(dtype=bool),
+            "year_level": rows["year_level"].to_numpy(dtype="float64"),
+            "measure": rows["measure"].to_numpy(dtype=object),
+            "student": pd.factorize(rows["student_id"].astype("str"))[0],
+            "accelerated": rows["accelerated"].to_numpy(dtype="float64")}
+
+
+def _fit_rows(arrays: dict[str, np.ndarray], z: np.ndarray, idx=slice(None)):
+    """Fit the model on the model rows at ``idx`` of ``arrays`` (:func:`_model_arrays`), with
+    their standardised start scores ``z``."""
+    x, names = _design(arrays["codesigned"][idx], z, arrays["year_level"][idx], arrays["measure"][idx])
+    student = pd.factorize(arrays["student"][idx])[0]  # numbered within the fit, as its clusters
+    return _fit(arrays["accelerated"][idx], x, names, student)
 
 
 def _tidy(res, n: int) -> pd.DataFrame:
@@ -336,7 +345,7 @@ def codesign_model(dataset, school_id=None, years=None, min_n: int = MIN_MODEL_N
     if not fittable(rows, ["_all"], min_n).any():
         raise ValueError(f"cannot fit the codesign model: {len(rows)} rows (at least {min_n} needed) or "
                          "no students in one of the codesigned x accelerated groups")
-    res = _fit_rows(rows, standardise(rows, []))
+    res = _fit_rows(_model_arrays(rows), standardise(rows, []))
     if res is None:
         raise ValueError("cannot fit the codesign model: separation, collinearity or no convergence")
     return _tidy(res, len(rows))
@@ -360,14 +369,17 @@ def odds_ratio_rows(rows: pd.DataFrame, region_of: pd.Series, min_n: int = MIN_M
         ok = fittable(r, ["area_id", "year"], min_n)
         z = standardise(r, ["area_id", "year"])
         groups = r.groupby(["area_id", "year"], sort=True).indices
+        arrays = _model_arrays(r)
         for area_id, year in ok.index[ok.to_numpy()]:  # the per-cell fit: fittable cells only
             idx = groups[(area_id, year)]
-            res = _fit_rows(r.iloc[idx], z[idx])
+            res = _fit_rows(arrays, z[idx], idx)
             if res is None:
                 continue
-            t = _tidy(res, len(idx)).set_index("term").loc["codesigned"]
-            out.append({"level": level, "area_id": area_id, "year": int(year), "value": t["odds_ratio"],
-                        "ci_low": t["ci_low"], "ci_high": t["ci_high"], "denominator": float(len(idx))})
+            j = res.term_names.index("codesigned")  # the codesigned term, as _tidy gives it
+            ci = np.exp(np.asarray(res.conf_int())[j])
+            out.append({"level": level, "area_id": area_id, "year": int(year),
+                        "value": np.exp(np.asarray(res.params)[j]), "ci_low": ci[0], "ci_high": ci[1],
+                        "denominator": float(len(idx))})
     if not out:
         return pd.DataFrame(columns=FINAL)
     return pd.DataFrame(out).assign(indicator="accelerated_by_codesign", group_type="codesign",

@@ -167,8 +167,9 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
     """Yield (column, failing mask, values, reason text or Series) for table ``name``.
 
     ``found["enrolments"]`` is set to each row's enrolment row (first row with its school, year
-    and family; -1 where none) when the table's families are checked against enrolments, and
-    ``found["activities"]`` to each attendance row's activity row.
+    and family; -1 where none) when the table's families are checked against enrolments,
+    ``found["activities"]`` to each attendance row's activity row, and ``found["survey_respondents"]``
+    and ``found["survey_items"]`` to each survey response's respondent and item rows.
     """
     df = table.frame
     enrolments = tables.get("enrolments")
@@ -237,15 +238,18 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
             yield col, bad & linked, values, reason
     if name == "survey_responses":
         resp_key = ["instrument", "year", "school_id", "respondent_id"]
-        ok = _keys_in([table.codes(c) for c in resp_key], tables.get("survey_respondents"), resp_key)
+        found["survey_respondents"] = _positions([table.codes(c) for c in resp_key],
+                                                 tables.get("survey_respondents"), resp_key)
+        ok = found["survey_respondents"] >= 0
         yield ("respondent_id", ~ok, df["respondent_id"],
                "is not in survey_respondents for this instrument, year and school")
         items = tables.get("survey_items")
         item_key = [table.codes("instrument"), table.codes("item_id")]
-        ok_item = _keys_in(item_key, items, ["instrument", "item_id"])
+        found["survey_items"] = _positions(item_key, items, ["instrument", "item_id"])
+        ok_item = found["survey_items"] >= 0
         yield ("item_id", ~ok_item, df["item_id"], "is not an item of this instrument in survey_items")
         if items is not None:
-            pos = _positions(item_key, items, ["instrument", "item_id"])
+            pos = found["survey_items"]
             item_lo = items.frame["response_min"].to_numpy(dtype="float64", na_value=np.nan)
             item_hi = items.frame["response_max"].to_numpy(dtype="float64", na_value=np.nan)
             lo = np.where(pos >= 0, item_lo[np.maximum(pos, 0)], np.nan)

@@ -55,8 +55,10 @@ import pandas as pd
 
 from . import stats
 from .aggregate import Cells, count, for_indicator, moments
+from .keys import positions
 
 RESPONDENT = ["instrument", "year", "school_id", "respondent_id"]
+ITEM = ["instrument", "item_id"]
 ALPHA_MIN = 10  #: fewest respondents answering every item for a scale_alpha row
 OUT = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
        "value", "ci_low", "ci_high"]
@@ -104,19 +106,24 @@ def scored_responses(ds) -> pd.DataFrame:
     >>> scored_responses(ds)[["scored", "favourable"]].values.tolist()
     [[4.0, 1.0]]
     """
-    r = ds["survey_responses"]
-    r = r.loc[r["response"].notna(), RESPONDENT + ["item_id", "response"]]
-    items = ds["survey_items"][["instrument", "item_id", "scale", "response_min", "response_max",
-                                "favourable_min", "reverse"]]
-    who = ds["survey_respondents"][RESPONDENT + ["role"]]
-    m = r.merge(items, on=["instrument", "item_id"], how="inner").merge(who, on=RESPONDENT, how="inner")
-    resp = m["response"].to_numpy(dtype="float64", na_value=np.nan)
-    lo, hi = (m[c].to_numpy(dtype="float64") for c in ("response_min", "response_max"))
-    reverse = m["reverse"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    scored = np.where(reverse, lo + hi - resp, resp)
-    return m[RESPONDENT + ["item_id", "scale"]].assign(
-        role=m["role"].astype("str").to_numpy(), scored=scored,
-        favourable=(scored >= m["favourable_min"].to_numpy(dtype="float64")).astype("float64"))
+    r, items, who = ds["survey_responses"], ds["survey_items"], ds["survey_respondents"]
+    # each response's item and respondent row: found by the loader's checks, else matched here
+    rows_in = getattr(ds, "rows_in", lambda *a: None)
+    item = rows_in("survey_responses", "survey_items")
+    item = positions(r, ITEM, items, ITEM) if item is None else item
+    resp = rows_in("survey_responses", "survey_respondents")
+    resp = positions(r, RESPONDENT, who, RESPONDENT) if resp is None else resp
+    keep = np.flatnonzero(r["response"].notna().to_numpy() & (item >= 0) & (resp >= 0))
+    item, resp = item[keep], resp[keep]
+    answer = r["response"].to_numpy(dtype="float64", na_value=np.nan)[keep]
+    lo, hi, fav = (items[c].to_numpy(dtype="float64")[item] for c in ("response_min", "response_max",
+                                                                      "favourable_min"))
+    reverse = items["reverse"].astype("boolean").fillna(False).to_numpy(dtype=bool)[item]
+    scored = np.where(reverse, lo + hi - answer, answer)
+    out = r[RESPONDENT + ["item_id"]].take(keep).reset_index(drop=True)
+    return out.assign(scale=items["scale"].take(item).reset_index(drop=True),
+                      role=who["role"].astype("str").to_numpy()[resp],
+                      scored=scored, favourable=(scored >= fav).astype("float64"))
 
 
 def linked_families(ds, answered: pd.DataFrame) -> pd.DataFrame:

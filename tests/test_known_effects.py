@@ -131,6 +131,7 @@ def test_rows_linked_by_the_loader_count_as_rows_matched_by_key(demo, table):
     same table as matching school, year and family again, for the whole demo and for a subset."""
     assert all(demo.enrolment_rows(t) is not None for t in ("attendance", "contacts", "portal_usage"))
     assert demo.rows_in("attendance", "activities") is not None
+    assert all(demo.rows_in("survey_responses", t) is not None for t in ("survey_items", "survey_respondents"))
     unlinked = Dataset(demo.tables, demo.source, demo.report)
     assert unlinked.enrolment_rows("attendance") is None
     pd.testing.assert_frame_equal(indicators.compute(unlinked), table)
