@@ -50,12 +50,14 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from . import stats
-from .aggregate import Cells, count, for_indicator, moments
-from .keys import positions
+from .aggregate import Cells, count, for_indicator, moments, per_unit, tally
+from .keys import codes_of, pack, positions
 
 RESPONDENT = ["instrument", "year", "school_id", "respondent_id"]
 ITEM = ["instrument", "item_id"]
@@ -70,17 +72,17 @@ COUNTED = ["school_id", "year", "group_type", "group", "indicator", "numerator",
 # responses, respondents and families
 
 
-def _scored(ctx) -> pd.DataFrame:
-    """scored_responses of the context's dataset, computed once per engine run."""
+def _scored(ctx) -> _Answers:
+    """The context's answered responses (:func:`scored_responses`) and their rows, made once per engine run."""
     if "voice.scored" not in ctx.cache:
-        ctx.cache["voice.scored"] = scored_responses(ctx.dataset)
+        ctx.cache["voice.scored"] = _answers(ctx.dataset)
     return ctx.cache["voice.scored"]
 
 
-def _scales(ctx, answered: pd.DataFrame) -> pd.DataFrame:
-    """respondent_scales of the context's answers, computed once per engine run."""
+def _scales(ctx, answers: _Answers) -> tuple[pd.DataFrame, np.ndarray]:
+    """respondent_scales of the context's answers (and each row's respondent row), made once per engine run."""
     if "voice.scales" not in ctx.cache:
-        ctx.cache["voice.scales"] = respondent_scales(answered, ctx.dataset["survey_items"])
+        ctx.cache["voice.scales"] = answers.scales()
     return ctx.cache["voice.scales"]
 
 
@@ -106,6 +108,11 @@ def scored_responses(ds) -> pd.DataFrame:
     >>> scored_responses(ds)[["scored", "favourable"]].values.tolist()
     [[4.0, 1.0]]
     """
+    return _answers(ds).frame
+
+
+def _answers(ds) -> _Answers:
+    """:func:`scored_responses` with each answered row's respondent and item row."""
     r, items, who = ds["survey_responses"], ds["survey_items"], ds["survey_respondents"]
     # each response's item and respondent row: found by the loader's checks, else matched here
     rows_in = getattr(ds, "rows_in", lambda *a: None)
@@ -121,9 +128,99 @@ def scored_responses(ds) -> pd.DataFrame:
     reverse = items["reverse"].astype("boolean").fillna(False).to_numpy(dtype=bool)[item]
     scored = np.where(reverse, lo + hi - answer, answer)
     out = r[RESPONDENT + ["item_id"]].take(keep).reset_index(drop=True)
-    return out.assign(scale=items["scale"].take(item).reset_index(drop=True),
-                      role=who["role"].astype("str").to_numpy()[resp],
-                      scored=scored, favourable=(scored >= fav).astype("float64"))
+    out = out.assign(scale=items["scale"].take(item).reset_index(drop=True),
+                     role=who["role"].astype("str").to_numpy()[resp],
+                     scored=scored, favourable=(scored >= fav).astype("float64"))
+    return _Answers(out, resp, item, who, items)
+
+
+@dataclass
+class _Answers:
+    """Answered responses (``frame``, :func:`scored_responses`) with the position of each one's
+    respondent in ``who`` (survey_respondents) and item in ``items`` (survey_items): the
+    engine counts them by these integers instead of grouping text keys.
+    """
+
+    frame: pd.DataFrame
+    resp: np.ndarray
+    item: np.ndarray
+    who: pd.DataFrame
+    items: pd.DataFrame
+
+    def scale_codes(self) -> tuple[np.ndarray, pd.Index]:
+        """Each answer's scale as a code into the sorted scale names (-1: an inventory item)."""
+        codes, scales = pd.factorize(self.items["scale"], sort=True)
+        return codes[self.item], pd.Index(scales)
+
+    def respondent_rank(self) -> np.ndarray:
+        """Each respondent row's rank in the order of (instrument, year, school_id, respondent_id)."""
+        order = np.lexsort([pd.factorize(self.who[c], sort=True)[0] for c in reversed(RESPONDENT)])
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank
+
+    def scales(self) -> tuple[pd.DataFrame, np.ndarray]:
+        """:func:`respondent_scales` of these answers, summed over integer (respondent, scale) keys,
+        and each row's respondent row in ``who``.
+
+        The same rows in the same order: keys sort as the text does (respondent rank, then
+        scale name), and each respondent has one role.
+        """
+        scale, names = self.scale_codes()
+        on = np.flatnonzero(scale >= 0)
+        rank = self.respondent_rank()
+        key = rank[self.resp[on]] * len(names) + scale[on]
+        keys, inverse = np.unique(key, return_inverse=True)
+        n = np.bincount(inverse).astype(np.int64)
+        total = np.bincount(inverse, weights=self.frame["scored"].to_numpy(dtype="float64")[on])
+        by_rank = np.empty(len(rank), dtype=np.int64)
+        by_rank[rank] = np.arange(len(rank))
+        rows = by_rank[keys // len(names)]
+        who = self.who.take(rows)
+        g = who[RESPONDENT].reset_index(drop=True).assign(
+            role=who["role"].astype("str").to_numpy(),
+            scale=pd.Series(names.take(keys % len(names)), dtype=self.frame["scale"].dtype),
+            answered=n, score=total / n)
+        return _with_n_items(g, self.items), rows
+
+    def groups_of(self, rows: np.ndarray, codes: np.ndarray, names, role: bool) -> tuple[pd.DataFrame, np.ndarray]:
+        """Distinct (school_id, year, group) of the answers at ``rows``, and each answer's index among them.
+
+        ``codes`` are the answers' groups as codes into ``names``; the school and year come from
+        the respondent, whose role leads the group (``"<role>:<name>"``) when ``role``.
+        """
+        cols = ["school_id", "year"] + (["role"] if role else [])
+        packed = pack([(c + 1, len(u) + 1) for c, u in (codes_of(self.who[col]) for col in cols)])
+        _, first, where = np.unique(packed, return_index=True, return_inverse=True)  # per respondent row
+        width = max(len(names), 1)
+        key = where.ravel()[self.resp[rows]].astype(np.int64) * width + codes
+        keys, inverse = _dense_unique(key, len(first) * width)
+        rep = first[keys // width]  # a respondent row of each group's school and year
+        label = pd.Series(np.asarray(names, dtype=object)[keys % width])
+        if role:
+            label = self.who["role"].astype("str").take(rep).reset_index(drop=True) + ":" + label
+        frame = self.who[["school_id", "year"]].take(rep).reset_index(drop=True)
+        return frame.assign(group=label.to_numpy()), inverse
+
+
+def _dense_unique(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of non-negative ``key`` (all below ``size``) and each one's index,
+    by counting (no sort) while ``size`` is small next to ``len(key)``."""
+    if size > 4 * len(key) + 1_000_000:
+        keys, inverse = np.unique(key, return_inverse=True)
+        return keys, inverse.ravel()
+    keys = np.flatnonzero(np.bincount(key, minlength=size))
+    index = np.full(size, -1, dtype=np.int64)
+    index[keys] = np.arange(len(keys))
+    return keys, index[key]
+
+
+def _with_n_items(g: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """Respondent-scale rows with the scale's item count and ``kept`` (half or more answered)."""
+    k = (items[items["scale"].notna()].groupby(["instrument", "scale"], observed=True)
+         .size().rename("n_items").reset_index())
+    g = g.merge(k, on=["instrument", "scale"], how="left")
+    return g.assign(kept=g["answered"] >= g["n_items"] / 2)
 
 
 def linked_families(ds, answered: pd.DataFrame) -> pd.DataFrame:
@@ -134,10 +231,15 @@ def linked_families(ds, answered: pd.DataFrame) -> pd.DataFrame:
     family's respondents of that instrument answered at least one item.
     """
     r = ds["survey_respondents"]
-    r = r[(r["role"].astype("str") == "whanau").to_numpy() & r["family_id"].notna().to_numpy()]
-    done = answered[RESPONDENT].drop_duplicates().assign(_answered=True)
-    m = r[RESPONDENT + ["family_id"]].merge(done, on=RESPONDENT, how="left")
-    m["responded"] = m["_answered"].notna()
+    keep = (r["role"].astype("str") == "whanau").to_numpy() & r["family_id"].notna().to_numpy()
+    if isinstance(answered, _Answers):  # the respondents' rows are known: no matching on text keys
+        done = np.zeros(len(r), dtype=bool)
+        done[answered.resp] = True
+        m = r.loc[keep, RESPONDENT + ["family_id"]].reset_index(drop=True).assign(responded=done[keep])
+    else:
+        done = answered[RESPONDENT].drop_duplicates().assign(_answered=True)
+        m = r.loc[keep, RESPONDENT + ["family_id"]].merge(done, on=RESPONDENT, how="left")
+        m["responded"] = m["_answered"].notna()
     return (m.groupby(["school_id", "year", "instrument", "family_id"], observed=True, sort=True)
             ["responded"].any().reset_index())
 
@@ -209,10 +311,7 @@ def respondent_scales(answered: pd.DataFrame, items: pd.DataFrame) -> pd.DataFra
     s = answered[answered["scale"].notna()]
     g = (s.groupby(RESPONDENT + ["role", "scale"], observed=True, sort=True)["scored"]
          .agg(answered="size", score="mean").reset_index())
-    k = (items[items["scale"].notna()].groupby(["instrument", "scale"], observed=True)
-         .size().rename("n_items").reset_index())
-    g = g.merge(k, on=["instrument", "scale"], how="left")
-    return g.assign(kept=g["answered"] >= g["n_items"] / 2)
+    return _with_n_items(g, items)
 
 
 def _one_group_cells(rows: pd.DataFrame, group_type: str, group: pd.Series) -> Cells:
@@ -286,23 +385,34 @@ def cronbach_alpha(long: pd.DataFrame, keys: list[str], unit: str = "unit", item
 # counted rows (school level, rolled up by the engine)
 
 
-def _response_rate_counted(ctx, answered: pd.DataFrame) -> list[pd.DataFrame]:
-    linked = linked_families(ctx.dataset, answered)
+def _response_rate_counted(ctx, answers: _Answers) -> list[pd.DataFrame]:
+    linked = linked_families(ctx.dataset, answers)
     flag = family_response_flag(ctx.families, linked)
     ind = "survey_response_rate"
     return [count(for_indicator(ctx.family_cells, ind), flag).assign(indicator=ind),
             instrument_response_rates(ctx.families, linked).assign(indicator=ind)]
 
 
-def _scale_counted(ctx, answered: pd.DataFrame) -> list[pd.DataFrame]:
-    sc = _scales(ctx, answered)
+def _grouped_count(answers: _Answers, rows: np.ndarray, codes: np.ndarray, names, role: bool,
+                   group_type: str) -> pd.DataFrame:
+    """:func:`count` of the answers' ``favourable`` at ``rows`` into one group each (see
+    :meth:`_Answers.groups_of`), summed per group first: the same counts as one row per answer."""
+    groups, index = answers.groups_of(rows, codes, names, role)
+    fav = answers.frame["favourable"].to_numpy(dtype="float64")[rows]
+    return tally(_one_group_cells(groups, group_type, groups["group"]),
+                 per_unit(index, fav, len(groups)), per_unit(index, np.ones(len(rows)), len(groups)))
+
+
+def _scale_counted(ctx, answers: _Answers) -> list[pd.DataFrame]:
+    sc, _ = _scales(ctx, answers)
     score = np.where(sc["kept"].to_numpy(dtype=bool), sc["score"].to_numpy(dtype="float64"), np.nan)
     out = [moments(_one_group_cells(sc, "scale", scale_group(sc)), score).assign(indicator="scale_score")]
-    s = answered[answered["scale"].notna()].reset_index(drop=True)
-    out.append(count(_one_group_cells(s, "scale", scale_group(s)), s["favourable"].to_numpy())
-               .assign(indicator="scale_favourable"))
-    inv = answered[answered["scale"].isna()].reset_index(drop=True)
-    out.append(count(_one_group_cells(inv, "item", inv["item_id"].astype("str")), inv["favourable"].to_numpy())
+    scale, names = answers.scale_codes()
+    on = np.flatnonzero(scale >= 0)
+    out.append(_grouped_count(answers, on, scale[on], names, True, "scale").assign(indicator="scale_favourable"))
+    off = np.flatnonzero(scale < 0)  # inventory items: one group per item
+    item, item_names = pd.factorize(answers.items["item_id"].astype("str"))
+    out.append(_grouped_count(answers, off, item[answers.item[off]], item_names, False, "item")
                .assign(indicator="barrier_prevalence"))
     return out
 
@@ -319,8 +429,8 @@ def counted(ctx) -> pd.DataFrame:
     >>> from hsp_eval.indicators import Context   # doctest: +SKIP
     >>> counted(Context.build(ds)).query("indicator == 'scale_favourable'")  # doctest: +SKIP
     """
-    answered = _scored(ctx)
-    parts = [p for p in _response_rate_counted(ctx, answered) + _scale_counted(ctx, answered) if len(p)]
+    answers = _scored(ctx)
+    parts = [p for p in _response_rate_counted(ctx, answers) + _scale_counted(ctx, answers) if len(p)]
     if not parts:  # typed, so that the engine's concatenation keeps numeric columns numeric
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in COUNTED[5:] else "object")
                              for c in COUNTED}).astype({"year": "int64"})
@@ -413,11 +523,16 @@ def pooled(ctx) -> dict[str, pd.DataFrame]:
     """
     if not (ctx.dataset.has("survey_responses") and ctx.dataset.has("survey_items")):
         return {}
-    answered = _scored(ctx)
-    sc = _scales(ctx, answered)
-    complete = sc.loc[sc["answered"] == sc["n_items"], RESPONDENT + ["scale"]]
-    long = answered.merge(complete, on=RESPONDENT + ["scale"], how="inner")
-    long = long.assign(unit=long.groupby(RESPONDENT, sort=False, observed=True).ngroup())
+    answers = _scored(ctx)
+    sc, who_row = _scales(ctx, answers)
+    # the answers of respondents who answered every item of the scale, in their order
+    scale, names = answers.scale_codes()
+    complete = (sc["answered"] == sc["n_items"]).to_numpy()
+    done = np.zeros(len(answers.who) * len(names), dtype=bool)  # (respondent row, scale)
+    done[who_row[complete] * len(names) + pd.Categorical(sc["scale"][complete], categories=names).codes] = True
+    rows = np.flatnonzero((scale >= 0) & done[answers.resp.astype(np.int64) * len(names) + np.maximum(scale, 0)])
+    long = answers.frame.take(rows).reset_index(drop=True)
+    long = long.assign(unit=pd.factorize(answers.resp[rows])[0])  # respondents numbered as they come
     keys = ["school_id"] + ALPHA_KEYS
     for c in keys[1:] + ["item_id"]:
         long[c] = long[c].astype("str") if c != "year" else long[c]

@@ -413,3 +413,22 @@ def test_alpha_blank_under_ten(alpha_table):
 def test_anonymous_survey_has_no_response_rate(alpha_table):
     assert not alpha_table["indicator"].isin(["survey_response_rate", "respondent_representation"]).any()
     assert (alpha_table["indicator"] == "scale_favourable").any()
+
+
+def test_integer_counting_gives_the_text_grouped_rows_on_the_demo():
+    """The engine's respondent scales and linked families (counted by respondent and item
+    rows) equal the plain pandas versions grouped on text keys, row for row."""
+    import pandas as pd
+
+    from hsp_eval import load_dataset, voice
+    from hsp_eval.demo import DATA
+
+    ds = load_dataset(DATA)
+    answers = voice._answers(ds)
+    frame = voice.scored_responses(ds)
+    pd.testing.assert_frame_equal(answers.frame, frame)
+    scales, rows = answers.scales()
+    pd.testing.assert_frame_equal(scales, voice.respondent_scales(frame, ds["survey_items"]))
+    assert (ds["survey_respondents"]["respondent_id"].to_numpy()[rows] == scales["respondent_id"].to_numpy()).all()
+    pd.testing.assert_frame_equal(voice.linked_families(ds, answers), voice.linked_families(ds, frame))
+    assert len(scales) > 1000 and scales["kept"].any() and not scales["kept"].all()
