@@ -127,25 +127,69 @@ def _answers(ds) -> _Answers:
                                                                       "favourable_min"))
     reverse = items["reverse"].astype("boolean").fillna(False).to_numpy(dtype=bool)[item]
     scored = np.where(reverse, lo + hi - answer, answer)
-    out = r[RESPONDENT + ["item_id"]].take(keep).reset_index(drop=True)
-    out = out.assign(scale=items["scale"].take(item).reset_index(drop=True),
-                     role=who["role"].astype("str").to_numpy()[resp],
-                     scored=scored, favourable=(scored >= fav).astype("float64"))
-    return _Answers(out, resp, item, who, items)
+    return _Answers(r, keep, resp, item, scored, (scored >= fav).astype("float64"), who, items)
 
 
 @dataclass
 class _Answers:
-    """Answered responses (``frame``, :func:`scored_responses`) with the position of each one's
-    respondent in ``who`` (survey_respondents) and item in ``items`` (survey_items): the
-    engine counts them by these integers instead of grouping text keys.
+    """Answered responses as numbers: the position of each one in ``responses``
+    (survey_responses), of its respondent in ``who`` (survey_respondents) and of its item in
+    ``items`` (survey_items), its scored answer and whether it is favourable. The engine counts
+    by these integers; the text frame of :func:`scored_responses` is made only when asked for.
     """
 
-    frame: pd.DataFrame
+    responses: pd.DataFrame
+    keep: np.ndarray
     resp: np.ndarray
     item: np.ndarray
+    scored: np.ndarray
+    favourable: np.ndarray
     who: pd.DataFrame
     items: pd.DataFrame
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The answers as :func:`scored_responses` returns them."""
+        out = self.responses[RESPONDENT + ["item_id"]].take(self.keep).reset_index(drop=True)
+        return out.assign(scale=self.items["scale"].take(self.item).reset_index(drop=True),
+                          role=self.who["role"].astype("str").to_numpy()[self.resp],
+                          scored=self.scored, favourable=self.favourable)
+
+    def _respondent_groups(self, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each respondent row's code of its values of ``cols``, and a respondent row of each code."""
+        packed = pack([(c + 1, len(u) + 1) for c, u in (codes_of(self.who[col]) for col in cols)])
+        _, first, where = np.unique(packed, return_index=True, return_inverse=True)
+        return where.ravel(), first
+
+    def alpha_moments(self, rows: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """:func:`alpha_moments` of the answers at ``rows`` by (school_id, ALPHA_KEYS), respondents
+        as units: sums over integer keys (scores are whole numbers, so any order sums the same)."""
+        scale, names = self.scale_codes()
+        ns, n_items = max(len(names), 1), len(self.items)
+        where, first = self._respondent_groups(["school_id", "year", "instrument", "role"])
+        resp, v = self.resp[rows].astype(np.int64), self.scored[rows]
+        key = where[resp] * ns + scale[rows]  # the alpha keys of each answer
+
+        def decoded(codes: np.ndarray) -> pd.DataFrame:
+            rep = first[codes // ns]
+            who = self.who.take(rep)
+            return pd.DataFrame({"school_id": who["school_id"].to_numpy(), "year": who["year"].to_numpy(),
+                                 "instrument": who["instrument"].astype("str").to_numpy(),
+                                 "role": who["role"].astype("str").to_numpy(),
+                                 "scale": np.asarray(names, dtype=object)[codes % ns]}).astype(
+                {"school_id": self.who["school_id"].dtype, "scale": "str"})
+
+        def moments_of(inverse: np.ndarray, values: np.ndarray) -> dict:
+            return {"m_n": np.bincount(inverse).astype(np.int64), "m_sum": np.bincount(inverse, weights=values),
+                    "m_sumsq": np.bincount(inverse, weights=values * values)}
+
+        per_item, inverse = np.unique(key * n_items + self.item[rows], return_inverse=True)
+        items = decoded(per_item // n_items).assign(
+            item_id=self.items["item_id"].astype("str").to_numpy()[per_item % n_items], **moments_of(inverse.ravel(), v))
+        units, inverse = np.unique(resp * ns + scale[rows], return_inverse=True)  # (respondent, scale)
+        total = np.bincount(inverse.ravel(), weights=v)
+        groups, inverse = np.unique(where[units // ns] * ns + units % ns, return_inverse=True)
+        return items, decoded(groups).assign(**moments_of(inverse.ravel(), total))
 
     def scale_codes(self) -> tuple[np.ndarray, pd.Index]:
         """Each answer's scale as a code into the sorted scale names (-1: an inventory item)."""
@@ -172,14 +216,14 @@ class _Answers:
         key = rank[self.resp[on]] * len(names) + scale[on]
         keys, inverse = np.unique(key, return_inverse=True)
         n = np.bincount(inverse).astype(np.int64)
-        total = np.bincount(inverse, weights=self.frame["scored"].to_numpy(dtype="float64")[on])
+        total = np.bincount(inverse, weights=self.scored[on])
         by_rank = np.empty(len(rank), dtype=np.int64)
         by_rank[rank] = np.arange(len(rank))
         rows = by_rank[keys // len(names)]
         who = self.who.take(rows)
         g = who[RESPONDENT].reset_index(drop=True).assign(
             role=who["role"].astype("str").to_numpy(),
-            scale=pd.Series(names.take(keys % len(names)), dtype=self.frame["scale"].dtype),
+            scale=pd.Series(names.take(keys % len(names)), dtype=self.items["scale"].dtype),
             answered=n, score=total / n)
         return _with_n_items(g, self.items), rows
 
@@ -398,7 +442,7 @@ def _grouped_count(answers: _Answers, rows: np.ndarray, codes: np.ndarray, names
     """:func:`count` of the answers' ``favourable`` at ``rows`` into one group each (see
     :meth:`_Answers.groups_of`), summed per group first: the same counts as one row per answer."""
     groups, index = answers.groups_of(rows, codes, names, role)
-    fav = answers.frame["favourable"].to_numpy(dtype="float64")[rows]
+    fav = answers.favourable[rows]
     return tally(_one_group_cells(groups, group_type, groups["group"]),
                  per_unit(index, fav, len(groups)), per_unit(index, np.ones(len(rows)), len(groups)))
 
@@ -531,12 +575,7 @@ def pooled(ctx) -> dict[str, pd.DataFrame]:
     done = np.zeros(len(answers.who) * len(names), dtype=bool)  # (respondent row, scale)
     done[who_row[complete] * len(names) + pd.Categorical(sc["scale"][complete], categories=names).codes] = True
     rows = np.flatnonzero((scale >= 0) & done[answers.resp.astype(np.int64) * len(names) + np.maximum(scale, 0)])
-    long = answers.frame.take(rows).reset_index(drop=True)
-    long = long.assign(unit=pd.factorize(answers.resp[rows])[0])  # respondents numbered as they come
-    keys = ["school_id"] + ALPHA_KEYS
-    for c in keys[1:] + ["item_id"]:
-        long[c] = long[c].astype("str") if c != "year" else long[c]
-    items, totals = alpha_moments(long, keys)
+    items, totals = answers.alpha_moments(rows)
     return {"voice.alpha_items": items, "voice.alpha_totals": totals}
 
 

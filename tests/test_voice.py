@@ -432,3 +432,23 @@ def test_integer_counting_gives_the_text_grouped_rows_on_the_demo():
     assert (ds["survey_respondents"]["respondent_id"].to_numpy()[rows] == scales["respondent_id"].to_numpy()).all()
     pd.testing.assert_frame_equal(voice.linked_families(ds, answers), voice.linked_families(ds, frame))
     assert len(scales) > 1000 and scales["kept"].any() and not scales["kept"].all()
+
+
+def test_integer_alpha_moments_equal_the_text_grouped_ones_on_the_demo():
+    import numpy as np
+    import pandas as pd
+
+    from hsp_eval import load_dataset, voice
+    from hsp_eval.demo import DATA
+
+    answers = voice._answers(load_dataset(DATA))
+    rows = np.flatnonzero(answers.frame["scale"].notna().to_numpy())
+    long = answers.frame.take(rows).reset_index(drop=True).assign(unit=pd.factorize(answers.resp[rows])[0])
+    keys = ["school_id"] + voice.ALPHA_KEYS
+    for c in ["instrument", "role", "scale", "item_id"]:
+        long[c] = long[c].astype("str")
+    for got, want in zip(answers.alpha_moments(rows), voice.alpha_moments(long, keys)):
+        order = list(want.columns[:-3])
+        assert list(got.columns) == list(want.columns) and len(got) > 100
+        pd.testing.assert_frame_equal(got.sort_values(order).reset_index(drop=True),
+                                      want.sort_values(order).reset_index(drop=True))
