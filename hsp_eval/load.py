@@ -320,9 +320,11 @@ def _repeated_keys(typed: _Coded, key: tuple[str, ...], rows: np.ndarray,
     """Cell problems for rows whose key repeats an earlier readable row's key."""
     readable = np.flatnonzero(~unread)
     packed = pack([(codes[readable] + 1, len(uniques) + 1) for codes, uniques in map(typed.codes, key)])
-    dup = pd.Series(packed).duplicated(keep="first").to_numpy()
-    if not dup.any():
+    s = np.sort(packed)  # finding that no key repeats: sorting is about 1.5x faster than hashing
+    if not (s[1:] == s[:-1]).any():
         return pd.DataFrame(columns=["pos", "column", "value", "reason"])
+    del s
+    dup = pd.Series(packed).duplicated(keep="first").to_numpy()
     group, _ = pd.factorize(packed)  # numbered in order of first appearance, like the first rows
     first = readable[~dup][group]
     pos, first_pos = readable[dup], first[dup]
