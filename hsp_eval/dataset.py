@@ -48,9 +48,9 @@ class Dataset:
 
         -1 where there is none. ``ref`` is ``enrolments`` (the first row with the row's school,
         year and family: attendance, contacts, portal_usage, survey_respondents), ``activities``
-        (attendance), ``survey_respondents`` or ``survey_items`` (survey_responses). Known only for what the loader checked, and only while the
-        dataset still holds the very frames it was found for; otherwise None, and callers
-        match the keys themselves.
+        (attendance), ``survey_respondents`` or ``survey_items`` (survey_responses). Known only
+        for what the loader checked, and only while the dataset still holds the very frames it
+        was found for; otherwise None, and callers match the keys themselves.
         """
         link = self.links.get((name, ref))
         if link is None or link[0] is not self.tables.get(name) or link[1] is not self.tables.get(ref):

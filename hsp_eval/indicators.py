@@ -79,7 +79,7 @@ class Context:
         (:meth:`hsp_eval.Dataset.enrolment_rows`) when the dataset has it; otherwise matches the
         rows on school, year and family: ``rows()`` gives them (those at ``take``), with ``year``.
         """
-        found = getattr(self.dataset, "enrolment_rows", lambda name: None)(table)
+        found = self.dataset.enrolment_rows(table)
         if found is None or self.families.row_unit is None:
             return self.families.locate(rows(), "family_id")
         unit = self.families.of_rows(found)

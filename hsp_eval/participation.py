@@ -120,10 +120,12 @@ def counted(ctx) -> pd.DataFrame:
     """
     families, family_cells = ctx.families, ctx.family_cells
     activities, attendance = ctx.dataset["activities"], ctx.dataset["attendance"]
-    rows = register_rows(activities, attendance, getattr(ctx.dataset, "rows_in", lambda *a: None)(
-        "attendance", "activities"))
+    pos = ctx.dataset.rows_in("attendance", "activities")  # each row's activity, found by the loader
+    if pos is None:
+        pos = positions(attendance, ["activity_id"], activities, ["activity_id"])
+    rows = register_rows(activities, attendance, pos)
     # each row's family, once for every use below
-    unit = ctx.family_unit_of("attendance", lambda: attended_rows(activities, attendance), rows["row"].to_numpy())
+    unit = ctx.family_unit_of("attendance", lambda: _joined(activities, attendance, pos), rows["row"].to_numpy())
     fm = family_measures(len(families), unit, rows)
     parts = []
 

@@ -115,10 +115,9 @@ def _answers(ds) -> _Answers:
     """:func:`scored_responses` with each answered row's respondent and item row."""
     r, items, who = ds["survey_responses"], ds["survey_items"], ds["survey_respondents"]
     # each response's item and respondent row: found by the loader's checks, else matched here
-    rows_in = getattr(ds, "rows_in", lambda *a: None)
-    item = rows_in("survey_responses", "survey_items")
+    item = ds.rows_in("survey_responses", "survey_items")
     item = positions(r, ITEM, items, ITEM) if item is None else item
-    resp = rows_in("survey_responses", "survey_respondents")
+    resp = ds.rows_in("survey_responses", "survey_respondents")
     resp = positions(r, RESPONDENT, who, RESPONDENT) if resp is None else resp
     keep = np.flatnonzero(r["response"].notna().to_numpy() & (item >= 0) & (resp >= 0))
     item, resp = item[keep], resp[keep]
@@ -233,11 +232,9 @@ class _Answers:
         ``codes`` are the answers' groups as codes into ``names``; the school and year come from
         the respondent, whose role leads the group (``"<role>:<name>"``) when ``role``.
         """
-        cols = ["school_id", "year"] + (["role"] if role else [])
-        packed = pack([(c + 1, len(u) + 1) for c, u in (codes_of(self.who[col]) for col in cols)])
-        _, first, where = np.unique(packed, return_index=True, return_inverse=True)  # per respondent row
+        where, first = self._respondent_groups(["school_id", "year"] + (["role"] if role else []))
         width = max(len(names), 1)
-        key = where.ravel()[self.resp[rows]].astype(np.int64) * width + codes
+        key = where[self.resp[rows]].astype(np.int64) * width + codes
         keys, inverse = _dense_unique(key, len(first) * width)
         rep = first[keys // width]  # a respondent row of each group's school and year
         label = pd.Series(np.asarray(names, dtype=object)[keys % width])
@@ -276,14 +273,11 @@ def linked_families(ds, answered: pd.DataFrame) -> pd.DataFrame:
     """
     r = ds["survey_respondents"]
     keep = (r["role"].astype("str") == "whanau").to_numpy() & r["family_id"].notna().to_numpy()
-    if isinstance(answered, _Answers):  # the respondents' rows are known: no matching on text keys
-        done = np.zeros(len(r), dtype=bool)
-        done[answered.resp] = True
-        m = r.loc[keep, RESPONDENT + ["family_id"]].reset_index(drop=True).assign(responded=done[keep])
-    else:
-        done = answered[RESPONDENT].drop_duplicates().assign(_answered=True)
-        m = r.loc[keep, RESPONDENT + ["family_id"]].merge(done, on=RESPONDENT, how="left")
-        m["responded"] = m["_answered"].notna()
+    # the respondent row of each answer: known for the engine's answers, else matched on the keys
+    resp = answered.resp if isinstance(answered, _Answers) else positions(answered, RESPONDENT, r, RESPONDENT)
+    done = np.zeros(len(r), dtype=bool)
+    done[resp[resp >= 0]] = True
+    m = r.loc[keep, RESPONDENT + ["family_id"]].reset_index(drop=True).assign(responded=done[keep])
     return (m.groupby(["school_id", "year", "instrument", "family_id"], observed=True, sort=True)
             ["responded"].any().reset_index())
 
