@@ -15,11 +15,13 @@ Examples
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import warnings
 from pathlib import Path
 
 KERNEL = "python3"
+log = logging.getLogger(__name__)
 
 
 class NotebookFailed(RuntimeError):
@@ -74,6 +76,29 @@ def to_html(nb, title: str | None = None) -> str:
     return body
 
 
+#: times a notebook is started again when its kernel never started (no cell had run)
+KERNEL_START_RETRIES = 2
+
+
+def kernel_did_not_start(error: BaseException) -> bool:
+    """True for the errors jupyter_client and nbclient raise when a kernel never became ready.
+
+    Two kernels started at the same moment can be handed the same free TCP port, and one of
+    them then fails to bind it (a known race, papermill issue #511); nothing of the notebook
+    has run yet, so starting it again is safe.
+
+    Examples
+    --------
+    >>> kernel_did_not_start(RuntimeError("Kernel didn't respond in 60 seconds"))
+    True
+    >>> kernel_did_not_start(RuntimeError("something else"))
+    False
+    """
+    text = str(error)
+    return isinstance(error, RuntimeError) and ("Kernel didn't respond" in text
+                                                or "Kernel died before replying to kernel_info" in text)
+
+
 def run_notebook(notebook, output, parameters: dict | None = None, *, html: bool = True,
                  title: str | None = None, kernel_name: str = KERNEL, cwd=None,
                  engine_name: str | None = None, timeout: int | None = 1200) -> dict:
@@ -109,9 +134,16 @@ def run_notebook(notebook, output, parameters: dict | None = None, *, html: bool
     failed = output.with_name(output.stem + ".failed.ipynb")
     kwargs = {"engine_name": engine_name} if engine_name else {}
     try:
-        pm.execute_notebook(str(notebook), str(tmp), parameters=dict(parameters or {}), kernel_name=kernel_name,
-                            cwd=str(cwd or notebook.parent), progress_bar=False, log_output=False, language="python",
-                            execution_timeout=timeout, **kwargs)
+        for attempt in range(1 + KERNEL_START_RETRIES):
+            try:
+                pm.execute_notebook(str(notebook), str(tmp), parameters=dict(parameters or {}),
+                                    kernel_name=kernel_name, cwd=str(cwd or notebook.parent), progress_bar=False,
+                                    log_output=False, language="python", execution_timeout=timeout, **kwargs)
+                break
+            except RuntimeError as e:
+                if attempt == KERNEL_START_RETRIES or not kernel_did_not_start(e):
+                    raise
+                log.warning("%s: the kernel did not start (%s); starting another", notebook.name, e)
     except Exception as e:  # papermill raises PapermillExecutionError; kernels can die in other ways
         if tmp.exists():
             tmp.replace(failed)

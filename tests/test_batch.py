@@ -18,7 +18,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from hsp_eval import batch
+from hsp_eval import batch, execute
 from hsp_eval.index_page import render_index
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -280,3 +280,28 @@ def test_project_notebooks_run_in_the_batch(first_run, tmp_path):
     assert set(res.manifest["status"]) == {"ok"}, res.failed[["school", "notebook", "error"]].to_string()
     for p in ("0113/school_evaluation.html", "0113/whanau_board_summary.html", "national/national_overview.html", "national/inquiry_impact.html"):
         assert (reports / p).stat().st_size > 0
+
+
+def test_a_kernel_that_never_starts_is_started_again(tmp_path, monkeypatch):
+    """A kernel that exits before it is ready (as one that lost a port race does) is replaced:
+    a real kernel spec whose first launch exits at once and whose second runs ipykernel."""
+    marker = tmp_path / "launched_once"
+    launcher = tmp_path / "flaky_kernel.py"
+    launcher.write_text(
+        "import os, runpy, sys\n"
+        f"marker = {str(marker)!r}\n"
+        "if not os.path.exists(marker):\n"
+        "    open(marker, 'w').close()\n"
+        "    sys.exit(1)\n"
+        "sys.argv = ['ipykernel_launcher'] + sys.argv[1:]\n"
+        "runpy.run_module('ipykernel_launcher', run_name='__main__')\n", encoding="utf-8")
+    spec = tmp_path / "jupyter" / "kernels" / "flaky"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(launcher), "-f", "{connection_file}"], "display_name": "flaky",
+        "language": "python"}), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    nb = write_notebook(tmp_path / "nb" / "fine.ipynb", "print('fine')")
+    out = execute.run_notebook(nb, tmp_path / "out" / "fine.ipynb", {}, kernel_name="flaky")
+    assert marker.exists() and out["html"].exists()
+    assert "fine" in out["ipynb"].read_text(encoding="utf-8")
