@@ -60,6 +60,11 @@ _MEAN_LABELS = {"attendances_per_family": "activities attended per family",
 def style(context: str = "notebook") -> None:
     """Set the reports' look: white grid, :data:`PALETTE`, readable font sizes, compact figures.
 
+    In a notebook the figures are then shown as SVG whose words stay text (:func:`_inline_svg`):
+    sharp at any zoom and in print, searchable, about half the size of the PNGs, and about a
+    quarter cheaper to make (no rasterising or font rendering in the kernel). Element ids are
+    salted with a fixed string and the date is left out, so a rerun gives the same bytes.
+
     Examples
     --------
     >>> style()
@@ -69,7 +74,28 @@ def style(context: str = "notebook") -> None:
     sns.set_theme(context=context, style="whitegrid", palette=PALETTE)
     matplotlib.rcParams.update({"figure.figsize": (8, 4.5), "figure.dpi": 100, "axes.titlesize": 14,
                                 "axes.titleweight": "bold", "axes.labelsize": 12, "legend.fontsize": 10,
-                                "legend.frameon": False, "savefig.bbox": "tight"})
+                                "legend.frameon": False, "savefig.bbox": "tight",
+                                "svg.fonttype": "none", "svg.hashsalt": "hsp_eval"})
+    _inline_svg()
+
+
+def _inline_svg() -> None:
+    """Show a notebook's figures as SVG with real text, without a date (nothing outside IPython).
+
+    The reader's browser draws the text in the first font of the theme's list it has (Arial,
+    DejaVu Sans, Liberation Sans, ..., sans-serif); the layout was measured with the first one
+    matplotlib found (DejaVu Sans where Arial is not installed). Arial and Liberation Sans run
+    about 11% narrower than DejaVu Sans, so text may sit a little loose but is never cut off.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is None or "inline" not in matplotlib.get_backend():
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("svg", metadata={"Date": None})
 
 
 def group_label(group_type: str, group: str) -> str:

@@ -57,7 +57,7 @@ def test_school_report_renders_its_sections_and_figures(reports, tmp_path):
     dom = r.stdout
     for heading in ("Summary", "Who is and is not reached", "Provenance"):
         assert re.search(rf"<h2[^>]*>[^<]*{heading}", dom, flags=re.IGNORECASE), heading
-    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', dom)) >= 10   # the figures are in the page
+    assert len(re.findall(r'<img[^>]+src="data:image/svg\+xml;base64,', dom)) >= 10   # the figures are in the page
     text = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)\b.*?</\1>", " ", dom, flags=re.S))
     assert "Summary" in text and "Traceback" not in text and "Error" not in text   # no failed cell shown
 

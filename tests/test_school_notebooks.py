@@ -8,6 +8,7 @@ does not show) must equal the indicator table's; and the Board summary shows no 
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from pathlib import Path
@@ -48,11 +49,24 @@ def reports(tmp_path_factory):
     return done
 
 
+def figures(page: str) -> list[str]:
+    """The SVG figures embedded in an HTML page (as nbconvert embeds them: base64 ``<img>``)."""
+    return [base64.b64decode(b).decode("utf-8")
+            for b in re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=\s]+)"', page)]
+
+
+def chart_text(svg: str) -> str:
+    """The words drawn in an SVG figure (titles, labels, legends, "suppressed" marks)."""
+    return html.unescape(" ".join(re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)))
+
+
 def visible_text(page: str) -> str:
-    """The HTML page's text: no style, script or embedded images, tags removed, entities decoded."""
+    """What a reader sees: the page's text (no style or script, tags removed, entities decoded)
+    and the text of its figures."""
+    charts = " ".join(chart_text(svg) for svg in figures(page))
     page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S | re.I)
     page = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=\s]+", " ", page)
-    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+    return html.unescape(re.sub(r"<[^>]+>", " ", page)) + " " + charts
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +115,24 @@ def test_recorded_values_equal_the_indicator_table(reports, name, sid):
         assert sorted(by_year) == [str(y) for y in sorted(expect["year"])]
         for y, v in zip(expect["year"], expect["value"]):
             assert by_year[str(y)] == (None if pd.isna(v) else round(float(v), 3)), f"{ind} {y}"
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+def test_figures_are_svg_with_their_words_as_text(reports, name):
+    page, nb = reports[(name, "0113")]
+    svgs = figures(page)
+    assert len(svgs) >= 5 and not re.search(r'<img[^>]+src="data:image/png', page), "every figure is an SVG"
+    assert len(svgs) == sum("image/svg+xml" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    for svg in svgs:
+        assert "<dc:date>" not in svg and "<text" in svg and "<path" in svg
+    words = chart_text(" ".join(svgs))
+    assert "share of families, %" in words and "Families" in words
+
+
+def test_a_rerun_draws_the_same_figures_byte_for_byte(reports, tmp_path):
+    again = run_notebook(ROOT / "notebooks" / "school_evaluation.ipynb", tmp_path / "again.ipynb", {"school_id": "0113"},
+                         title="school_evaluation 0113")
+    assert figures(again["html"].read_text(encoding="utf-8")) == figures(reports[("school_evaluation", "0113")][0])
 
 
 def test_school_evaluation_shows_suppressed_cells_as_suppressed(reports):
