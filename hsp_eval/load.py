@@ -16,6 +16,8 @@ dtype('int64')
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,10 @@ from .parse import Parsed, dtype_for, parse_arrow, parse_series
 from .problems import DataContractError, Problem, TableAccount, ValidationReport
 from .read import RawTable, read_raw
 from .schemas import failures
+
+#: threads that parse a table's columns, or run its cross-table checks, at once (the results are
+#: the same, in the same order, however many there are)
+PARSE_THREADS = min(4, os.cpu_count() or 1)
 
 # ---------------------------------------------------------------------------
 # finding the files
@@ -163,8 +169,10 @@ def _reasons(bad: np.ndarray, make) -> np.ndarray:
     return out
 
 
-def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: dict | None = None):
-    """Yield (column, failing mask, values, reason text or Series) for table ``name``.
+def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: dict | None = None) -> list:
+    """The checks of table ``name`` against the tables it refers to, as functions of no argument
+    that each return (column, failing mask, values, reason text or Series). They do not depend on
+    one another, so they may run at the same time.
 
     ``found["enrolments"]`` is set to each row's enrolment row (first row with its school, year
     and family; -1 where none) when the table's families are checked against enrolments,
@@ -174,6 +182,7 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
     df = table.frame
     enrolments = tables.get("enrolments")
     found = {} if found is None else found
+    checks = []
 
     def school_known():
         school = table.codes("school_id")
@@ -204,63 +213,71 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
         return enrolled("student_id", school, year, ref,
                         lambda s, y: f"is not {kind} at school " + s + " in " + y + tail)
 
+    def only(rows: np.ndarray, check):
+        """``check`` failing only on ``rows`` (those whose other references were found)."""
+        def run():
+            col, bad, values, reason = check()
+            return col, bad & rows, values, reason
+        return run
+
     if name in ("enrolments", "activities", "contacts", "portal_usage", "survey_respondents",
                 "inquiry_steps", "progress", "self_review", "reported_participation"):
-        yield school_known()
+        checks.append(school_known)
     if name == "attendance":
         acts = tables.get("activities")
-        activity = [table.codes("activity_id")]
-        pos = found["activities"] = _positions(activity, acts, ["activity_id"])
+        pos = found["activities"] = _positions([table.codes("activity_id")], acts, ["activity_id"])
         ok = pos >= 0
-        yield ("activity_id", ~ok, df["activity_id"], "is not in the activities table")
+        checks.append(lambda: ("activity_id", ~ok, df["activity_id"], "is not in the activities table"))
         if acts is not None:
             school, year = _take(acts.codes("school_id"), pos), _take(_year_codes(acts, "date"), pos)
-            col, bad, values, reason = family_enrolled(school, year, "the year of this activity")
-            yield col, bad & ok, values, reason
+            checks.append(only(ok, lambda: family_enrolled(school, year, "the year of this activity")))
             if df["student_id"].notna().any():
-                col, bad, values, reason = student_enrolled(school, year, target_only=False)
-                yield col, bad & ok, values, reason
+                checks.append(only(ok, lambda: student_enrolled(school, year, target_only=False)))
     if name == "contacts":
         school, year = table.codes("school_id"), _year_codes(table, "date")
-        yield family_enrolled(school, year, "the year of this contact")
+        checks.append(lambda: family_enrolled(school, year, "the year of this contact"))
         if df["student_id"].notna().any():
-            yield student_enrolled(school, year, target_only=False)
+            checks.append(lambda: student_enrolled(school, year, target_only=False))
     if name == "portal_usage":
-        yield family_enrolled(table.codes("school_id"), _year_codes(table, "month"), "the year of this month")
+        checks.append(lambda: family_enrolled(table.codes("school_id"), _year_codes(table, "month"),
+                                              "the year of this month"))
     if name == "survey_respondents":
         items = tables.get("survey_items")
         ok = _keys_in([table.codes("instrument")], items, ["instrument"])
-        yield ("instrument", ~ok, df["instrument"], "is not an instrument in the survey_items table")
+        checks.append(lambda: ("instrument", ~ok, df["instrument"], "is not an instrument in the survey_items table"))
         linked = df["family_id"].notna().to_numpy()
         if linked.any():
-            col, bad, values, reason = family_enrolled(table.codes("school_id"), table.codes("year"),
-                                                       "the survey year")
-            yield col, bad & linked, values, reason
+            checks.append(only(linked, lambda: family_enrolled(table.codes("school_id"), table.codes("year"),
+                                                               "the survey year")))
     if name == "survey_responses":
-        resp_key = ["instrument", "year", "school_id", "respondent_id"]
-        found["survey_respondents"] = _positions([table.codes(c) for c in resp_key],
-                                                 tables.get("survey_respondents"), resp_key)
-        ok = found["survey_respondents"] >= 0
-        yield ("respondent_id", ~ok, df["respondent_id"],
-               "is not in survey_respondents for this instrument, year and school")
+        def respondent_known():
+            resp_key = ["instrument", "year", "school_id", "respondent_id"]
+            pos = found["survey_respondents"] = _positions([table.codes(c) for c in resp_key],
+                                                           tables.get("survey_respondents"), resp_key)
+            return ("respondent_id", pos < 0, df["respondent_id"],
+                    "is not in survey_respondents for this instrument, year and school")
+
+        checks.append(respondent_known)
         items = tables.get("survey_items")
-        item_key = [table.codes("instrument"), table.codes("item_id")]
-        found["survey_items"] = _positions(item_key, items, ["instrument", "item_id"])
-        ok_item = found["survey_items"] >= 0
-        yield ("item_id", ~ok_item, df["item_id"], "is not an item of this instrument in survey_items")
+        item = found["survey_items"] = _positions([table.codes("instrument"), table.codes("item_id")], items,
+                                                  ["instrument", "item_id"])
+        checks.append(lambda: ("item_id", item < 0, df["item_id"], "is not an item of this instrument in survey_items"))
         if items is not None:
-            pos = found["survey_items"]
-            item_lo = items.frame["response_min"].to_numpy(dtype="float64", na_value=np.nan)
-            item_hi = items.frame["response_max"].to_numpy(dtype="float64", na_value=np.nan)
-            lo = np.where(pos >= 0, item_lo[np.maximum(pos, 0)], np.nan)
-            hi = np.where(pos >= 0, item_hi[np.maximum(pos, 0)], np.nan)
-            r = df["response"].to_numpy(dtype="float64", na_value=np.nan)
-            bad = ~np.isnan(r) & ~np.isnan(lo) & ((r < lo) | (r > hi))
-            reason = _reasons(bad, lambda p: [f"is outside this item's answer range {lo[i]:.0f}-{hi[i]:.0f}"
-                                              for i in p])
-            yield ("response", bad, df["response"], pd.Series(reason, index=df.index))
+            def in_range():
+                item_lo = items.frame["response_min"].to_numpy(dtype="float64", na_value=np.nan)
+                item_hi = items.frame["response_max"].to_numpy(dtype="float64", na_value=np.nan)
+                lo = np.where(item >= 0, item_lo[np.maximum(item, 0)], np.nan)
+                hi = np.where(item >= 0, item_hi[np.maximum(item, 0)], np.nan)
+                r = df["response"].to_numpy(dtype="float64", na_value=np.nan)
+                bad = ~np.isnan(r) & ~np.isnan(lo) & ((r < lo) | (r > hi))
+                reason = _reasons(bad, lambda p: [f"is outside this item's answer range {lo[i]:.0f}-{hi[i]:.0f}"
+                                                  for i in p])
+                return ("response", bad, df["response"], pd.Series(reason, index=df.index))
+
+            checks.append(in_range)
     if name in ("inquiry_steps", "progress"):
-        yield student_enrolled(table.codes("school_id"), table.codes("year"), target_only=True)
+        checks.append(lambda: student_enrolled(table.codes("school_id"), table.codes("year"), target_only=True))
+    return checks
 
 
 # ---------------------------------------------------------------------------
@@ -283,8 +300,17 @@ def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
     codes = {}
     probs = []
     keep_codes = _KEY_COLUMNS | set(spec.key)
-    for col in spec.columns:
+
+    def parse(col) -> Parsed:
         parsed = _parse_one(raw, col)
+        if col.name not in keep_codes:
+            parsed.codes = parsed.uniques = None  # not kept: free them as soon as the column is done
+        return parsed
+
+    # the columns in threads: encoding text (most of the time) runs in Arrow, outside the GIL
+    with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:
+        done = pool.map(parse, spec.columns)
+    for col, parsed in zip(spec.columns, done):
         typed[col.name] = parsed.values
         if parsed.codes is not None and col.name in keep_codes:
             codes[col.name] = (parsed.codes, parsed.uniques)
@@ -442,7 +468,9 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         typed, cells = _parse_table(raw)
         crosses = []
         found = {}
-        for column, bad, values, reason in _cross_checks(name, typed, references, found):
+        with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:  # hash lookups run outside the GIL
+            results = list(pool.map(lambda check: check(), _cross_checks(name, typed, references, found)))
+        for column, bad, values, reason in results:
             bad = np.asarray(bad, dtype=bool)
             if bad.any():
                 pos = np.flatnonzero(bad)

@@ -340,3 +340,40 @@ def test_both_csv_and_parquet_of_one_table_is_an_error(base):
     pq.write_table(pa.table({"school_id": ["1"]}), base / "schools.parquet")
     with pytest.raises(DataContractError, match="keep only one"):
         load_dataset(base)
+
+
+def test_threads_change_nothing_the_loader_finds(tmp_path, monkeypatch):
+    """Columns are parsed, and a table's cross-table checks run, in threads: with one thread or
+    four, the same tables, the same problems in the same order and the same quarantine files."""
+    from hsp_eval import load, synthetic
+
+    d = tmp_path / "data"
+    synthetic.write_dataset(d, n_schools=3, years=[2024], seed=1)
+    att = pd.read_csv(d / "attendance.csv", dtype=str, keep_default_na=False)
+    att.loc[0, "activity_id"] = "NO-SUCH-ACTIVITY"
+    att.loc[1, "family_id"] = "NO-SUCH-FAMILY"
+    att = pd.concat([att, att.iloc[[5]]])  # a repeated (activity, family)
+    att.to_csv(d / "attendance.csv", index=False)
+    con = pd.read_csv(d / "contacts.csv", dtype=str, keep_default_na=False)
+    con.loc[0, "channel"] = "pigeon"
+    con.loc[1, "family_id"] = "NO-SUCH-FAMILY"
+    con.loc[2, "student_id"] = "NO-SUCH-STUDENT"
+    con.to_csv(d / "contacts.csv", index=False)
+    res = pd.read_csv(d / "survey_responses.csv", dtype=str, keep_default_na=False)
+    res.loc[0, "response"] = "9"
+    res.loc[1, "respondent_id"] = "NO-SUCH-RESPONDENT"
+    res.loc[2, "item_id"] = "NO-SUCH-ITEM"
+    res.to_csv(d / "survey_responses.csv", index=False)
+    runs = []
+    for threads in (1, 4):
+        monkeypatch.setattr(load, "PARSE_THREADS", threads)
+        q = tmp_path / f"q{threads}"
+        ds = load_dataset(d, quarantine=q)
+        runs.append(([str(p) for p in ds.report.problems], ds, {p.name: p.read_text() for p in sorted(q.iterdir())}))
+    (p1, ds1, q1), (p4, ds4, q4) = runs
+    assert p1 == p4 and q1 == q4
+    assert len(p1) == 9 and {"attendance.csv", "contacts.csv", "survey_responses.csv"} <= set(q1)
+    for name in ds1.tables:
+        pd.testing.assert_frame_equal(ds1[name], ds4[name])
+    for key in ("attendance", "enrolments"), ("survey_responses", "survey_items"):
+        assert (ds1.rows_in(*key) == ds4.rows_in(*key)).all()
