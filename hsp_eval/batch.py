@@ -451,6 +451,8 @@ def _results_local(tasks: list[Task], workers: int):
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":  # workers start with papermill and hsp_eval imported once
+        ctx.set_forkserver_preload(["hsp_eval.batch", "hsp_eval.execute", "hsp_eval.warm"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
     try:
         futures = {pool.submit(run_task, t): t for t in tasks}
