@@ -30,6 +30,10 @@ from .registry import REGISTRY, base_id
 _BAND_COLOUR = {BANDS[0]: PALETTE[1], BANDS[1]: PALETTE[1], BANDS[2]: PALETTE[0], BANDS[3]: PALETTE[3],
                 BANDS[4]: PALETTE[3]}
 _BAND_MARKER = {BANDS[0]: "^", BANDS[1]: "^", BANDS[2]: "o", BANDS[3]: "v", BANDS[4]: "v"}
+#: a chart with more school markers than this draws them as an image inside the SVG (text,
+#: axes and limits stay vector): one vector marker per school would make a national overview
+#: of 2,500 schools several megabytes
+RASTER_POINTS = 500
 
 
 def _errors(v, lo, hi) -> np.ndarray:
@@ -71,13 +75,14 @@ def funnel_plot(ft: pd.DataFrame, title: str | None = None, ax=None, label_outsi
         ax.plot(grid, lo * scale, style, color=GREY, lw=1.4, label=lab)
         ax.plot(grid, hi * scale, style, color=GREY, lw=1.4)
     ax.axhline(p0 * scale, color="0.15", lw=1.4, label=f"national rate ({plots.fmt_value(p0, ind)})")
+    many = len(shown) > RASTER_POINTS
     for band in BANDS[:5]:
         b = shown[shown["band"] == band]
         if len(b):  # beyond 99.8%: filled; between 95% and 99.8%: open; within: filled circles
             hollow = band in (BANDS[1], BANDS[3])
             ax.scatter(b["denominator"], b["value"] * scale, s=52, marker=_BAND_MARKER[band], zorder=3,
                        facecolor="white" if hollow else _BAND_COLOUR[band], edgecolor=_BAND_COLOUR[band],
-                       lw=1.6 if hollow else 0.6, label=f"{band} ({len(b)})")
+                       lw=1.6 if hollow else 0.6, label=f"{band} ({len(b)})", rasterized=many)
     if label_outside:
         out = shown[shown["band"].isin([BANDS[0], BANDS[4]])].sort_values("denominator")
         placed: list[tuple[float, float, bool]] = []
@@ -132,7 +137,7 @@ def distribution_plot(dist: pd.DataFrame, national: pd.DataFrame | None = None, 
     rng = np.random.default_rng(0)  # fixed jitter: the same picture every run
     for k, x in enumerate(data):
         ax.scatter(x, k + rng.uniform(-0.16, 0.16, len(x)), s=14, color=PALETTE[0], alpha=0.7, zorder=3,
-                   label="a school" if k == 0 else None)
+                   label="a school" if k == 0 else None, rasterized=len(x) > RASTER_POINTS)
         n_sup = int(((dist["indicator"] == inds[k]) & (dist["year"] == year) & dist["suppressed"].astype(bool)).sum())
         if n_sup:
             ax.text(101, k, f"{n_sup} {SUPPRESSED}", va="center", fontsize=8, color=GREY, style="italic")

@@ -98,3 +98,30 @@ def test_overdispersed_limits_are_wider_and_flag_fewer():
     assert (wide["hi998"] - wide["lo998"] > plain["hi998"] - plain["lo998"]).all()
     outside = lambda t: t["band"].isin(["above 99.8% limit", "below 99.8% limit"]).mean()  # noqa: E731
     assert outside(wide) < 0.05 < outside(plain)
+
+
+@pytest.mark.parametrize("n_schools,image", [(40, False), (2500, True)])
+def test_national_scale_funnel_draws_its_markers_as_an_image_in_the_svg(n_schools, image):
+    """A few schools: every marker is vector. Thousands: the markers are one embedded image (text
+    and limits stay vector), so the SVG stays small instead of growing by a marker per school."""
+    import io
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from hsp_eval.plots_national import funnel_plot
+
+    rng = np.random.default_rng(3)
+    den = rng.integers(20, 400, n_schools).astype(float)
+    ft = funnel_table(pd.DataFrame({"area_id": [f"{i:04d}" for i in range(n_schools)], "year": 2024,
+                                    "numerator": rng.binomial(den.astype(int), 0.5).astype(float),
+                                    "denominator": den})).assign(indicator="reach")
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "test"}):
+        ax = funnel_plot(ft, label_outside=False)
+        buf = io.BytesIO()
+        ax.figure.savefig(buf, format="svg", metadata={"Date": None})
+        plt.close(ax.figure)
+    svg = buf.getvalue().decode()
+    assert ("<image" in svg) == image
+    assert "families at the school (number)" in svg  # the words stay text
+    assert len(svg) < 400_000
