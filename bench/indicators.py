@@ -29,11 +29,11 @@ HERE = Path(__file__).resolve().parent
 SIX = ["reach", "attendances_per_family", "breadth", "invitation_uptake", "two_way_share", "portal_adoption"]
 
 DUCKDB_SQL = """
-WITH fam AS (SELECT DISTINCT school_id, year, family_id FROM '{d}/enrolments.parquet'),
+WITH fam AS (SELECT DISTINCT school_id, year, family_id FROM {enrolments}),
 nfam AS (SELECT school_id, year, count(*) AS families FROM fam GROUP BY ALL),
-act AS (SELECT activity_id, school_id, year(date) AS year, activity_type FROM '{d}/activities.parquet'),
+act AS (SELECT activity_id, school_id, year(date) AS year, activity_type FROM {activities}),
 att AS (SELECT a.school_id, a.year, t.family_id, a.activity_type, t.invited, t.attended
-        FROM '{d}/attendance.parquet' t JOIN act a USING (activity_id)),
+        FROM {attendance} t JOIN act a USING (activity_id)),
 came AS (SELECT * FROM att WHERE attended),
 reach AS (SELECT school_id, year, count(DISTINCT family_id) AS num FROM came GROUP BY ALL),
 apf AS (SELECT school_id, year, count(*) AS total FROM came GROUP BY ALL),
@@ -41,9 +41,9 @@ br AS (SELECT school_id, year, count(*) AS total FROM (SELECT DISTINCT school_id
                                                        FROM came) GROUP BY ALL),
 inv AS (SELECT school_id, year, count_if(attended) AS num, count(*) AS den FROM att WHERE invited GROUP BY ALL),
 con AS (SELECT school_id, year(date) AS year, count_if(initiated_by = 'family') AS num, count(*) AS den
-        FROM '{d}/contacts.parquet' GROUP BY ALL),
+        FROM {contacts} GROUP BY ALL),
 por AS (SELECT school_id, CAST(substr(month, 1, 4) AS INTEGER) AS year, count(DISTINCT family_id) AS num
-        FROM '{d}/portal_usage.parquet' WHERE logins > 0 GROUP BY ALL)
+        FROM {portal_usage} WHERE logins > 0 GROUP BY ALL)
 SELECT 'reach' AS indicator, n.school_id, n.year, coalesce(r.num, 0) AS numerator, n.families AS denominator
   FROM nfam n LEFT JOIN reach r USING (school_id, year)
 UNION ALL SELECT 'attendances_per_family', n.school_id, n.year, coalesce(a.total, 0), n.families
@@ -174,15 +174,15 @@ def run_duckdb(data: str, out: str, checked: str = "") -> dict:
     t0 = time.perf_counter()
     con = duckdb.connect()
     failing = {}
-    sql = DUCKDB_SQL
+    sources = {t: f"'{data}/{t}.parquet'" for t in ("enrolments", "activities", "attendance", "contacts",
+                                                      "portal_usage")}
     if checked:
-        vocab = _vocab_frame()  # noqa: F841 (read by DuckDB by name)
+        con.register("vocab", _vocab_frame())
         con.execute(DUCKDB_LOAD.format(d=data))
         failing = dict(con.execute(DUCKDB_CHECKS).fetchall())
-        sql = DUCKDB_SQL.replace("'{d}/enrolments.parquet'", "enr").replace("'{d}/activities.parquet'", "acts") \
-            .replace("'{d}/attendance.parquet'", "atts").replace("'{d}/contacts.parquet'", "cons") \
-            .replace("'{d}/portal_usage.parquet'", "por")
-    df = con.execute(sql.format(d=data)).df()
+        sources = {"enrolments": "enr", "activities": "acts", "attendance": "atts", "contacts": "cons",
+                   "portal_usage": "por"}  # the loaded, checked tables
+    df = con.execute(DUCKDB_SQL.format(**sources)).df()
     t1 = time.perf_counter()
     df.to_parquet(out)
     return {"total_s": t1 - t0, "rows": int(len(df)), "peak_mb": _rss_mb(), "checks": len(failing),

@@ -312,7 +312,7 @@ def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
         done = pool.map(parse, spec.columns)
     for col, parsed in zip(spec.columns, done):
         typed[col.name] = parsed.values
-        if parsed.codes is not None and col.name in keep_codes:
+        if parsed.codes is not None:  # kept only for key columns (see parse)
             codes[col.name] = (parsed.codes, parsed.uniques)
         if len(parsed.reasons):
             pos = parsed.reasons.index.to_numpy()
