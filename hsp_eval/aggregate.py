@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .keys import dense_unique
 
 CELL = ["school_id", "year", "group_type", "group"]
 
@@ -52,9 +53,11 @@ class Cells:
         parts = [_codes(rows["school_id"]), _codes(rows["year"]),
                  _codes(groups["group_type"]), _codes(groups["group"])]
         key = np.zeros(len(unit), dtype=np.int64)
+        span = 1
         for i, (codes, uniques) in enumerate(parts):
             key = key * len(uniques) + (codes[unit] if i < 2 else codes)
-        packed, code = np.unique(key, return_inverse=True)
+            span *= len(uniques)
+        packed, code = dense_unique(key, span)
         cols = {}
         for name, (codes, uniques) in zip(reversed(CELL), reversed(parts)):
             cols[name] = uniques.take(packed % len(uniques))

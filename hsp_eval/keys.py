@@ -56,6 +56,29 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
 
 
+def dense_unique(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for integer keys all below ``size``.
+
+    Counts instead of sorting while ``size`` is small next to ``len(key)`` (packed cell and
+    group keys usually are) and no key is negative: linear time, the same sorted values and
+    indexes. Otherwise sorts, as ``np.unique`` does.
+
+    Examples
+    --------
+    >>> values, inverse = dense_unique(np.array([7, 2, 7, 5]), 8)
+    >>> values.tolist(), inverse.tolist()
+    ([2, 5, 7], [2, 0, 2, 1])
+    """
+    key = np.asarray(key, dtype=np.int64)
+    if size > 4 * len(key) + 1_000_000 or (len(key) and key.min() < 0):
+        values, inverse = np.unique(key, return_inverse=True)
+        return values, inverse.ravel()
+    values = np.flatnonzero(np.bincount(key, minlength=size))
+    index = np.full(size, -1, dtype=np.int64)
+    index[values] = np.arange(len(values))
+    return values, index[key]
+
+
 def pack(columns: list) -> np.ndarray:
     """One integer per row from ``(codes, radix)`` pairs (each code in 0..radix-1).
 

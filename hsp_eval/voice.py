@@ -57,7 +57,7 @@ import pandas as pd
 
 from . import stats
 from .aggregate import Cells, count, for_indicator, moments, per_unit, tally
-from .keys import codes_of, pack, positions
+from .keys import codes_of, dense_unique, pack, positions
 
 RESPONDENT = ["instrument", "year", "school_id", "respondent_id"]
 ITEM = ["instrument", "item_id"]
@@ -182,13 +182,13 @@ class _Answers:
             return {"m_n": np.bincount(inverse).astype(np.int64), "m_sum": np.bincount(inverse, weights=values),
                     "m_sumsq": np.bincount(inverse, weights=values * values)}
 
-        per_item, inverse = np.unique(key * n_items + self.item[rows], return_inverse=True)
+        per_item, inverse = dense_unique(key * n_items + self.item[rows], len(first) * ns * n_items)
         items = decoded(per_item // n_items).assign(
-            item_id=self.items["item_id"].astype("str").to_numpy()[per_item % n_items], **moments_of(inverse.ravel(), v))
-        units, inverse = np.unique(resp * ns + scale[rows], return_inverse=True)  # (respondent, scale)
-        total = np.bincount(inverse.ravel(), weights=v)
-        groups, inverse = np.unique(where[units // ns] * ns + units % ns, return_inverse=True)
-        return items, decoded(groups).assign(**moments_of(inverse.ravel(), total))
+            item_id=self.items["item_id"].astype("str").to_numpy()[per_item % n_items], **moments_of(inverse, v))
+        units, inverse = dense_unique(resp * ns + scale[rows], len(self.who) * ns)  # (respondent, scale)
+        total = np.bincount(inverse, weights=v)
+        groups, inverse = dense_unique(where[units // ns] * ns + units % ns, len(first) * ns)
+        return items, decoded(groups).assign(**moments_of(inverse, total))
 
     def scale_codes(self) -> tuple[np.ndarray, pd.Index]:
         """Each answer's scale as a code into the sorted scale names (-1: an inventory item)."""
@@ -213,7 +213,7 @@ class _Answers:
         on = np.flatnonzero(scale >= 0)
         rank = self.respondent_rank()
         key = rank[self.resp[on]] * len(names) + scale[on]
-        keys, inverse = np.unique(key, return_inverse=True)
+        keys, inverse = dense_unique(key, len(rank) * len(names))
         n = np.bincount(inverse).astype(np.int64)
         total = np.bincount(inverse, weights=self.scored[on])
         by_rank = np.empty(len(rank), dtype=np.int64)
@@ -235,25 +235,13 @@ class _Answers:
         where, first = self._respondent_groups(["school_id", "year"] + (["role"] if role else []))
         width = max(len(names), 1)
         key = where[self.resp[rows]].astype(np.int64) * width + codes
-        keys, inverse = _dense_unique(key, len(first) * width)
+        keys, inverse = dense_unique(key, len(first) * width)
         rep = first[keys // width]  # a respondent row of each group's school and year
         label = pd.Series(np.asarray(names, dtype=object)[keys % width])
         if role:
             label = self.who["role"].astype("str").take(rep).reset_index(drop=True) + ":" + label
         frame = self.who[["school_id", "year"]].take(rep).reset_index(drop=True)
         return frame.assign(group=label.to_numpy()), inverse
-
-
-def _dense_unique(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values of non-negative ``key`` (all below ``size``) and each one's index,
-    by counting (no sort) while ``size`` is small next to ``len(key)``."""
-    if size > 4 * len(key) + 1_000_000:
-        keys, inverse = np.unique(key, return_inverse=True)
-        return keys, inverse.ravel()
-    keys = np.flatnonzero(np.bincount(key, minlength=size))
-    index = np.full(size, -1, dtype=np.int64)
-    index[keys] = np.arange(len(keys))
-    return keys, index[key]
 
 
 def _with_n_items(g: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
