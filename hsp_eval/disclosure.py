@@ -68,6 +68,20 @@ def _with_sources(t: pd.DataFrame, sup: np.ndarray) -> np.ndarray:
     return sup
 
 
+def _gap_ids(indicator: pd.Series) -> pd.Series:
+    """The ``<id>_gap_vs_rest`` id of each row's indicator, in the column's own dtype.
+
+    For a categorical column the ids are codes into the same categories (an id whose gap id
+    is not among them gets none), so that merging on them stays a merge of codes.
+    """
+    if not isinstance(indicator.dtype, pd.CategoricalDtype):
+        return indicator + GAP_SUFFIX
+    cats = indicator.cat.categories
+    to_gap = np.append(cats.get_indexer(cats.astype("str") + GAP_SUFFIX), -1)
+    return pd.Series(pd.Categorical.from_codes(to_gap[indicator.cat.codes.to_numpy()], dtype=indicator.dtype),
+                     index=indicator.index)
+
+
 def suppress_small(table: pd.DataFrame, min_n: int = 5) -> pd.DataFrame:
     """Suppress rows with a denominator under ``min_n``, with complementary suppression.
 
@@ -93,7 +107,7 @@ def suppress_small(table: pd.DataFrame, min_n: int = 5) -> pd.DataFrame:
     if is_gap.any():
         gap = t[is_gap]
         key = ["level", "area_id", "year", "group_type", "group"]
-        src = t[~is_gap].assign(_sup=sup[~is_gap], indicator=t.loc[~is_gap, "indicator"] + GAP_SUFFIX)
+        src = t[~is_gap].assign(_sup=sup[~is_gap], indicator=_gap_ids(t.loc[~is_gap, "indicator"]))
         m = gap.reset_index().merge(src[key + ["indicator", "_sup"]], on=key + ["indicator"], how="left")
         rest_small = m["rest_denominator"].to_numpy(dtype="float64") < min_n
         sup.loc[m["index"].to_numpy()] = m["_sup"].fillna(True).to_numpy(dtype=bool) | rest_small

@@ -32,6 +32,7 @@ from .units import GAP_GROUP_TYPES, Units, family_units, student_units
 COLUMNS = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
            "value", "ci_low", "ci_high", "suppressed"]
 LEVELS = ("school", "region", "national")
+TEXT_KEYS = ("level", "area_id", "indicator", "group_type", "group")
 
 
 @dataclass
@@ -287,7 +288,7 @@ def _gaps(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _order(table: pd.DataFrame) -> pd.DataFrame:
-    level_rank = table["level"].map({lvl: i for i, lvl in enumerate(LEVELS)})
+    level_rank = table["level"].map({lvl: i for i, lvl in enumerate(LEVELS)}).to_numpy(dtype=np.int64)
     t = table.assign(_l=level_rank).sort_values(
         ["_l", "area_id", "year", "indicator", "group_type", "group"], kind="stable")
     return t.drop(columns="_l").reset_index(drop=True)
@@ -329,6 +330,9 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
     parts = compute_parts(dataset, indicators, group_types, workers=workers, chunk_size=chunk_size)
     rows = combine(parts, dataset["schools"])
     del parts  # the school-local parts are in ``rows`` now: free them before disclosure
+    # the text keys as categorical codes (sorted categories: codes sort as the text does) while
+    # filtering, suppressing and ordering millions of rows; back to text once ordered
+    rows = rows.astype({c: "category" for c in TEXT_KEYS})
     if years is not None:
         rows = rows[rows["year"].isin(list(years))]
     dropped = {"ethnicity", "ethnicity_prioritised"} - set(ETHNICITY_CHOICES[ethnicity])
@@ -344,9 +348,8 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
     if publication:
         rows = disclosure.publication(rows)
     rows["year"] = rows["year"].astype("int64")
-    for c in ("area_id", "indicator", "group_type", "group", "level"):
-        rows[c] = rows[c].astype("str")
-    return _order(rows[COLUMNS])
+    table = _order(rows[COLUMNS])
+    return table.astype({c: "str" for c in TEXT_KEYS})
 
 
 def write_table(table: pd.DataFrame, path) -> None:
