@@ -64,7 +64,8 @@ class Context:
     @property
     def students(self) -> Units:
         if "units.students" not in self.cache:
-            self.cache["units.students"] = student_units(self.dataset["enrolments"], self.group_types)
+            self.cache["units.students"] = student_units(self.dataset["enrolments"], self.group_types,
+                                                         self.families)
         return self.cache["units.students"]
 
     @property
@@ -261,7 +262,8 @@ def _finish(rows: pd.DataFrame) -> pd.DataFrame:
     for c in ("numerator", "sum", "sumsq"):
         if c not in rows:
             rows = rows.assign(**{c: np.nan})
-    kind = rows["indicator"].map(lambda i: REGISTRY[i].kind)
+    codes, ids = pd.factorize(rows["indicator"])  # each distinct id looked up once, not every row
+    kind = np.array([REGISTRY[i].kind for i in ids] + [""], dtype=object)[codes]
     props = finish_proportions(rows[kind == "proportion"].drop(columns=["sum", "sumsq"], errors="ignore"))
     means = finish_means(rows[kind == "mean"])
     return pd.concat([props, means], ignore_index=True)

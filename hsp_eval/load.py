@@ -528,11 +528,12 @@ def release_free_memory() -> None:
     (national data: 7.95 -> 6.84 GB resident once loaded, docs/performance.md).
     """
     import ctypes
-    import ctypes.util
 
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
-    libc = ctypes.util.find_library("c")
-    if libc and hasattr(ctypes.CDLL(libc), "malloc_trim"):  # glibc; other C libraries lack it
-        ctypes.CDLL(libc).malloc_trim(0)
+    try:  # the C library the interpreter runs on (no lookup: that would start a subprocess)
+        trim = ctypes.CDLL(None).malloc_trim  # glibc; other C libraries lack it
+    except (AttributeError, OSError):
+        return
+    trim(0)
