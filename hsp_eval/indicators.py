@@ -107,6 +107,10 @@ class Context:
 #: level, from the finished table or the pooled inputs of every school).
 TOPICS = {"participation": participation, "communication": communication, "voice": voice,
           "inquiry": inquiry, "self_review": self_review}
+#: the order the topics run in: the two that count student units back to back, so that the
+#: student units are freed before the survey answers are built (a lower peak of memory)
+RUN_ORDER = ("participation", "inquiry", "communication", "voice", "self_review")
+STUDENT_TOPICS = frozenset({"participation", "inquiry"})
 
 
 def not_available(dataset, indicators=None) -> list[str]:
@@ -142,9 +146,31 @@ def _available_topics(dataset, wanted=None):
                    for i in INDICATORS)]
 
 
-def _counted(ctx: Context, topics) -> pd.DataFrame:
+def _release(ctx: Context, name: str, later: set[str]) -> None:
+    """Drop the intermediates topic ``name`` cached that none of the ``later`` topics reads."""
+    for key in [k for k in ctx.cache if k.startswith(name + ".")]:
+        del ctx.cache[key]
+    if not STUDENT_TOPICS & later:
+        ctx.cache.pop("units.students", None)
+        ctx.cache.pop("units.student_cells", None)
+
+
+def _run_topics(ctx: Context, topics) -> tuple[list[pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Each topic's counted rows (in the order of ``topics``) and their pooled inputs, the
+    topics run in :data:`RUN_ORDER`, each one's cached intermediates freed once no later one needs them."""
+    names = {m: name for name, m in TOPICS.items()}
+    todo = sorted(topics, key=lambda m: RUN_ORDER.index(names[m]))
+    counted, pooled = {}, {}
+    for i, m in enumerate(todo):
+        if hasattr(m, "pooled"):
+            pooled.update(m.pooled(ctx))
+        counted[m] = m.counted(ctx)
+        _release(ctx, names[m], {names[t] for t in todo[i + 1:]})
+    return [counted[m] for m in topics], pooled
+
+
+def _counted(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """School-level counted rows of every available indicator (sum-able columns)."""
-    parts = [m.counted(ctx) for m in topics]
     if not parts:
         return pd.DataFrame(columns=["school_id", "year", "group_type", "group", "indicator", "numerator",
                                      "denominator", "sum", "sumsq"])
@@ -168,11 +194,8 @@ def compute_part(dataset, indicators=None, group_types=None) -> Part:
     """The school-local part of the engine for every school of ``dataset`` (see :func:`combine`)."""
     ctx = Context.build(dataset, group_types, indicators)
     topics = _available_topics(dataset, indicators)
-    pooled = {}
-    for m in topics:
-        if hasattr(m, "pooled"):
-            pooled.update(m.pooled(ctx))
-    return Part([name for name, m in TOPICS.items() if m in topics], _counted(ctx, topics), pooled)
+    counted, pooled = _run_topics(ctx, topics)
+    return Part([name for name, m in TOPICS.items() if m in topics], _counted(counted), pooled)
 
 
 def _by_school(frames: list[pd.DataFrame]) -> pd.DataFrame:
