@@ -65,6 +65,21 @@ def test_gap_row_goes_with_its_group_and_with_a_small_rest():
     assert g.to_dict() == {"Māori": True, "European": True, "Pacific": True, "Asian": False}
 
 
+def test_categorical_keys_are_suppressed_as_text_keys_are():
+    """The engine suppresses with its text keys as categorical codes: the same rows are hidden."""
+    t = _table({"Māori": (2, 3), "European": (10, 20), "Pacific": (5, 9), "Asian": (6, 12)})
+    gaps = t[t["group"] != "all"].assign(indicator="reach_gap_vs_rest",
+                                         rest_denominator=lambda d: 44 - d["denominator"])
+    gaps.loc[gaps["group"] == "European", "rest_denominator"] = 4
+    other = _table({"Māori": (1, 2), "European": (3, 30)}, indicator="breadth")  # no gap rows
+    text = pd.concat([t, gaps, other], ignore_index=True)
+    keys = ["level", "area_id", "indicator", "group_type", "group"]
+    as_codes = disclosure.suppress_small(text.astype({c: "category" for c in keys}), min_n=5)
+    expected = disclosure.suppress_small(text, min_n=5)
+    assert as_codes["suppressed"].sum() > 3
+    pd.testing.assert_frame_equal(as_codes.astype({c: "str" for c in keys}), expected)
+
+
 def test_rr3_is_unbiased_repeatable_and_on_base_3():
     rng = np.random.default_rng(1)
     counts = rng.integers(0, 200, size=60_000).astype(float)
