@@ -89,10 +89,10 @@ att AS (SELECT t.*, a.school_id, year(a.date) AS year, a.activity_id IS NOT NULL
         FROM atts t LEFT JOIN acts a USING (activity_id))
 SELECT 'schools: missing or repeated id', count(*) - count(DISTINCT school_id) + count_if(school_id IS NULL OR school_id = '') FROM sch
 UNION ALL SELECT 'schools: region, type or EQI', count_if(lower(region) NOT IN (SELECT spelling FROM v WHERE vocabulary = 'region')
-  OR lower(school_type) NOT IN (SELECT spelling FROM v WHERE vocabulary = 'school_type') OR eqi < 344 OR eqi > 569) FROM sch
-UNION ALL SELECT 'enrolments: missing cells or out of range', count_if(year IS NULL OR year < 2000 OR year > 2100 OR school_id IS NULL
+  OR lower(school_type) NOT IN (SELECT spelling FROM v WHERE vocabulary = 'school_type') OR eqi < {eqi_min} OR eqi > {eqi_max}) FROM sch
+UNION ALL SELECT 'enrolments: missing cells or out of range', count_if(year IS NULL OR year < {year_min} OR year > {year_max} OR school_id IS NULL
   OR student_id IS NULL OR family_id IS NULL OR school_id = '' OR student_id = '' OR family_id = '' OR year_level IS NULL
-  OR year_level < 0 OR year_level > 13) FROM enr
+  OR year_level < {level_min} OR year_level > {level_max}) FROM enr
 UNION ALL SELECT 'enrolments: ethnicity', count(*) FROM enr JOIN eth ON ethnicity = e WHERE NOT ok
 UNION ALL SELECT 'enrolments: repeated key', count(*) FROM (SELECT 1 FROM enr GROUP BY year, school_id, student_id HAVING count(*) > 1)
 UNION ALL SELECT 'enrolments: school unknown', count(*) FROM enr ANTI JOIN sch USING (school_id)
@@ -118,11 +118,21 @@ UNION ALL SELECT 'contacts: family not enrolled', count(*) FROM (SELECT school_i
 UNION ALL SELECT 'contacts: student not enrolled', count(*) FROM (SELECT school_id, year(date) AS year, student_id FROM cons
   WHERE student_id IS NOT NULL) ANTI JOIN stu USING (school_id, year, student_id)
 UNION ALL SELECT 'portal: missing cells, month or logins', count_if(school_id IS NULL OR family_id IS NULL OR year IS NULL
-  OR logins IS NULL OR logins < 0) FROM por
+  OR logins IS NULL OR logins < {logins_min}) FROM por
 UNION ALL SELECT 'portal: repeated key', count(*) FROM (SELECT 1 FROM por GROUP BY school_id, family_id, month HAVING count(*) > 1)
 UNION ALL SELECT 'portal: school unknown', count(*) FROM por ANTI JOIN sch USING (school_id)
 UNION ALL SELECT 'portal: family not enrolled', count(*) FROM por ANTI JOIN fam USING (school_id, year, family_id)
 """
+
+
+def _bounds() -> dict:
+    """The contract's ranges the checks use (the loader's own, not copies of them)."""
+    from hsp_eval.contract import TABLES, YEAR_MIN, YEAR_MAX
+
+    eqi, level = TABLES["schools"].column("eqi"), TABLES["enrolments"].column("year_level")
+    return {"eqi_min": eqi.min, "eqi_max": eqi.max, "year_min": YEAR_MIN, "year_max": YEAR_MAX,
+            "level_min": level.min, "level_max": level.max,
+            "logins_min": TABLES["portal_usage"].column("logins").min}
 
 
 def _vocab_frame():
@@ -179,7 +189,7 @@ def run_duckdb(data: str, out: str, checked: str = "") -> dict:
     if checked:
         con.register("vocab", _vocab_frame())
         con.execute(DUCKDB_LOAD.format(d=data))
-        failing = dict(con.execute(DUCKDB_CHECKS).fetchall())
+        failing = dict(con.execute(DUCKDB_CHECKS.format(**_bounds())).fetchall())
         sources = {"enrolments": "enr", "activities": "acts", "attendance": "atts", "contacts": "cons",
                    "portal_usage": "por"}  # the loaded, checked tables
     df = con.execute(DUCKDB_SQL.format(**sources)).df()
