@@ -273,10 +273,35 @@ def _new_ax(ax, figsize=None):
     return ax
 
 
+def layout(fig) -> None:
+    """Lay a finished figure out for printing: nothing to do for one chart, ``tight_layout`` for several.
+
+    A figure holding one chart keeps matplotlib's fixed margins, so every chart's plotting area
+    has the same size for its figure size, and is printed cropped to what is drawn (the inline
+    backend's ``bbox_inches="tight"``, and :func:`save`'s): labels, legends and footnotes outside
+    the plotting area are never cut, only the empty margin is. A layout pass would measure every
+    label once more to shrink the plotting area into the figure; that was about a sixth of a
+    school evaluation's CPU (docs/performance.md). Several charts in one figure are spaced by
+    ``tight_layout`` so that their labels do not overlap.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> layout(fig); fig.subplotpars.left     # one chart: matplotlib's fixed margin stays
+    0.125
+    >>> fig, axes = plt.subplots(1, 2)
+    >>> layout(fig); bool(fig.subplotpars.left < 0.125)   # two charts: fitted by tight_layout
+    True
+    >>> plt.close("all")
+    """
+    if len(fig.axes) > 1:
+        fig.tight_layout()
+
+
 def _finish(ax, legend_title: str | None = None, n_items: int = 1):
     if n_items > 1:
         ax.legend(title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    ax.figure.tight_layout()
+    layout(ax.figure)
     return ax
 
 
@@ -521,12 +546,12 @@ def target_chart(rows: pd.DataFrame, trends_row=None, title: str | None = None, 
         ax.text(0.99, 0.02, f"status: {str(status).replace('_', ' ')}", transform=ax.transAxes, ha="right",
                 va="bottom", fontsize=10, color=GREY)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    ax.figure.tight_layout()
+    layout(ax.figure)
     return ax
 
 
 def save(ax_or_fig, path) -> None:
-    """Save a chart (Axes or Figure) as PNG and close it."""
+    """Save a chart (Axes or Figure) as PNG (or the format ``path`` names), cropped to its content, and close it."""
     fig = ax_or_fig.figure if hasattr(ax_or_fig, "figure") and not isinstance(ax_or_fig, plt.Figure) else ax_or_fig
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -107,7 +107,7 @@ def funnel_plot(ft: pd.DataFrame, title: str | None = None, ax=None, label_outsi
                + (", allowing for the usual spread between schools" if tau2 > 0 else ""))
     ax.set_title(plots._wrap(title or default))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=9)
-    ax.figure.tight_layout()
+    plots.layout(ax.figure)
     return ax
 
 
@@ -153,7 +153,7 @@ def distribution_plot(dist: pd.DataFrame, national: pd.DataFrame | None = None, 
     ax.set_xlabel("share, % (of families, contacts, attendances or students: see each label)")
     ax.set_title(plots._wrap(title or f"How schools differ, {year}: each dot is one school"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    ax.figure.tight_layout()
+    plots.layout(ax.figure)
     return ax
 
 
@@ -239,7 +239,7 @@ def with_without_chart(rows: pd.DataFrame, labels: dict | None = None, title: st
     ax.set_xlabel("target students who made accelerated progress, %")
     ax.set_title(plots._wrap(title or "Accelerated progress with and without each step (associations, not causes)"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    ax.figure.tight_layout()
+    plots.layout(ax.figure)
     return ax
 
 
@@ -265,5 +265,5 @@ def odds_ratio_chart(or_rows: pd.DataFrame, label_col: str = "year", title: str 
     ax.invert_yaxis()
     ax.set_xlabel("adjusted odds ratio, log scale (above 1: accelerated progress more common with co-design)")
     ax.set_title(plots._wrap(title or "Co-design and accelerated progress: adjusted odds ratio (an association)"))
-    ax.figure.tight_layout()
+    plots.layout(ax.figure)
     return ax
