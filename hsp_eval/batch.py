@@ -65,6 +65,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -453,16 +454,22 @@ def _results_local(tasks: list[Task], workers: int):
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if ctx.get_start_method() == "forkserver":  # workers start with papermill and hsp_eval imported once
         ctx.set_forkserver_preload(["hsp_eval.batch", "hsp_eval.execute", "hsp_eval.warm"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-    try:
-        futures = {pool.submit(run_task, t): t for t in tasks}
-        for fut in as_completed(futures):
-            try:
-                yield futures[fut], fut.result()
-            except Exception as e:  # BrokenProcessPool: a worker died (e.g. out of memory)
-                yield futures[fut], _crashed(futures[fut], e)
-    finally:  # on Ctrl-C (or the caller stopping early) reports not started are not started
-        pool.shutdown(wait=True, cancel_futures=True)
+    from . import warm
+
+    # with the warm engine, the workers fork their kernels from one server: its imports once a batch
+    uses_warm = any(t.engine_name == "warm" for t in tasks)
+    with warm.shared_server() if uses_warm else contextlib.nullcontext() as shared:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm.attach if shared else None,
+                                   initargs=shared or ())
+        try:
+            futures = {pool.submit(run_task, t): t for t in tasks}
+            for fut in as_completed(futures):
+                try:
+                    yield futures[fut], fut.result()
+                except Exception as e:  # BrokenProcessPool: a worker died (e.g. out of memory)
+                    yield futures[fut], _crashed(futures[fut], e)
+        finally:  # on Ctrl-C (or the caller stopping early) reports not started are not started
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _results_dask(tasks: list[Task], address: str):

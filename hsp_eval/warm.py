@@ -6,7 +6,9 @@ most of a batch. The ``warm`` engine pays it once per worker process:
 
 1. On the first notebook, the worker starts a **fork server**: a separate interpreter (same
    executable and options as the kernel spec's) that imports :data:`PRELOAD` and waits on a
-   private Unix socket. It never runs notebook code itself.
+   private Unix socket. It never runs notebook code itself. The batch runner starts one server
+   for all its workers instead (:func:`shared_server`, :func:`attach`): the imports are then paid
+   once per batch.
 2. For each notebook, the kernel provisioner (:class:`WarmProvisioner`) asks the server for a
    kernel; the server ``fork()``\\ s a **new child** that starts a new session, changes to the
    notebook's folder, takes the environment the standard launcher would have given it, reseeds
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import functools
 import gc
 import importlib
@@ -454,17 +457,80 @@ class ForkServer:
                 pass
 
 
-_servers: dict[tuple[str, ...], ForkServer] = {}
+class SharedServer:
+    """A fork server started by another process (the batch runner's), reached through its socket.
+
+    Worker processes of one batch share it (:func:`attach`): its imports are paid once per batch,
+    not once per worker. Kernels are forked exactly as for a worker's own server, one fresh child
+    per notebook, so sharing changes nothing a notebook sees.
+    """
+
+    def __init__(self, path: str, prefix: tuple[str, ...], pid: int):
+        self.path, self.prefix, self.pid, self.owner = path, tuple(prefix), pid, os.getpid()
+
+    def alive(self) -> bool:
+        return os.path.exists(self.path)
+
+    launch = ForkServer.launch
+
+    def close(self, timeout: float = 10) -> None:
+        """Nothing to stop here: the process that started the server stops it."""
+
+
+_servers: dict[tuple[str, ...], ForkServer | SharedServer] = {}
 _lock = threading.Lock()
 
 
-def server_for(prefix: tuple[str, ...]) -> ForkServer:
-    """This process's fork server for the interpreter ``prefix`` (started on first use, restarted if it died)."""
+def server_for(prefix: tuple[str, ...]) -> ForkServer | SharedServer:
+    """This process's fork server for the interpreter ``prefix``: the shared one it was given
+    (:func:`attach`), else its own (started on first use, restarted if it died)."""
     with _lock:
         server = _servers.get(prefix)
         if server is None or not server.alive() or server.owner != os.getpid():
             server = _servers[prefix] = ForkServer(prefix)
         return server
+
+
+@contextlib.contextmanager
+def shared_server(kernel_name: str = "python3"):
+    """Start a fork server for worker processes to share; stop it on leaving the block.
+
+    Yields the arguments of :func:`attach` (for a process pool's ``initializer``), or None
+    where kernels cannot be forked or the kernel ``kernel_name`` is not this kind of Python
+    kernel (the workers then use standard kernels or their own servers, as without it).
+
+    Examples
+    --------
+    >>> from concurrent.futures import ProcessPoolExecutor
+    >>> with shared_server() as shared:                                   # doctest: +SKIP
+    ...     with ProcessPoolExecutor(2, initializer=attach, initargs=shared) as pool:
+    ...         ...   # run_notebook(..., engine_name="warm") in the workers
+    """
+    prefix = None
+    if fork_supported():
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+        try:
+            prefix = kernel_prefix(KernelSpecManager().get_kernel_spec(kernel_name).argv)
+        except NoSuchKernel:
+            prefix = None
+    if prefix is None:
+        yield None
+        return
+    server = ForkServer(prefix)
+    try:
+        yield server.path, prefix, server.pid
+    finally:
+        server.close()
+
+
+def attach(path: str, prefix: tuple[str, ...], pid: int) -> None:
+    """In a worker: fork kernels for ``prefix`` from the shared server at ``path`` (see :func:`shared_server`).
+
+    A worker whose shared server has gone starts its own, as without it.
+    """
+    with _lock:
+        _servers[tuple(prefix)] = SharedServer(path, tuple(prefix), pid)
 
 
 def shutdown() -> None:

@@ -192,20 +192,24 @@ def test_a_dying_kernel_fails_the_report_and_the_next_report_still_runs(nbs):
     assert _state(_run(nbs, "probe", "after_death.ipynb")["ipynb"])["leakmod_imported"] is False
 
 
+def _pollute_and_probe(nbs, pool, tag: str) -> list[dict]:
+    """Three polluting and three probing reports, interleaved, in ``pool``'s workers; the probes' states."""
+    out = nbs["dir"] / "out"
+    jobs = []  # run_notebook in the workers, as the batch runner does; papermill finds 'warm' by its entry point
+    for i in range(3):
+        jobs.append(pool.submit(run_notebook, nbs["pollute"], out / f"{tag}_p{i}.ipynb",
+                                {"LEAK_DIR": str(nbs["dir"] / "mods")}, html=False, engine_name="warm"))
+        jobs.append(pool.submit(run_notebook, nbs["probe"], out / f"{tag}_{i}.ipynb", {}, html=False,
+                                engine_name="warm"))
+    return [_state(job.result()["ipynb"]) for job in jobs[1::2]]
+
+
 @pytest.mark.parametrize("method", ["forkserver", "fork"])  # forkserver: as hsp_eval.batch starts its workers
 def test_several_workers_each_with_its_own_fork_server(nbs, method):
     _run(nbs, "probe", "parent.ipynb")  # this process has a server already (a forked worker must not use it)
     parent_server = warm._servers[warm.kernel_prefix(warm_cmd())].pid
-    out = nbs["dir"] / "out"
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method)) as pool:
-        # run_notebook in the workers, as the batch runner does; papermill finds 'warm' by its entry point
-        jobs = []
-        for i in range(3):
-            jobs.append(pool.submit(run_notebook, nbs["pollute"], out / f"{method}_p{i}.ipynb",
-                                    {"LEAK_DIR": str(nbs["dir"] / "mods")}, html=False, engine_name="warm"))
-            jobs.append(pool.submit(run_notebook, nbs["probe"], out / f"{method}_{i}.ipynb", {}, html=False,
-                                    engine_name="warm"))
-        states = [_state(job.result()["ipynb"]) for job in jobs[1::2]]
+        states = _pollute_and_probe(nbs, pool, method)
     servers = {s["ppid"] for s in states}
     assert parent_server not in servers and os.getpid() not in servers and 1 <= len(servers) <= 2
     assert len({s["pid"] for s in states}) == 3
@@ -276,3 +280,19 @@ def test_a_pool_worker_stops_and_reaps_its_own_server(nbs, tmp_path):
     result = subprocess.run([sys.executable, "-c", REAPER, str(nbs["probe"]), str(tmp_path / "o.ipynb")],
                             capture_output=True, text=True, timeout=300, check=True)
     assert result.stdout.split()[-1] == "reaped"
+
+
+def test_the_batch_workers_share_one_fork_server_and_nothing_passes_between_their_reports(nbs):
+    with warm.shared_server() as shared:
+        path, prefix, server = shared
+        assert prefix == warm.kernel_prefix(warm_cmd()) and _alive(server)
+        ctx = multiprocessing.get_context("forkserver")  # as hsp_eval.batch starts its workers
+        with ProcessPoolExecutor(2, mp_context=ctx, initializer=warm.attach, initargs=shared) as pool:
+            states = _pollute_and_probe(nbs, pool, "shared")
+        # every kernel, whichever worker ran its report, is a fresh child of the one shared server...
+        assert {s["ppid"] for s in states} == {server} and len({s["pid"] for s in states}) == 3
+        # ...that sees nothing of the reports before it
+        for state in states:
+            assert not state["leakmod_imported"] and state["module_attrs"] == [False, False, False]
+            assert state["max_rows"] == 60 and state["env_leak"] is None and state["cwd"] == str(nbs["dir"])
+    assert _wait_gone([server]) == []  # stopped on leaving the block
