@@ -239,12 +239,16 @@ def parse_text(arr, kind: str, vocabulary: str | None = None, index=None) -> Par
     return _by_codes(codes, uniques.to_pylist(), fn, dtype, index)
 
 
+def _is_arrow_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
 def parse_arrow(arr, kind: str, vocabulary: str | None = None) -> Parsed | None:
     """Parse a Parquet column straight from Arrow where its type already says how; else None.
 
-    Strings go through :func:`parse_text`; a boolean column of kind ``bool`` and a date
-    column of kind ``date`` are taken as they are, with the year checked. Any other type
-    (a dictionary-encoded column too: pandas reads it as a categorical) returns None, and
+    Strings, plain or dictionary-encoded (as the loader reads a Parquet file's text columns),
+    go through :func:`parse_text`; a boolean column of kind ``bool`` and a date column of kind
+    ``date`` are taken as they are, with the year checked. Any other type returns None, and
     the caller parses the column as pandas reads it (:func:`parse_series`).
 
     Examples
@@ -256,7 +260,7 @@ def parse_arrow(arr, kind: str, vocabulary: str | None = None) -> Parsed | None:
     """
     arr = pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr
     t = arr.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
+    if _is_arrow_text(t) or (pa.types.is_dictionary(t) and _is_arrow_text(t.value_type)):
         return parse_text(arr, kind, vocabulary)
     index = pd.RangeIndex(len(arr))
     if kind == "bool" and pa.types.is_boolean(t):

@@ -53,6 +53,8 @@ class RawTable:
     bad_records: pd.DataFrame | None = None  #: malformed records: row, text, reason
     notices: list[str] = field(default_factory=list)
     arrow: pa.Table | None = None  #: a Parquet file's contract columns, as read
+    #: text columns of a Parquet file read as Arrow dictionaries (:func:`_read_parquet_cells`)
+    dictionary_columns: frozenset = frozenset()
 
     @property
     def is_parquet(self) -> bool:
@@ -78,7 +80,10 @@ class RawTable:
             return self.frame[name].reset_index(drop=True)
         if name not in self.arrow.column_names:  # an optional column the file does not have
             return pd.Series([None] * len(self), dtype="object")
-        return self.arrow.select([name]).to_pandas()[name].reset_index(drop=True)
+        cells = self.arrow.select([name])
+        if name in self.dictionary_columns:  # as the file holds them, not as codes
+            cells = cells.set_column(0, name, cells.column(0).cast(cells.schema.field(0).type.value_type))
+        return cells.to_pandas()[name].reset_index(drop=True)
 
     def arrow_column(self, name: str) -> pa.ChunkedArray:
         """One column of a Parquet file as Arrow read it (all null when the file lacks it)."""
@@ -146,8 +151,13 @@ def _read_parquet_cells(raw: RawTable, schema: pa.Schema) -> RawTable:
     """Read a Parquet file's contract columns into Arrow (no pandas, no Python objects)."""
     spec = TABLES[raw.table]
     columns = [n for n in schema.names if n in spec.column_names]
+    # text columns as Arrow dictionaries: the file's own dictionary pages (pyarrow writes them
+    # by default) are kept as they are, not spelled out into every row and encoded again
+    text = [n for n in columns if pa.types.is_string(schema.field(n).type) or pa.types.is_large_string(
+        schema.field(n).type)]
     try:
-        raw.arrow = pq.read_table(raw.path, columns=columns)
+        raw.arrow = pq.read_table(raw.path, columns=columns, read_dictionary=text)
+        raw.dictionary_columns = frozenset(text)
     except Exception as e:  # pyarrow raises several types for broken files
         _problem(raw, f"the file could not be read as Parquet ({e})")
         return raw

@@ -319,6 +319,30 @@ def test_parquet_loads_like_csv_and_fingerprints_agree(base, tmp_path):
     assert a.fingerprint() == b.fingerprint()
 
 
+PORTAL = ("school_id,family_id,month,logins\n0042,F01,2024-03,4\n 0042 ,F02,2024-13,2\n0042,F02,2024-04,2\n"
+          "0042,F01,2024-05,1\n0007,F01,2024-05,0\n0042,F09,2024-05,3\n")
+
+
+@pytest.mark.parametrize("how", ["dictionary per row group", "no dictionary"])
+def test_parquet_text_read_as_dictionaries_loads_and_quarantines_like_csv(base, tmp_path, how):
+    # the loader reads Parquet text columns as Arrow dictionaries: with several row groups (one
+    # dictionary each) or none, cells needing cleaning and bad cells, it finds what it finds in the CSV
+    write(base, portal_usage=PORTAL)
+    _to_parquet(base, tmp_path / "pq")
+    for p in (tmp_path / "pq").glob("*.parquet"):
+        pq.write_table(pq.read_table(p), p, row_group_size=2, use_dictionary=how != "no dictionary")
+    a = load_dataset(base, quarantine=tmp_path / "qa")
+    b = load_dataset(tmp_path / "pq", quarantine=tmp_path / "qb")
+    for name in a.tables:
+        pd.testing.assert_frame_equal(a[name], b[name])
+    problems = [(p.table, p.row, p.column, p.value, p.reason) for p in a.report.problems]
+    # a Parquet file's rows are counted from its first record; a CSV's from its header line
+    assert problems == [(p.table, p.row + 1, p.column, p.value, p.reason) for p in b.report.problems]
+    assert {(p[1], p[2], p[3]) for p in problems} == {(3, "month", "2024-13"), (7, "family_id", "F09")}
+    qa, qb = (pd.read_csv(tmp_path / q / "portal_usage.csv", dtype=str) for q in ("qa", "qb"))
+    pd.testing.assert_frame_equal(qa.drop(columns="row"), qb.drop(columns="row"))
+
+
 def test_fingerprint_changes_with_any_value(base, tmp_path):
     f0 = load_dataset(base).fingerprint()
     write(base, enrolments=ENROL.replace("00004,F02,4", "00004,F02,5"))
