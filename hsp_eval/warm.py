@@ -467,11 +467,18 @@ class SharedServer:
 
     def __init__(self, path: str, prefix: tuple[str, ...], pid: int):
         self.path, self.prefix, self.pid, self.owner = path, tuple(prefix), pid, os.getpid()
+        self.gone = False
 
     def alive(self) -> bool:
-        return os.path.exists(self.path)
+        return not self.gone and os.path.exists(self.path)
 
-    launch = ForkServer.launch
+    def launch(self, argv: list[str], cwd: str, env: dict) -> ForkedKernel:
+        """As :meth:`ForkServer.launch`; a server that no longer answers is marked gone (and the error raised)."""
+        try:
+            return ForkServer.launch(self, argv, cwd, env)
+        except (ConnectionError, FileNotFoundError):  # killed outright: its socket file may stay
+            self.gone = True
+            raise
 
     def close(self, timeout: float = 10) -> None:
         """Nothing to stop here: the process that started the server stops it."""
@@ -582,10 +589,12 @@ class WarmProvisioner(LocalProvisioner):
         elif prefix is None:
             _fallback(f"the kernel command {cmd[:3]} is not python -m ipykernel_launcher")
         else:
-            server = server_for(prefix)
             cwd = str(kwargs.get("cwd") or os.getcwd())
             env = kwargs.get("env") or dict(os.environ)
-            self.process = server.launch(_kernel_args(cmd), cwd, env)
+            try:
+                self.process = server_for(prefix).launch(_kernel_args(cmd), cwd, env)
+            except (ConnectionError, FileNotFoundError):  # a shared server gone: this process's own
+                self.process = server_for(prefix).launch(_kernel_args(cmd), cwd, env)
             self.pid = self.pgid = self.process.pid
             self.cwd = cwd
             return self.connection_info

@@ -296,3 +296,18 @@ def test_the_batch_workers_share_one_fork_server_and_nothing_passes_between_thei
             assert not state["leakmod_imported"] and state["module_attrs"] == [False, False, False]
             assert state["max_rows"] == 60 and state["env_leak"] is None and state["cwd"] == str(nbs["dir"])
     assert _wait_gone([server]) == []  # stopped on leaving the block
+
+
+def test_a_worker_whose_shared_server_died_starts_its_own(nbs):
+    with warm.shared_server() as shared:
+        path, prefix, server = shared
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(1, mp_context=ctx, initializer=warm.attach, initargs=shared) as pool:
+            first = _state(pool.submit(run_notebook, nbs["probe"], nbs["dir"] / "out" / "dead_1.ipynb", {},
+                                       html=False, engine_name="warm").result()["ipynb"])
+            os.kill(server, signal.SIGKILL)  # its socket file stays behind
+            assert _wait_gone([server]) == [] and os.path.exists(path)
+            second = _state(pool.submit(run_notebook, nbs["probe"], nbs["dir"] / "out" / "dead_2.ipynb", {},
+                                        html=False, engine_name="warm").result()["ipynb"])
+    assert first["ppid"] == server and second["ppid"] not in (server, os.getpid())
+    assert _wait_gone([second["ppid"]]) == []  # the worker's own server ended with the worker
