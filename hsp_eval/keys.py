@@ -123,7 +123,7 @@ def packed_codes(left: list, right: list) -> tuple[np.ndarray, np.ndarray]:
     return key[:n_left], key[n_left:]
 
 
-def _arrow_text(index: pd.Index) -> bool:
+def _held_in_arrow(index: pd.Index) -> bool:
     return isinstance(index.array, pd.arrays.ArrowStringArray)
 
 
@@ -140,7 +140,7 @@ def indexer(ref: pd.Index, values: pd.Index) -> np.ndarray:
     >>> indexer(ref, pd.Index(["F3", "F9", "F1"], dtype="str")).tolist()
     [2, -1, 0]
     """
-    if _arrow_text(ref) and _arrow_text(values):
+    if _held_in_arrow(ref) and _held_in_arrow(values):
         found = pc.index_in(pa.array(values.array), value_set=pa.array(ref.array))
         return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
     return ref.get_indexer(values)

@@ -60,7 +60,7 @@ def _arrow_text(s: pd.Series):
     """The cells of a text column as Arrow strings (a copy only where they are not Arrow already)."""
     arr = pa.array(s.array) if pd.api.types.is_string_dtype(s.dtype) else \
         pa.array(s.astype("str").array)
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+    if not is_text_type(arr.type):
         arr = arr.cast(pa.large_string())
     return arr
 
@@ -101,7 +101,7 @@ def _text_codes(arr) -> tuple[np.ndarray, pa.Array, bool]:
     """:func:`text_codes`, and whether cleaning changed no cell."""
     arr = pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr
     if not pa.types.is_dictionary(arr.type):
-        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        if not is_text_type(arr.type):
             arr = arr.cast(pa.large_string())
         arr = arr.dictionary_encode()  # one dictionary for all chunks
     elif arr.num_chunks > 1:
@@ -239,7 +239,8 @@ def parse_text(arr, kind: str, vocabulary: str | None = None, index=None) -> Par
     return _by_codes(codes, uniques.to_pylist(), fn, dtype, index)
 
 
-def _is_arrow_text(t: pa.DataType) -> bool:
+def is_text_type(t: pa.DataType) -> bool:
+    """True for Arrow's plain and large string types."""
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
@@ -260,7 +261,7 @@ def parse_arrow(arr, kind: str, vocabulary: str | None = None) -> Parsed | None:
     """
     arr = pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr
     t = arr.type
-    if _is_arrow_text(t) or (pa.types.is_dictionary(t) and _is_arrow_text(t.value_type)):
+    if is_text_type(t) or (pa.types.is_dictionary(t) and is_text_type(t.value_type)):
         return parse_text(arr, kind, vocabulary)
     index = pd.RangeIndex(len(arr))
     if kind == "bool" and pa.types.is_boolean(t):

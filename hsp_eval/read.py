@@ -31,6 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .contract import PII_ALLOWED, PII_COLUMN_WORDS, TABLES
+from .parse import is_text_type
 from .problems import Problem
 
 _LIKELY_ENCODINGS = "Windows-1252 or Latin-1 (often what Excel's plain 'CSV' format saves)"
@@ -153,8 +154,7 @@ def _read_parquet_cells(raw: RawTable, schema: pa.Schema) -> RawTable:
     columns = [n for n in schema.names if n in spec.column_names]
     # text columns as Arrow dictionaries: the file's own dictionary pages (pyarrow writes them
     # by default) are kept as they are, not spelled out into every row and encoded again
-    text = [n for n in columns if pa.types.is_string(schema.field(n).type) or pa.types.is_large_string(
-        schema.field(n).type)]
+    text = [n for n in columns if is_text_type(schema.field(n).type)]
     try:
         raw.arrow = pq.read_table(raw.path, columns=columns, read_dictionary=text)
         raw.dictionary_columns = frozenset(text)
