@@ -17,6 +17,13 @@ Column kinds
 ``category``    one value of a vocabulary in :mod:`hsp_eval.vocab` (aliases applied)
 ``ethnicity``   1-3 level-1 groups separated by ``;`` (see :func:`hsp_eval.vocab.parse_ethnicity`)
 
+A column marked ``coded`` holds few distinct values repeated over many rows (the school, the
+survey instrument and item, the month, ethnicity). The loader holds it as a pandas
+``Categorical`` whose categories are its distinct values, sorted: each row then takes one
+small integer instead of its own copy of the text, and sorting and grouping give the same
+order as on the text. At national scale this is most of the loaded tables' memory
+(docs/performance.md).
+
 Examples
 --------
 >>> from hsp_eval.contract import TABLES
@@ -42,6 +49,7 @@ class Column:
     required: bool = True  #: the column must be present in the file
     nullable: bool = False  #: a present column may have blank cells
     vocabulary: str | None = None  #: for kind ``category``
+    coded: bool = False  #: held as a Categorical over its sorted distinct values (see above)
     min: float | None = None
     max: float | None = None
     doc: str = ""
@@ -71,7 +79,7 @@ def _year() -> Column:
 
 
 def _id(name: str, required: bool = True, nullable: bool = False, doc: str = "") -> Column:
-    return Column(name, "id", required=required, nullable=nullable, doc=doc)
+    return Column(name, "id", required=required, nullable=nullable, doc=doc, coded=name == "school_id")
 
 
 def _bool(name: str, doc: str = "") -> Column:
@@ -100,8 +108,8 @@ _TABLE_LIST = [
             _id("student_id"),
             _id("family_id", doc="siblings share it, also across schools"),
             Column("year_level", "int", min=0, max=13),
-            Column("ethnicity", "ethnicity"),
-            Column("gender", "text", required=False, nullable=True),
+            Column("ethnicity", "ethnicity", coded=True),
+            Column("gender", "text", required=False, nullable=True, coded=True),
             Column("target", "bool", required=False, nullable=True,
                    doc="in the school's inquiry focus group this year"),
         ),
@@ -156,7 +164,7 @@ _TABLE_LIST = [
         (
             _id("school_id"),
             _id("family_id"),
-            Column("month", "month"),
+            Column("month", "month", coded=True),
             Column("logins", "int", min=0),
         ),
         key=("school_id", "family_id", "month"),
@@ -165,8 +173,8 @@ _TABLE_LIST = [
     Table(
         "survey_items",
         (
-            Column("instrument", "text"),
-            _id("item_id"),
+            Column("instrument", "text", coded=True),
+            Column("item_id", "id", coded=True),
             Column("scale", "text", required=False, nullable=True,
                    doc="blank for an inventory item (barriers)"),
             Column("text", "text"),
@@ -181,13 +189,13 @@ _TABLE_LIST = [
     Table(
         "survey_respondents",
         (
-            Column("instrument", "text"),
+            Column("instrument", "text", coded=True),
             _year(),
             _id("school_id"),
             _id("respondent_id"),
             Column("role", "category", vocabulary="role"),
             _id("family_id", required=False, nullable=True),
-            Column("ethnicity", "ethnicity", required=False, nullable=True),
+            Column("ethnicity", "ethnicity", required=False, nullable=True, coded=True),
             Column("weight", "float", required=False, nullable=True, min=0),
         ),
         key=("instrument", "year", "school_id", "respondent_id"),
@@ -196,11 +204,11 @@ _TABLE_LIST = [
     Table(
         "survey_responses",
         (
-            Column("instrument", "text"),
+            Column("instrument", "text", coded=True),
             _year(),
             _id("school_id"),
             _id("respondent_id"),
-            _id("item_id"),
+            Column("item_id", "id", coded=True),
             Column("response", "int", required=False, nullable=True, doc="blank = not answered"),
         ),
         key=("instrument", "year", "school_id", "respondent_id", "item_id"),
@@ -226,7 +234,7 @@ _TABLE_LIST = [
             _year(),
             _id("school_id"),
             _id("student_id"),
-            Column("measure", "text"),
+            Column("measure", "text", coded=True),
             Column("start_score", "float"),
             Column("end_score", "float"),
             Column("expected_gain", "float"),
@@ -239,8 +247,8 @@ _TABLE_LIST = [
         (
             _year(),
             _id("school_id"),
-            Column("framework", "text"),
-            Column("dimension", "text"),
+            Column("framework", "text", coded=True),
+            Column("dimension", "text", coded=True),
             Column("rater_group", "category", vocabulary="rater_group"),
             Column("rating", "int", min=1, max=4),
         ),

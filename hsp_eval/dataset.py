@@ -18,6 +18,7 @@ import pandas as pd
 
 from .contract import TABLES
 from .fingerprint import fingerprint
+from .keys import codes_of
 from .problems import ValidationReport
 
 
@@ -81,7 +82,8 @@ class Dataset:
         tables, masks = {}, {}
         for name, df in self.tables.items():
             if "school_id" in df.columns:
-                masks[name] = df["school_id"].astype("str").isin(keep).to_numpy()
+                codes, ids = codes_of(df["school_id"])  # each distinct id tested once, not every row
+                masks[name] = np.append(ids.astype("str").isin(keep), False)[codes]
         if "attendance" in self.tables and "activities" in self.tables:
             kept = self.tables["activities"]["activity_id"][masks["activities"]]
             masks["attendance"] = self.tables["attendance"]["activity_id"].isin(kept).to_numpy()

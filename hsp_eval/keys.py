@@ -1,9 +1,10 @@
 """Matching rows on multi-column keys fast: codes packed into one integer per row.
 
-Two frames' key columns are numbered jointly (:func:`packed_keys`). Where a side's columns
-are already held as *codes* (an integer per row, -1 where the value is missing, and the
-distinct values the codes stand for), :func:`packed_codes` matches them by mapping one
-side's distinct values onto the other's: a hash of the distinct values only, not of every row.
+Each side's key columns are held as *codes* (an integer per row, -1 where the value is
+missing, and the distinct values the codes stand for; a categorical already is), and
+:func:`packed_codes` matches two sides by mapping one side's distinct values onto the other's:
+a hash of the distinct values only, not of every row. :func:`packed_keys` does this for two
+frames' key columns.
 
 Examples
 --------
@@ -81,10 +82,12 @@ def dense_unique(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return values, index[key]
 
 
-def pack(columns: list) -> np.ndarray:
+def pack(columns) -> np.ndarray:
     """One integer per row from ``(codes, radix)`` pairs (each code in 0..radix-1).
 
     Equal rows get equal integers; the key is renumbered before it could overflow.
+    ``columns`` may be an iterator: each pair is then made only when it is packed, and
+    the key is built in place, so the memory beyond the key is one column's codes.
 
     Examples
     --------
@@ -92,15 +95,21 @@ def pack(columns: list) -> np.ndarray:
     >>> pack([(np.array([1, 0, 1]), 2), (np.array([2, 2, 2]), 3)]).tolist()
     [5, 2, 5]
     """
-    key = np.zeros(len(columns[0][0]) if columns else 0, dtype=np.int64)
+    key = None
     span = 1
     for codes, radix in columns:
+        codes = np.asarray(codes)
+        if codes.dtype.kind != "i":
+            codes = codes.astype(np.int64)
+        if key is None:
+            key = np.zeros(len(codes), dtype=np.int64)
         if span * radix >= _PACK_LIMIT:  # renumber the key so far before it overflows
             key, uniques = pd.factorize(key)
             key, span = key.astype(np.int64), len(uniques)
-        key = key * radix + np.asarray(codes, dtype=np.int64)
+        key *= radix
+        key += codes
         span *= radix
-    return key
+    return np.zeros(0, dtype=np.int64) if key is None else key
 
 
 def packed_codes(left: list, right: list) -> tuple[np.ndarray, np.ndarray]:
@@ -118,8 +127,8 @@ def packed_codes(left: list, right: list) -> tuple[np.ndarray, np.ndarray]:
     [[2, 1, 0], [1, 0]]
     """
     n_left = len(left[0][0]) if left else 0
-    key = pack([(np.concatenate([_onto(lc, ru), np.asarray(rc, dtype=np.int64) + 1]), len(ru) + 2)
-                for lc, (rc, ru) in zip(left, right)])
+    key = pack((np.concatenate([_onto(lc, ru), np.asarray(rc, dtype=np.int64) + 1]), len(ru) + 2)
+               for lc, (rc, ru) in zip(left, right))
     return key[:n_left], key[n_left:]
 
 
@@ -152,7 +161,8 @@ def _onto(left: tuple, right_uniques: pd.Index) -> np.ndarray:
     codes, uniques = left
     radix = len(right_uniques) + 2
     to_right = indexer(right_uniques, uniques)
-    to_right = np.append(np.where(to_right >= 0, to_right + 1, radix - 1), 0).astype(np.int64)
+    to_right = np.append(np.where(to_right >= 0, to_right + 1, radix - 1), 0)
+    to_right = to_right.astype(np.int32 if radix < 2 ** 31 else np.int64)  # half the memory per row
     return to_right[np.asarray(codes)]  # a code -1 (missing) takes the appended 0
 
 
@@ -180,7 +190,7 @@ class KeyLookup:
         """Position of the first right row with each left row's key (-1 where none)."""
         if not self.fits:  # too many values to pack without renumbering both sides together
             return first_positions(*packed_codes(left, self.right))
-        key = pack([(_onto(lc, u), r) for lc, (_, u), r in zip(left, self.right, self.radices)])
+        key = pack((_onto(lc, u), r) for lc, (_, u), r in zip(left, self.right, self.radices))
         pos = self.index.get_indexer(key)
         return np.where(pos >= 0, self.first[pos], -1)
 
@@ -188,20 +198,12 @@ class KeyLookup:
 def packed_keys(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]):
     """One integer per row on each side for the key columns, comparable across the two sides.
 
-    Each key column is factorised jointly over both sides and the codes are packed into one
-    integer, so matching keys is a sorted lookup rather than a join of text columns.
+    Each key column of each side is numbered on its own (:func:`codes_of`: a categorical by
+    its codes, without spelling its values out), and the two sides' distinct values are
+    matched (:func:`packed_codes`), so matching keys is a lookup of integers rather than a
+    join of text columns.
     """
-    n_left = len(df)
-    columns = []
-    for c, rc in zip(cols, ref_cols):
-        left, right = df[c], ref[rc]
-        if isinstance(left.dtype, pd.CategoricalDtype) or isinstance(right.dtype, pd.CategoricalDtype):
-            left, right = left.astype("str"), right.astype("str")
-        both = pd.concat([left.reset_index(drop=True), right.reset_index(drop=True)], ignore_index=True)
-        codes, uniques = pd.factorize(both, use_na_sentinel=True)
-        columns.append((codes.astype(np.int64) + 1, len(uniques) + 1))  # missing -> 0
-    key = pack(columns)
-    return key[:n_left], key[n_left:]
+    return packed_codes([codes_of(df[c]) for c in cols], [codes_of(ref[c]) for c in ref_cols])
 
 
 def first_positions(key_l: np.ndarray, key_r: np.ndarray) -> np.ndarray:

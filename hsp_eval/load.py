@@ -26,7 +26,7 @@ import pandas as pd
 from .contract import REQUIRED_TABLES, TABLES
 from .keys import KeyLookup, codes_of, distinct, pack
 from .dataset import Dataset
-from .parse import Parsed, dtype_for, parse_arrow, parse_series
+from .parse import Parsed, categorical, dtype_for, parse_arrow, parse_series
 from .problems import DataContractError, Problem, TableAccount, ValidationReport
 from .read import RawTable, read_raw
 from .schemas import failures
@@ -73,6 +73,8 @@ _NEEDS = {
     "survey_respondents": ("survey_items",),
     "survey_responses": ("survey_respondents", "survey_items"),
 }
+#: rows a check that needs several temporary arrays per row works through at a time
+_BLOCK_ROWS = 1 << 20
 #: tables that later tables are checked against
 _REFERENCED = frozenset({"schools", "enrolments", *(n for needs in _NEEDS.values() for n in needs)})
 
@@ -264,14 +266,19 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
         checks.append(lambda: ("item_id", item < 0, df["item_id"], "is not an item of this instrument in survey_items"))
         if items is not None:
             def in_range():
-                item_lo = items.frame["response_min"].to_numpy(dtype="float64", na_value=np.nan)
-                item_hi = items.frame["response_max"].to_numpy(dtype="float64", na_value=np.nan)
-                lo = np.where(item >= 0, item_lo[np.maximum(item, 0)], np.nan)
-                hi = np.where(item >= 0, item_hi[np.maximum(item, 0)], np.nan)
-                r = df["response"].to_numpy(dtype="float64", na_value=np.nan)
-                bad = ~np.isnan(r) & ~np.isnan(lo) & ((r < lo) | (r > hi))
-                reason = _reasons(bad, lambda p: [f"is outside this item's answer range {lo[i]:.0f}-{hi[i]:.0f}"
-                                                  for i in p])
+                # each answer against its item's range, a block of rows at a time: the whole column
+                # at once made a gigabyte of temporary arrays on the national survey answers
+                item_lo = np.append(items.frame["response_min"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
+                item_hi = np.append(items.frame["response_max"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
+                answers = df["response"].array
+                bad = np.zeros(len(df), dtype=bool)
+                for start in range(0, len(df), _BLOCK_ROWS):
+                    block = slice(start, start + _BLOCK_ROWS)
+                    r = answers[block].to_numpy(dtype="float64", na_value=np.nan)
+                    lo, hi = item_lo[item[block]], item_hi[item[block]]  # an unknown item (-1): NaN
+                    bad[block] = ~np.isnan(r) & ~np.isnan(lo) & ((r < lo) | (r > hi))
+                reason = _reasons(bad, lambda p: [f"is outside this item's answer range {item_lo[item[i]]:.0f}-"
+                                                  f"{item_hi[item[i]]:.0f}" for i in p])
                 return ("response", bad, df["response"], pd.Series(reason, index=df.index))
 
             checks.append(in_range)
@@ -286,11 +293,17 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
 
 def _parse_one(raw: RawTable, col) -> Parsed:
     """Parse one column of a raw table: Parquet columns from Arrow where their type allows."""
+    parsed = None
     if raw.arrow is not None:
-        parsed = parse_arrow(raw.arrow_column(col.name), col.kind, col.vocabulary)
-        if parsed is not None:
-            return parsed
-    return parse_series(raw.column(col.name), col.kind, col.vocabulary)
+        parsed = parse_arrow(raw.arrow_column(col.name), col.kind, col.vocabulary, col.coded)
+    if parsed is None:
+        parsed = parse_series(raw.column(col.name), col.kind, col.vocabulary, col.coded)
+    if col.coded and not isinstance(parsed.values.dtype, pd.CategoricalDtype):
+        # cells that were not text (a Parquet column of numbers, say): none is readable, but the
+        # column still takes the dtype of a coded column
+        codes, uniques = codes_of(parsed.values)
+        parsed.values = categorical(codes, uniques, parsed.values.index)
+    return parsed
 
 
 def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
@@ -319,7 +332,7 @@ def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
             probs.append(pd.DataFrame({"pos": pos, "column": col.name, "value": raw.values_at(col.name, pos),
                                        "reason": parsed.reasons.astype(str).to_numpy()}))
         del parsed
-    typed = _Coded(pd.DataFrame(typed, index=pd.RangeIndex(len(raw))), codes)
+    typed = _Coded(pd.DataFrame(typed, index=pd.RangeIndex(len(raw)), copy=False), codes)  # no copy of the columns
     f = failures(typed.frame, raw.table).rename(columns={"index": "pos"})
     if len(f) and probs:  # a cell that could not be read is not also "blank"
         unread = pd.concat(probs)[["pos", "column"]].assign(_unread=True)
@@ -344,12 +357,20 @@ def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
 def _repeated_keys(typed: _Coded, key: tuple[str, ...], rows: np.ndarray,
                    unread: np.ndarray) -> pd.DataFrame:
     """Cell problems for rows whose key repeats an earlier readable row's key."""
-    readable = np.flatnonzero(~unread)
-    packed = pack([(codes[readable] + 1, len(uniques) + 1) for codes, uniques in map(typed.codes, key)])
-    s = np.sort(packed)  # finding that no key repeats: sorting is about 1.5x faster than hashing
+    readable = np.flatnonzero(~unread) if unread.any() else None
+
+    def key_of_rows():  # one column's codes at a time (:func:`pack`)
+        return pack(((codes if readable is None else codes[readable]) + 1, len(uniques) + 1)
+                    for codes, uniques in map(typed.codes, key))
+
+    s = key_of_rows()
+    s.sort()  # finding that no key repeats: sorting is about 1.5x faster than hashing
     if not (s[1:] == s[:-1]).any():
         return pd.DataFrame(columns=["pos", "column", "value", "reason"])
     del s
+    packed = key_of_rows()  # again, in row order (sorted in place above, so as not to hold two copies)
+    if readable is None:
+        readable = np.arange(len(unread))
     dup = pd.Series(packed).duplicated(keep="first").to_numpy()
     group, _ = pd.factorize(packed)  # numbered in order of first appearance, like the first rows
     first = readable[~dup][group]
@@ -363,13 +384,19 @@ def _repeated_keys(typed: _Coded, key: tuple[str, ...], rows: np.ndarray,
 
 
 def _narrow(typed: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Give accepted rows their final dtypes (non-nullable ints and bools where allowed)."""
+    """Give accepted rows their final dtypes (non-nullable ints and bools where allowed).
+
+    A coded column stays categorical, with only the values the accepted rows hold as categories.
+    """
     out = {}
     for col in TABLES[table].columns:
         s = typed[col.name]
+        if col.coded:
+            out[col.name] = s.cat.remove_unused_categories()
+            continue
         target = dtype_for(col.kind, col.nullable or s.isna().any(), col.vocabulary)
         out[col.name] = s.astype(target) if str(s.dtype) != str(target) else s
-    return pd.DataFrame(out).reset_index(drop=True)
+    return pd.DataFrame(out, copy=False).reset_index(drop=True)
 
 
 def _quarantine_frame(raw: RawTable, cells: pd.DataFrame) -> pd.DataFrame:
@@ -407,7 +434,8 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
     Returns
     -------
     Dataset
-        Typed tables (categoricals for vocabularies, string IDs, dates as datetimes),
+        Typed tables (categoricals for vocabularies and for the contract's ``coded`` columns,
+        such as ``school_id``; other IDs as text; dates as datetimes),
         plus ``report`` (notices and rows read / accepted / quarantined per table).
 
     Raises

@@ -153,11 +153,30 @@ def _no_reasons() -> pd.Series:
     return pd.Series(dtype=object)
 
 
-def _by_codes(codes: np.ndarray, uniques: list, fn, dtype, index) -> Parsed:
+def categorical(codes: np.ndarray, uniques, index=None) -> pd.Series:
+    """The values ``uniques[codes]`` (code -1: missing) as a Categorical over their sorted distinct values.
+
+    This is how the loader holds a ``coded`` column of the contract: one small integer per
+    row, and the same order as the text when sorted or grouped. ``uniques`` need not be
+    distinct or sorted; values that are equal share a category.
+
+    Examples
+    --------
+    >>> s = categorical(np.array([1, 0, -1, 2]), ["0042", "0007", "0042"])
+    >>> s.tolist(), s.cat.categories.tolist(), s.cat.codes.tolist()
+    (['0007', '0042', nan, '0042'], ['0007', '0042'], [0, 1, -1, 1])
+    """
+    remap, categories = pd.factorize(pd.Index(uniques), sort=True)
+    new_codes = np.append(remap, -1).astype(np.int32)[np.asarray(codes)]
+    return pd.Series(pd.Categorical.from_codes(new_codes, categories=categories),
+                     index=pd.RangeIndex(len(new_codes)) if index is None else index, copy=False)
+
+
+def _by_codes(codes: np.ndarray, uniques: list, fn, dtype, index, coded: bool = False) -> Parsed:
     """Apply ``fn(value) -> (parsed, reason)`` once per distinct value ``uniques[code]``.
 
-    Returns the parsed column of ``dtype`` (code -1: missing), the reasons of the cells
-    that failed, and codes of the parsed values.
+    Returns the parsed column of ``dtype`` (code -1: missing; a :func:`categorical` when
+    ``coded``), the reasons of the cells that failed, and codes of the parsed values.
     """
     parsed, reasons = [], []
     for u in uniques:
@@ -166,11 +185,12 @@ def _by_codes(codes: np.ndarray, uniques: list, fn, dtype, index) -> Parsed:
         reasons.append(r)
     parsed_u = pd.Series(parsed + [None], dtype=object).astype(dtype)
     idx = np.where(codes < 0, len(uniques), codes)
-    values = parsed_u.take(idx).set_axis(index)
     value_codes, value_uniques = pd.factorize(parsed_u, use_na_sentinel=True)
+    value_codes = value_codes.astype(np.int32)[idx]
+    values = categorical(value_codes, value_uniques, index) if coded else parsed_u.take(idx).set_axis(index)
     failed_u = np.array([r is not None for r in reasons] + [False])
     bad = failed_u[idx]
-    out = Parsed(values, _no_reasons(), value_codes.astype(np.int32)[idx], pd.Index(value_uniques))
+    out = Parsed(values, _no_reasons(), value_codes, pd.Index(value_uniques))
     if bad.any():
         reason_u = np.array(reasons + [None], dtype=object)
         out.reasons = pd.Series(reason_u[idx[bad]], index=index[bad])
@@ -217,11 +237,13 @@ def _text_parser(kind: str, vocabulary: str | None):
     raise ValueError(f"unknown column kind {kind!r}")
 
 
-def parse_text(arr, kind: str, vocabulary: str | None = None, index=None) -> Parsed:
+def parse_text(arr, kind: str, vocabulary: str | None = None, index=None, coded: bool = False) -> Parsed:
     """Parse a column of text cells given as Arrow strings (plain or dictionary-encoded).
 
     The same as :func:`parse_column` on the same cells as a text Series, with codes of the
-    values; every distinct value is cleaned and parsed once.
+    values; every distinct value is cleaned and parsed once. With ``coded`` the values come
+    as a :func:`categorical` (as the loader holds a ``coded`` column), made from the codes
+    without spelling out every row's text.
 
     Examples
     --------
@@ -232,11 +254,14 @@ def parse_text(arr, kind: str, vocabulary: str | None = None, index=None) -> Par
     codes, uniques, unchanged = _text_codes(arr)
     index = pd.RangeIndex(len(codes)) if index is None else index
     if kind in ("id", "text"):
+        distinct = pd.Index(_str_series(uniques, None))
+        if coded:
+            return Parsed(categorical(codes, distinct, index), _no_reasons(), codes, distinct)
         as_read = unchanged and not pa.types.is_dictionary(arr.type)  # then the cells are the values
         values = _str_series(arr if as_read else pc.take(uniques, pa.array(codes, mask=codes < 0)), index)
-        return Parsed(values, _no_reasons(), codes, pd.Index(_str_series(uniques, None)))
+        return Parsed(values, _no_reasons(), codes, distinct)
     fn, dtype = _text_parser(kind, vocabulary)
-    return _by_codes(codes, uniques.to_pylist(), fn, dtype, index)
+    return _by_codes(codes, uniques.to_pylist(), fn, dtype, index, coded)
 
 
 def is_text_type(t: pa.DataType) -> bool:
@@ -244,12 +269,13 @@ def is_text_type(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-def parse_arrow(arr, kind: str, vocabulary: str | None = None) -> Parsed | None:
+def parse_arrow(arr, kind: str, vocabulary: str | None = None, coded: bool = False) -> Parsed | None:
     """Parse a Parquet column straight from Arrow where its type already says how; else None.
 
     Strings, plain or dictionary-encoded (as the loader reads a Parquet file's text columns),
-    go through :func:`parse_text`; a boolean column of kind ``bool`` and a date column of kind
-    ``date`` are taken as they are, with the year checked. Any other type returns None, and
+    go through :func:`parse_text`; an integer column of kind ``int`` (but unsigned 64-bit,
+    which may not fit), a boolean column of kind ``bool`` and a date column of kind ``date``
+    are taken as they are, with a date's year checked. Any other type returns None, and
     the caller parses the column as pandas reads it (:func:`parse_series`).
 
     Examples
@@ -262,8 +288,13 @@ def parse_arrow(arr, kind: str, vocabulary: str | None = None) -> Parsed | None:
     arr = pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr
     t = arr.type
     if is_text_type(t) or (pa.types.is_dictionary(t) and is_text_type(t.value_type)):
-        return parse_text(arr, kind, vocabulary)
+        return parse_text(arr, kind, vocabulary, coded=coded)
     index = pd.RangeIndex(len(arr))
+    if kind == "int" and pa.types.is_integer(t) and not pa.types.is_uint64(t):
+        # whole numbers already: taken as they are, without a pass through floats
+        data = pc.fill_null(arr, 0).cast(pa.int64()).to_numpy()
+        mask = arr.is_null().to_numpy(zero_copy_only=False)
+        return Parsed(pd.Series(pd.arrays.IntegerArray(data, mask), index=index, copy=False), _no_reasons())
     if kind == "bool" and pa.types.is_boolean(t):
         data = arr.fill_null(False).to_numpy(zero_copy_only=False)
         mask = arr.is_null().to_numpy(zero_copy_only=False)
@@ -301,7 +332,7 @@ def parse_column(s: pd.Series, kind: str, vocabulary: str | None = None) -> tupl
     return p.values, p.reasons
 
 
-def parse_series(s: pd.Series, kind: str, vocabulary: str | None = None) -> Parsed:
+def parse_series(s: pd.Series, kind: str, vocabulary: str | None = None, coded: bool = False) -> Parsed:
     """:func:`parse_column`, also giving codes of the values where the column is text.
 
     Examples
@@ -311,7 +342,7 @@ def parse_series(s: pd.Series, kind: str, vocabulary: str | None = None) -> Pars
     (['Otago', 'Otago', nan], [0, 0, -1])
     """
     if _is_text(s):
-        return parse_text(_arrow_text(s), kind, vocabulary, s.index)
+        return parse_text(_arrow_text(s), kind, vocabulary, s.index, coded)
     none = _no_reasons()
     if kind in ("id", "text"):
         if kind == "id" and pd.api.types.is_numeric_dtype(s.dtype):

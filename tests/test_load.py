@@ -117,7 +117,7 @@ def test_int_parsing():
 
 def test_schema_reports_range_and_blank_in_plain_words():
     df = pd.DataFrame({
-        "school_id": pd.Series(["0042", None], dtype="str"),
+        "school_id": pd.Categorical(["0042", None]),  # a coded column (contract.Column.coded)
         "school_name": pd.Series(["A", "B"], dtype="str"),
         "region": pd.Categorical(["Otago", "Otago"], categories=vocab.REGIONS),
         "school_type": pd.Categorical(["Contributing"] * 2, categories=vocab.SCHOOL_TYPES),
@@ -401,3 +401,25 @@ def test_threads_change_nothing_the_loader_finds(tmp_path, monkeypatch):
         pd.testing.assert_frame_equal(ds1[name], ds4[name])
     for key in ("attendance", "enrolments"), ("survey_responses", "survey_items"):
         assert (ds1.rows_in(*key) == ds4.rows_in(*key)).all()
+
+
+def test_coded_columns_hold_the_accepted_rows_values_as_sorted_categories(base, tmp_path):
+    # school_id, month (contract.Column.coded) are categoricals: the categories are exactly the
+    # values of the accepted rows, sorted as text; a cell that only differed before cleaning
+    # (" 0042 ") shares its category; a value seen only in a quarantined row is not a category
+    write(base, portal_usage=PORTAL + "0099,F01,2024-06,1\n")
+    ds = load_dataset(base, quarantine=tmp_path / "q")
+    portal = ds["portal_usage"]
+    assert portal["school_id"].tolist() == ["0042", "0042", "0042", "0007"]
+    assert portal["month"].tolist() == ["2024-03", "2024-04", "2024-05", "2024-05"]
+    for name, df in ds.tables.items():
+        for col in TABLES[name].columns:
+            if col.coded:
+                s = df[col.name]
+                assert isinstance(s.dtype, pd.CategoricalDtype), (name, col.name)
+                assert s.cat.categories.tolist() == sorted(s.dropna().unique().tolist()), (name, col.name)
+    assert {p.value for p in ds.report.problems if p.column == "school_id"} == {"0099"}
+    # the fingerprint counts values, not how a column is stored
+    text = {n: df.astype({c: "str" for c in df.columns if TABLES[n].column(c).coded}) for n, df in ds.tables.items()}
+    from hsp_eval.fingerprint import fingerprint
+    assert fingerprint(text) == ds.fingerprint()
