@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import communication, disclosure, inquiry, participation, self_review, stats, voice
 from .aggregate import Cells, finish_means, finish_proportions
+from .memory import release_free_memory
 from .registry import GAP_SUFFIX, INDICATORS, REGISTRY, base_id
 from .units import GAP_GROUP_TYPES, Units, family_units, student_units
 
@@ -166,6 +167,10 @@ def _run_topics(ctx: Context, topics) -> tuple[list[pd.DataFrame], dict[str, pd.
             pooled.update(m.pooled(ctx))
         counted[m] = m.counted(ctx)
         _release(ctx, names[m], {names[t] for t in todo[i + 1:]})
+        # give what the topic freed back to the system: the C heap keeps freed arrays of up to
+        # 32 MB (a column of a few million rows) for reuse, which held 1-1.5 GB after each topic
+        # at national scale and put the next topic's peak on top of it (docs/performance.md)
+        release_free_memory()
     return [counted[m] for m in topics], pooled
 
 

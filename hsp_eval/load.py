@@ -25,6 +25,7 @@ import pandas as pd
 
 from .contract import REQUIRED_TABLES, TABLES
 from .keys import KeyLookup, codes_of, distinct, pack
+from .memory import release_free_memory
 from .dataset import Dataset
 from .parse import Parsed, categorical, dtype_for, parse_arrow, parse_series
 from .problems import DataContractError, Problem, TableAccount, ValidationReport
@@ -545,23 +546,3 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         raise DataContractError(report)
     release_free_memory()
     return Dataset(accepted, source=folder, report=report, links=links)
-
-
-def release_free_memory() -> None:
-    """Give memory freed while parsing back to the system.
-
-    Arrow's allocator keeps the blocks of freed raw and intermediate columns for reuse, and
-    the C heap keeps freed pages; nothing after loading allocates on that scale through
-    them, so without this the process holds the peak of the parse for the rest of its run
-    (national data: 7.95 -> 6.84 GB resident once loaded, docs/performance.md).
-    """
-    import ctypes
-
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    try:  # the C library the interpreter runs on (no lookup: that would start a subprocess)
-        trim = ctypes.CDLL(None).malloc_trim  # glibc; other C libraries lack it
-    except (AttributeError, OSError):
-        return
-    trim(0)

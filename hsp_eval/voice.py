@@ -121,12 +121,13 @@ def _answers(ds) -> _Answers:
     resp = positions(r, RESPONDENT, who, RESPONDENT) if resp is None else resp
     keep = np.flatnonzero(r["response"].notna().to_numpy() & (item >= 0) & (resp >= 0))
     item, resp = item[keep], resp[keep]
-    answer = r["response"].to_numpy(dtype="float64", na_value=np.nan)[keep]
-    lo, hi, fav = (items[c].to_numpy(dtype="float64")[item] for c in ("response_min", "response_max",
-                                                                      "favourable_min"))
+    # per item first, then one gather per answer: tens of millions of answers nationally, so
+    # no more whole-length temporaries than needed
+    lo, hi, fav = (items[c].to_numpy(dtype="float64") for c in ("response_min", "response_max", "favourable_min"))
     reverse = items["reverse"].astype("boolean").fillna(False).to_numpy(dtype=bool)[item]
-    scored = np.where(reverse, lo + hi - answer, answer)
-    return _Answers(r, keep, resp, item, scored, (scored >= fav).astype("float64"), who, items)
+    scored = r["response"].array[keep].to_numpy(dtype="float64", na_value=np.nan)  # the answers
+    scored[reverse] = (lo + hi)[item[reverse]] - scored[reverse]
+    return _Answers(r, keep, resp, item, scored, (scored >= fav[item]).astype("float64"), who, items)
 
 
 @dataclass
@@ -166,8 +167,8 @@ class _Answers:
         scale, names = self.scale_codes()
         ns, n_items = max(len(names), 1), len(self.items)
         where, first = self._respondent_groups(["school_id", "year", "instrument", "role"])
-        resp, v = self.resp[rows].astype(np.int64), self.scored[rows]
-        key = where[resp] * ns + scale[rows]  # the alpha keys of each answer
+        resp, v, scale = self.resp[rows].astype(np.int64), self.scored[rows], scale[rows]
+        key = where[resp] * ns + scale  # the alpha keys of each answer
 
         def decoded(codes: np.ndarray) -> pd.DataFrame:
             rep = first[codes // ns]
@@ -182,11 +183,22 @@ class _Answers:
             return {"m_n": np.bincount(inverse).astype(np.int64), "m_sum": np.bincount(inverse, weights=values),
                     "m_sumsq": np.bincount(inverse, weights=values * values)}
 
-        per_item, inverse = dense_unique(key * n_items + self.item[rows], len(first) * ns * n_items)
+        # arrays of one value per answer (tens of millions nationally) are dropped as soon as
+        # they are used: held together they made the engine's peak of memory
+        key *= n_items
+        key += self.item[rows]
+        per_item, inverse = dense_unique(key, len(first) * ns * n_items)
+        del key
         items = decoded(per_item // n_items).assign(
             item_id=self.items["item_id"].astype("str").to_numpy()[per_item % n_items], **moments_of(inverse, v))
-        units, inverse = dense_unique(resp * ns + scale[rows], len(self.who) * ns)  # (respondent, scale)
+        del inverse
+        resp *= ns
+        resp += scale
+        del scale
+        units, inverse = dense_unique(resp, len(self.who) * ns)  # (respondent, scale)
+        del resp
         total = np.bincount(inverse, weights=v)
+        del inverse, v
         groups, inverse = dense_unique(where[units // ns] * ns + units % ns, len(first) * ns)
         return items, decoded(groups).assign(**moments_of(inverse, total))
 
@@ -212,10 +224,14 @@ class _Answers:
         scale, names = self.scale_codes()
         on = np.flatnonzero(scale >= 0)
         rank = self.respondent_rank()
-        key = rank[self.resp[on]] * len(names) + scale[on]
+        key = rank[self.resp[on]] * len(names)
+        key += scale[on]
+        del scale  # one value per answer: dropped as soon as used (see alpha_moments)
         keys, inverse = dense_unique(key, len(rank) * len(names))
+        del key
         n = np.bincount(inverse).astype(np.int64)
         total = np.bincount(inverse, weights=self.scored[on])
+        del inverse, on
         by_rank = np.empty(len(rank), dtype=np.int64)
         by_rank[rank] = np.arange(len(rank))
         rows = by_rank[keys // len(names)]
@@ -234,8 +250,11 @@ class _Answers:
         """
         where, first = self._respondent_groups(["school_id", "year"] + (["role"] if role else []))
         width = max(len(names), 1)
-        key = where[self.resp[rows]].astype(np.int64) * width + codes
+        key = where[self.resp[rows]].astype(np.int64, copy=False)  # in place from here (one per answer)
+        key *= width
+        key += codes
         keys, inverse = dense_unique(key, len(first) * width)
+        del key
         rep = first[keys // width]  # a respondent row of each group's school and year
         label = pd.Series(np.asarray(names, dtype=object)[keys % width])
         if role:
