@@ -78,8 +78,13 @@ def _year() -> Column:
     return Column("year", "int", min=YEAR_MIN, max=YEAR_MAX, doc="NZ school year (calendar year)")
 
 
-def _id(name: str, required: bool = True, nullable: bool = False, doc: str = "") -> Column:
-    return Column(name, "id", required=required, nullable=nullable, doc=doc, coded=name == "school_id")
+def _id(name: str, required: bool = True, nullable: bool = False, doc: str = "", coded: bool = False) -> Column:
+    return Column(name, "id", required=required, nullable=nullable, doc=doc, coded=coded)
+
+
+def _school_id(required: bool = True, nullable: bool = False) -> Column:
+    """``school_id``: a few thousand schools over millions of rows, so a ``coded`` column."""
+    return _id("school_id", required=required, nullable=nullable, coded=True)
 
 
 def _bool(name: str, doc: str = "") -> Column:
@@ -90,7 +95,7 @@ _TABLE_LIST = [
     Table(
         "schools",
         (
-            _id("school_id"),
+            _school_id(),
             Column("school_name", "text"),
             Column("region", "category", vocabulary="region"),
             Column("school_type", "category", vocabulary="school_type"),
@@ -104,7 +109,7 @@ _TABLE_LIST = [
         "enrolments",
         (
             _year(),
-            _id("school_id"),
+            _school_id(),
             _id("student_id"),
             _id("family_id", doc="siblings share it, also across schools"),
             Column("year_level", "int", min=0, max=13),
@@ -121,7 +126,7 @@ _TABLE_LIST = [
         "activities",
         (
             _id("activity_id"),
-            _id("school_id"),
+            _school_id(),
             Column("date", "date"),
             Column("activity_type", "category", vocabulary="activity_type"),
             Column("mode", "category", required=False, nullable=True, vocabulary="mode"),
@@ -147,7 +152,7 @@ _TABLE_LIST = [
         "contacts",
         (
             _id("contact_id"),
-            _id("school_id"),
+            _school_id(),
             Column("date", "date"),
             _id("family_id"),
             _id("student_id", required=False, nullable=True),
@@ -162,7 +167,7 @@ _TABLE_LIST = [
     Table(
         "portal_usage",
         (
-            _id("school_id"),
+            _school_id(),
             _id("family_id"),
             Column("month", "month", coded=True),
             Column("logins", "int", min=0),
@@ -174,7 +179,7 @@ _TABLE_LIST = [
         "survey_items",
         (
             Column("instrument", "text", coded=True),
-            Column("item_id", "id", coded=True),
+            _id("item_id", coded=True),
             Column("scale", "text", required=False, nullable=True,
                    doc="blank for an inventory item (barriers)"),
             Column("text", "text"),
@@ -191,7 +196,7 @@ _TABLE_LIST = [
         (
             Column("instrument", "text", coded=True),
             _year(),
-            _id("school_id"),
+            _school_id(),
             _id("respondent_id"),
             Column("role", "category", vocabulary="role"),
             _id("family_id", required=False, nullable=True),
@@ -206,9 +211,9 @@ _TABLE_LIST = [
         (
             Column("instrument", "text", coded=True),
             _year(),
-            _id("school_id"),
+            _school_id(),
             _id("respondent_id"),
-            Column("item_id", "id", coded=True),
+            _id("item_id", coded=True),
             Column("response", "int", required=False, nullable=True, doc="blank = not answered"),
         ),
         key=("instrument", "year", "school_id", "respondent_id", "item_id"),
@@ -218,7 +223,7 @@ _TABLE_LIST = [
         "inquiry_steps",
         (
             _year(),
-            _id("school_id"),
+            _school_id(),
             _id("student_id"),
             _bool("whanau_identified"),
             _bool("whanau_codesigned"),
@@ -232,7 +237,7 @@ _TABLE_LIST = [
         "progress",
         (
             _year(),
-            _id("school_id"),
+            _school_id(),
             _id("student_id"),
             Column("measure", "text", coded=True),
             Column("start_score", "float"),
@@ -246,7 +251,7 @@ _TABLE_LIST = [
         "self_review",
         (
             _year(),
-            _id("school_id"),
+            _school_id(),
             Column("framework", "text", coded=True),
             Column("dimension", "text", coded=True),
             Column("rater_group", "category", vocabulary="rater_group"),
@@ -258,7 +263,7 @@ _TABLE_LIST = [
         "reported_participation",
         (
             _year(),
-            _id("school_id", required=False, nullable=True),
+            _school_id(required=False, nullable=True),
             _id("respondent_id"),
             Column("activity_type", "category", vocabulary="reported_activity_type"),
             _bool("participated"),
