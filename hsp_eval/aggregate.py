@@ -49,21 +49,28 @@ class Cells:
             groups = pd.DataFrame({"unit": np.arange(n), "group_type": "all", "group": "all"})
         unit = groups["unit"].to_numpy(dtype=np.int64)
         # factorise each key column once (rows-level columns over the rows, not the memberships)
-        # and pack the codes into one integer per membership
-        parts = [_codes(rows["school_id"]), _codes(rows["year"]),
-                 _codes(groups["group_type"]), _codes(groups["group"])]
-        key = np.zeros(len(unit), dtype=np.int64)
-        span = 1
-        for i, (codes, uniques) in enumerate(parts):
-            key = key * len(uniques) + (codes[unit] if i < 2 else codes)
-            span *= len(uniques)
-        packed, code = dense_unique(key, span)
+        # and pack the codes into one integer per membership, in place: tens of millions of
+        # student memberships nationally, so one key and one column's codes at a time
+        columns = [rows["school_id"], rows["year"], groups["group_type"], groups["group"]]
+        uniques, key = [], None
+        for i, column in enumerate(columns):
+            codes, values = _codes(column)
+            codes = codes[unit] if i < 2 else codes  # the rows' codes to the memberships
+            if key is None:
+                key = codes.astype(np.int64, copy=False)  # codes[unit] is a new array
+            else:
+                key *= len(values)
+                key += codes
+            del codes
+            uniques.append(values)
+        packed, code = dense_unique(key, int(np.prod([len(u) for u in uniques])))
+        del key
         cols = {}
-        for name, (codes, uniques) in zip(reversed(CELL), reversed(parts)):
-            cols[name] = uniques.take(packed % len(uniques))
-            packed = packed // len(uniques)
+        for name, values in zip(reversed(CELL), reversed(uniques)):
+            cols[name] = values.take(packed % len(values))
+            packed = packed // len(values)
         cells = pd.DataFrame({c: np.asarray(cols[c]) for c in CELL})
-        return cls(unit, code.astype(np.int64).ravel(), cells)
+        return cls(unit, code.astype(np.int64, copy=False).ravel(), cells)
 
     def only(self, *group_types: str) -> Cells:
         """The memberships of the given group types."""
@@ -79,10 +86,10 @@ class Cells:
 
 def _codes(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Codes and sorted uniques of a column (categoricals use their codes directly)."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy(dtype=np.int64), pd.Index(s.cat.categories)
+    if isinstance(s.dtype, pd.CategoricalDtype):  # its own integer type (int8 for a few groups)
+        return s.cat.codes.to_numpy(), pd.Index(s.cat.categories)
     codes, uniques = pd.factorize(s, sort=True)
-    return codes.astype(np.int64), pd.Index(uniques)
+    return codes, pd.Index(uniques)
 
 
 def for_indicator(cells: Cells, indicator: str) -> Cells:

@@ -224,11 +224,14 @@ def _memberships(frame: pd.DataFrame, rows_unit: np.ndarray, rows: pd.DataFrame,
             first = np.r_[True, unit[1:] != unit[:-1]]  # unit is sorted: one block per unit
             best = np.minimum.reduceat(rank, np.flatnonzero(first)) if len(unit) else rank
             parts.append(_part(unit[first], "ethnicity_prioritised", best, _BY_RANK))
+            del rank, first, best
+        del unit, g  # the parts hold what is kept (see _sorted_groups)
     if "year_band" in want:
         edges = np.array([hi for _, hi in YEAR_BANDS.values()])
         band = np.searchsorted(edges, rows["year_level"].to_numpy(dtype=np.int64))
         key = distinct(rows_unit.astype(np.int64) * len(edges) + band)
         parts.append(_part(key // len(edges), "year_band", key % len(edges), YEAR_BANDS))
+        del band, key
     target = rows["target"].fillna(False).astype(bool).to_numpy() if "target" in rows else \
         np.zeros(len(rows), dtype=bool)
     any_target = np.zeros(n, dtype=bool)
@@ -242,6 +245,7 @@ def _memberships(frame: pd.DataFrame, rows_unit: np.ndarray, rows: pd.DataFrame,
     if "new_family" in want:
         known = np.flatnonzero(new >= 0)
         parts.append(_part(known, "new_family", new[known], ["new", "returning"]))
+        del known
     return _sorted_groups(parts)
 
 
@@ -250,24 +254,36 @@ def _sorted_groups(parts: list[tuple]) -> pd.DataFrame:
 
     The categories are the group types and groups that occur, sorted, as pandas makes them
     from the labels; the codes are made from the parts' integer codes without any text.
+    ``parts`` is emptied: each part's arrays are let go once copied into the table's (tens
+    of millions of memberships for students nationally).
     """
-    parts = [p for p in parts if len(p[0])]
-    if not parts:
+    kept = [p for p in parts if len(p[0])]
+    parts.clear()
+    if not kept:
         empty = pd.Categorical(np.array([], dtype=object))
         return pd.DataFrame({"unit": np.array([], np.int64), "group_type": empty, "group": empty})
-    types = sorted({p[1] for p in parts})
-    used = [distinct(p[2]) for p in parts]
-    groups = sorted({p[3][c] for p, u in zip(parts, used) for c in u})
-    unit = np.concatenate([p[0] for p in parts])
-    gtype = np.concatenate([np.full(len(p[0]), types.index(p[1]), dtype=np.int8) for p in parts])
+    types = sorted({p[1] for p in kept})
+    used = [distinct(p[2]) for p in kept]
+    groups = sorted({p[3][c] for p, u in zip(kept, used) for c in u})
+    gtype = np.concatenate([np.full(len(p[0]), types.index(p[1]), dtype=np.int8) for p in kept])
     group = np.concatenate([np.array([groups.index(x) if x in groups else -1 for x in p[3]],
-                                     dtype=np.int32)[p[2]] for p in parts])
-    # one integer per membership that sorts as (unit, group type, group); its sort is stable,
-    # as lexsort is, and finds the parts' runs of ascending units (5x faster than lexsort)
-    order = np.argsort((unit * len(types) + gtype) * max(len(groups), 1) + group, kind="stable")
-    return pd.DataFrame({"unit": unit[order],
-                         "group_type": pd.Categorical.from_codes(gtype[order], categories=pd.Index(types)),
-                         "group": pd.Categorical.from_codes(group[order], categories=pd.Index(groups))})
+                                     dtype=np.int32)[p[2]] for p in kept])
+    unit = np.concatenate([p[0] for p in kept])
+    del kept, used
+    # one integer per membership that sorts as (unit, group type, group), built in place; its
+    # sort is stable, as lexsort is, and finds the parts' runs of ascending units (5x faster
+    # than lexsort)
+    key = unit * len(types)
+    key += gtype
+    key *= max(len(groups), 1)
+    key += group
+    order = np.argsort(key, kind="stable")
+    del key
+    unit = unit[order]
+    gtype = pd.Categorical.from_codes(gtype[order], categories=pd.Index(types))
+    group = pd.Categorical.from_codes(group[order], categories=pd.Index(groups))
+    del order
+    return pd.DataFrame({"unit": unit, "group_type": gtype, "group": group}, copy=False)
 
 
 def family_units(enrolments: pd.DataFrame, group_types=None) -> Units:

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .aggregate import Cells, count, for_indicator, moments, per_unit, tally
+from .aggregate import Cells, count, for_indicator, moments, tally
 from .keys import codes_of, dense_unique, pack, positions
 
 RESPONDENT = ["instrument", "year", "school_id", "respondent_id"]
@@ -119,7 +119,7 @@ def _answers(ds) -> _Answers:
     item = positions(r, ITEM, items, ITEM) if item is None else item
     resp = ds.rows_in("survey_responses", "survey_respondents")
     resp = positions(r, RESPONDENT, who, RESPONDENT) if resp is None else resp
-    keep = np.flatnonzero(r["response"].notna().to_numpy() & (item >= 0) & (resp >= 0))
+    keep = np.flatnonzero(r["response"].notna().to_numpy() & (item >= 0) & (resp >= 0)).astype(np.int32)
     item, resp = item[keep], resp[keep]
     # per item first, then one gather per answer: tens of millions of answers nationally, so
     # no more whole-length temporaries than needed
@@ -205,7 +205,7 @@ class _Answers:
     def scale_codes(self) -> tuple[np.ndarray, pd.Index]:
         """Each answer's scale as a code into the sorted scale names (-1: an inventory item)."""
         codes, scales = pd.factorize(self.items["scale"], sort=True)
-        return codes[self.item], pd.Index(scales)
+        return codes.astype(np.int32)[self.item], pd.Index(scales)  # int32: one per answer
 
     def respondent_rank(self) -> np.ndarray:
         """Each respondent row's rank in the order of (instrument, year, school_id, respondent_id)."""
@@ -443,9 +443,11 @@ def _grouped_count(answers: _Answers, rows: np.ndarray, codes: np.ndarray, names
     """:func:`count` of the answers' ``favourable`` at ``rows`` into one group each (see
     :meth:`_Answers.groups_of`), summed per group first: the same counts as one row per answer."""
     groups, index = answers.groups_of(rows, codes, names, role)
-    fav = answers.favourable[rows]
-    return tally(_one_group_cells(groups, group_type, groups["group"]),
-                 per_unit(index, fav, len(groups)), per_unit(index, np.ones(len(rows)), len(groups)))
+    # every answer has its group (no -1), so the sums are plain bincounts (no per-answer copies)
+    favourable = np.bincount(index, weights=answers.favourable[rows], minlength=len(groups))
+    answered = np.bincount(index, minlength=len(groups)).astype("float64")
+    del index
+    return tally(_one_group_cells(groups, group_type, groups["group"]), favourable, answered)
 
 
 def _scale_counted(ctx, answers: _Answers) -> list[pd.DataFrame]:
