@@ -129,7 +129,8 @@ def _texts(coded: tuple[np.ndarray, pd.Index], pos: np.ndarray) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------
-# cross-table checks: each returns (mask of failing rows, value Series, reason Series)
+# cross-table checks: each returns (mask of failing rows, value Series, reason text or a function
+# giving the failing rows' reasons from their positions: reasons are made for failing rows only)
 
 
 def _positions(left: list, ref: _Coded | None, ref_cols: list[str]) -> np.ndarray:
@@ -163,19 +164,11 @@ def _year_codes(table: _Coded, col: str) -> tuple[np.ndarray, pd.Index]:
     return np.append(year_codes, -1)[codes], years
 
 
-def _reasons(bad: np.ndarray, make) -> np.ndarray:
-    """Reason text for the failing rows only (``make(positions)`` builds it); None elsewhere."""
-    out = np.full(len(bad), None, dtype=object)
-    pos = np.flatnonzero(bad)
-    if len(pos):
-        out[pos] = np.asarray(make(pos), dtype=object)
-    return out
-
-
 def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: dict | None = None) -> list:
     """The checks of table ``name`` against the tables it refers to, as functions of no argument
-    that each return (column, failing mask, values, reason text or Series). They do not depend on
-    one another, so they may run at the same time.
+    that each return (column, failing mask, values, reason). The reason is a text, or a function
+    of the failing rows' positions giving one text per row: made for the failing rows only, not
+    one per row of the table. They do not depend on one another, so they may run at the same time.
 
     ``found["enrolments"]`` is set to each row's enrolment row (first row with its school, year
     and family; -1 where none) when the table's families are checked against enrolments,
@@ -199,8 +192,7 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
         if id_col == "family_id" and ref is enrolments:
             found["enrolments"] = pos
         ok = (pos >= 0) | np.any([codes < 0 for codes, _ in probe], axis=0)
-        text = _reasons(~ok, lambda pos: reason(_texts(school, pos), _texts(year, pos)))
-        return (id_col, ~ok, df[id_col], pd.Series(text, index=df.index))
+        return (id_col, ~ok, df[id_col], lambda pos: reason(_texts(school, pos), _texts(year, pos)))
 
     def family_enrolled(school, year, what: str):
         return enrolled("family_id", school, year, enrolments,
@@ -278,9 +270,9 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
                     r = answers[block].to_numpy(dtype="float64", na_value=np.nan)
                     lo, hi = item_lo[item[block]], item_hi[item[block]]  # an unknown item (-1): NaN
                     bad[block] = ~np.isnan(r) & ~np.isnan(lo) & ((r < lo) | (r > hi))
-                reason = _reasons(bad, lambda p: [f"is outside this item's answer range {item_lo[item[i]]:.0f}-"
-                                                  f"{item_hi[item[i]]:.0f}" for i in p])
-                return ("response", bad, df["response"], pd.Series(reason, index=df.index))
+                return ("response", bad, df["response"],
+                        lambda p: [f"is outside this item's answer range {item_lo[item[i]]:.0f}-"
+                                   f"{item_hi[item[i]]:.0f}" for i in p])
 
             checks.append(in_range)
     if name in ("inquiry_steps", "progress"):
@@ -503,7 +495,7 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
             bad = np.asarray(bad, dtype=bool)
             if bad.any():
                 pos = np.flatnonzero(bad)
-                r = reason.iloc[pos].to_numpy() if isinstance(reason, pd.Series) else reason
+                r = np.asarray(reason(pos), dtype=object) if callable(reason) else reason
                 crosses.append(pd.DataFrame({"pos": pos, "column": column,
                                              "value": values.iloc[pos].astype(str).to_numpy(),
                                              "reason": r}))
