@@ -324,6 +324,11 @@ def _order(table: pd.DataFrame) -> pd.DataFrame:
     return t.drop(columns="_l").reset_index(drop=True)
 
 
+def _rows_where(rows: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    """The rows where ``keep`` is true; ``rows`` itself when all are kept (no copy of millions of rows)."""
+    return rows if keep.all() else rows[keep]
+
+
 ETHNICITY_CHOICES = {"total": ("ethnicity",), "prioritised": ("ethnicity_prioritised",),
                      "both": ("ethnicity", "ethnicity_prioritised")}
 
@@ -362,15 +367,17 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
     del parts  # the school-local parts are in ``rows`` now: free them before disclosure
     # the text keys as categorical codes (sorted categories: codes sort as the text does) while
     # filtering, suppressing and ordering millions of rows; back to text once ordered
-    rows = rows.astype({c: "category" for c in TEXT_KEYS})
+    # (a column at a time, each text column let go as its codes replace it)
+    for c in TEXT_KEYS:
+        rows[c] = rows[c].astype("category")
     if years is not None:
-        rows = rows[rows["year"].isin(list(years))]
+        rows = _rows_where(rows, rows["year"].isin(list(years)))
     dropped = {"ethnicity", "ethnicity_prioritised"} - set(ETHNICITY_CHOICES[ethnicity])
-    rows = rows[~rows["group_type"].isin(dropped)]
+    rows = _rows_where(rows, ~rows["group_type"].isin(dropped))
     if indicators is not None:
-        rows = rows[rows["indicator"].isin(list(indicators))]
+        rows = _rows_where(rows, rows["indicator"].isin(list(indicators)))
     if group_types is not None:
-        rows = rows[rows["group_type"].isin(list(group_types))]
+        rows = _rows_where(rows, rows["group_type"].isin(list(group_types)))
     rows["suppressed"] = False
     if "rest_denominator" not in rows:
         rows["rest_denominator"] = np.nan

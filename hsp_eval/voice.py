@@ -165,9 +165,10 @@ class _Answers:
         """:func:`alpha_moments` of the answers at ``rows`` by (school_id, ALPHA_KEYS), respondents
         as units: sums over integer keys (scores are whole numbers, so any order sums the same)."""
         scale, names = self.scale_codes()
+        scale = scale[rows]  # the answers' scales at rows only, the whole column let go
         ns, n_items = max(len(names), 1), len(self.items)
         where, first = self._respondent_groups(["school_id", "year", "instrument", "role"])
-        resp, v, scale = self.resp[rows].astype(np.int64), self.scored[rows], scale[rows]
+        resp, v = self.resp[rows].astype(np.int64), self.scored[rows]
         key = where[resp] * ns + scale  # the alpha keys of each answer
 
         def decoded(codes: np.ndarray) -> pd.DataFrame:
@@ -454,10 +455,14 @@ def _scale_counted(ctx, answers: _Answers) -> list[pd.DataFrame]:
     sc, _ = _scales(ctx, answers)
     score = np.where(sc["kept"].to_numpy(dtype=bool), sc["score"].to_numpy(dtype="float64"), np.nan)
     out = [moments(_one_group_cells(sc, "scale", scale_group(sc)), score).assign(indicator="scale_score")]
+    del sc, score  # this function's own references (the respondent scales stay cached for pooled)
     scale, names = answers.scale_codes()
-    on = np.flatnonzero(scale >= 0)
-    out.append(_grouped_count(answers, on, scale[on], names, True, "scale").assign(indicator="scale_favourable"))
-    off = np.flatnonzero(scale < 0)  # inventory items: one group per item
+    on, off = np.flatnonzero(scale >= 0), np.flatnonzero(scale < 0)  # off: inventory items
+    on_scale = scale[on]
+    del scale  # one per answer: not held through the counts below
+    out.append(_grouped_count(answers, on, on_scale, names, True, "scale").assign(indicator="scale_favourable"))
+    del on, on_scale
+    # inventory items: one group per item
     item, item_names = pd.factorize(answers.items["item_id"].astype("str"))
     out.append(_grouped_count(answers, off, item[answers.item[off]], item_names, False, "item")
                .assign(indicator="barrier_prevalence"))
@@ -578,6 +583,7 @@ def pooled(ctx) -> dict[str, pd.DataFrame]:
     done = np.zeros(len(answers.who) * len(names), dtype=bool)  # (respondent row, scale)
     done[who_row[complete] * len(names) + pd.Categorical(sc["scale"][complete], categories=names).codes] = True
     rows = np.flatnonzero((scale >= 0) & done[answers.resp.astype(np.int64) * len(names) + np.maximum(scale, 0)])
+    del scale, done  # one per answer: not held through the moments below
     items, totals = answers.alpha_moments(rows)
     return {"voice.alpha_items": items, "voice.alpha_totals": totals}
 
