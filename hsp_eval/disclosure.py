@@ -39,7 +39,7 @@ KEY_COLS = ["level", "area_id", "year", "indicator", "group_type", "group"]
 
 
 def _blank(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    df = df.copy()
+    df = df.copy(deep=False)  # pandas >= 3 copies a column only when it is written to
     df["suppressed"] = df["suppressed"].to_numpy(dtype=bool) | mask
     for c in ("numerator", "value", "ci_low", "ci_high"):
         df.loc[mask, c] = np.nan
@@ -88,7 +88,7 @@ def suppress_small(table: pd.DataFrame, min_n: int = 5) -> pd.DataFrame:
     ``table`` is the indicator table (with a ``rest_denominator`` helper column on gap
     rows, dropped here).
     """
-    t = table.copy()
+    t = table  # only read here: _blank makes the copy that is changed
     small = (t["denominator"].to_numpy(dtype="float64") < min_n)
     sup = pd.Series(small, index=t.index)
     is_gap = t["indicator"].str.endswith(GAP_SUFFIX).to_numpy()
@@ -137,7 +137,7 @@ def rr3(counts: np.ndarray, keys: pd.DataFrame, salt: str = "") -> np.ndarray:
 
 def publication(table: pd.DataFrame, levels=("region", "national")) -> pd.DataFrame:
     """Random rounding to base 3 and suppression under 6 for the rows of ``levels``."""
-    t = table.copy()
+    t = table.copy(deep=False)  # as in _blank: ``table`` stays as it was
     rows = t["level"].isin(levels).to_numpy()
     if not rows.any():
         return t

@@ -204,8 +204,13 @@ def compute_part(dataset, indicators=None, group_types=None) -> Part:
 
 
 def _by_school(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Frames of several parts as one, ordered by school (stable), so any split gives the same frame."""
+    """Frames of several parts as one, ordered by school (stable), so any split gives the same frame.
+
+    ``frames`` is emptied once they are copied into one (a national table's counted rows are
+    half a gigabyte: not held twice).
+    """
     df = pd.concat(frames, ignore_index=True)
+    frames.clear()
     for c in df.columns:
         if isinstance(df[c].dtype, pd.CategoricalDtype):
             df[c] = df[c].astype("str")
@@ -218,14 +223,16 @@ def combine(parts: list[Part], schools: pd.DataFrame) -> pd.DataFrame:
 
     Counts are summed over schools in school order and pooled inputs are stacked in school
     order, so the result is the same, to the byte, however the schools were split.
+    ``parts`` is emptied as they are combined: their rows are copied into the result.
     """
-    counted = _by_school([p.counted for p in parts])
+    topics = parts[0].topics
     keys = sorted({k for p in parts for k in p.pooled})
     pooled = {k: _by_school([p.pooled[k] for p in parts if k in p.pooled]) for k in keys}
-    rows = _finish(_roll_up(counted, schools))
+    frames = [p.counted for p in parts]
+    parts.clear()
+    rows = _finish(_roll_up(_by_school(frames), schools))
     region_of = schools.set_index("school_id")["region"].astype("str")
-    derived = [TOPICS[t].derived(rows, pooled, region_of) for t in parts[0].topics
-               if hasattr(TOPICS[t], "derived")]
+    derived = [TOPICS[t].derived(rows, pooled, region_of) for t in topics if hasattr(TOPICS[t], "derived")]
     return pd.concat([rows, _gaps(rows), *derived], ignore_index=True)
 
 
@@ -363,8 +370,7 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
     if ethnicity not in ETHNICITY_CHOICES:
         raise ValueError(f"ethnicity must be one of {', '.join(ETHNICITY_CHOICES)}, not {ethnicity!r}")
     parts = compute_parts(dataset, indicators, group_types, workers=workers, chunk_size=chunk_size)
-    rows = combine(parts, dataset["schools"])
-    del parts  # the school-local parts are in ``rows`` now: free them before disclosure
+    rows = combine(parts, dataset["schools"])  # empties parts: their rows are in ``rows`` now
     # the text keys as categorical codes (sorted categories: codes sort as the text does) while
     # filtering, suppressing and ordering millions of rows; back to text once ordered
     # (a column at a time, each text column let go as its codes replace it)

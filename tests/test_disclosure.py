@@ -117,6 +117,21 @@ def test_publication_rounds_and_suppresses_small_unrounded_counts():
     assert school["numerator"].tolist() == t[t["level"] == "school"]["numerator"].tolist()
 
 
+def test_suppression_and_publication_leave_their_input_table_as_it_was():
+    # both work on shallow copies (columns copied only when written); the caller's table must not change
+    groups = {"Māori": (2, 3), "European": (31, 100), "Pacific": (4, 9)}
+    t = pd.concat([_table(groups, level="national", area="NZ"), _table(groups)], ignore_index=True)
+    before = t.copy(deep=True)
+    suppressed = disclosure.suppress_small(t, min_n=5)
+    suppressed_before = suppressed.copy(deep=True)
+    published = disclosure.publication(suppressed)
+    pd.testing.assert_frame_equal(t, before)
+    pd.testing.assert_frame_equal(suppressed, suppressed_before)
+    # and each did change its own result: suppressed rows there, rounded national counts here
+    assert suppressed["suppressed"].sum() > t["suppressed"].sum()
+    assert not published["numerator"].equals(suppressed["numerator"])
+
+
 def _with_representation(t: pd.DataFrame) -> pd.DataFrame:
     """Add a respondent_representation row per group, shown unless suppressed with its source."""
     rep = t[t["group_type"] != "all"].assign(indicator="respondent_representation", denominator=40.0, numerator=np.nan,
