@@ -455,7 +455,7 @@ def _scale_counted(ctx, answers: _Answers) -> list[pd.DataFrame]:
     sc, _ = _scales(ctx, answers)
     score = np.where(sc["kept"].to_numpy(dtype=bool), sc["score"].to_numpy(dtype="float64"), np.nan)
     out = [moments(_one_group_cells(sc, "scale", scale_group(sc)), score).assign(indicator="scale_score")]
-    del sc, score  # this function's own references (the respondent scales stay cached for pooled)
+    del sc, score  # this function's references (the respondent scales stay in the topic's cache)
     scale, names = answers.scale_codes()
     on, off = np.flatnonzero(scale >= 0), np.flatnonzero(scale < 0)  # off: inventory items
     on_scale = scale[on]
