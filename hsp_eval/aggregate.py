@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .keys import dense_unique
+from .keys import dense_unique, pack
 
 CELL = ["school_id", "year", "group_type", "group"]
 
@@ -49,20 +49,19 @@ class Cells:
             groups = pd.DataFrame({"unit": np.arange(n), "group_type": "all", "group": "all"})
         unit = groups["unit"].to_numpy(dtype=np.int64)
         # factorise each key column once (rows-level columns over the rows, not the memberships)
-        # and pack the codes into one integer per membership, in place: tens of millions of
-        # student memberships nationally, so one key and one column's codes at a time
-        columns = [rows["school_id"], rows["year"], groups["group_type"], groups["group"]]
-        uniques, key = [], None
-        for i, column in enumerate(columns):
-            codes, values = _codes(column)
-            codes = codes[unit] if i < 2 else codes  # the rows' codes to the memberships
-            if key is None:
-                key = codes.astype(np.int64, copy=False)  # codes[unit] is a new array
-            else:
-                key *= len(values)
-                key += codes
-            del codes
-            uniques.append(values)
+        # and pack the codes into one integer per membership (keys.pack: in place, one column's
+        # codes at a time; tens of millions of student memberships nationally). The span of the
+        # key (schools x years x group types x groups) is far below where pack renumbers, so
+        # the key decodes by division below.
+        uniques = []
+
+        def columns():
+            for i, column in enumerate([rows["school_id"], rows["year"], groups["group_type"], groups["group"]]):
+                codes, values = _codes(column)
+                uniques.append(values)
+                yield (codes[unit] if i < 2 else codes), len(values)  # the rows' codes to the memberships
+
+        key = pack(columns())
         packed, code = dense_unique(key, int(np.prod([len(u) for u in uniques])))
         del key
         cols = {}
@@ -123,11 +122,30 @@ def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray) -> pd.Da
     return out[out["denominator"] > 0].reset_index(drop=True)
 
 
-def per_unit(unit: np.ndarray, values: np.ndarray, n_units: int) -> np.ndarray:
-    """Sum ``values`` of rows into their units (``unit`` = position, -1 = none)."""
+def per_unit(unit: np.ndarray, values: np.ndarray | None, n_units: int) -> np.ndarray:
+    """Sum ``values`` of rows into their units (``unit`` = position, -1 = none), as floats;
+    with ``values=None``, count the rows of each unit.
+
+    Rows without a unit are left out by copying the others only when there are any: at
+    national scale the arrays are tens of millions of rows.
+
+    Examples
+    --------
+    >>> per_unit(np.array([0, 2, -1, 2]), np.array([1.0, 2.0, 5.0, 3.0]), 3).tolist()
+    [1.0, 0.0, 5.0]
+    >>> per_unit(np.array([0, 2, -1, 2]), None, 3).tolist()
+    [1.0, 0.0, 2.0]
+    """
     unit = np.asarray(unit, dtype=np.int64)
-    ok = unit >= 0
-    return np.bincount(unit[ok], weights=np.asarray(values, dtype="float64")[ok], minlength=n_units)
+    if values is not None:
+        values = np.asarray(values, dtype="float64")
+    if len(unit) and unit.min() < 0:
+        ok = unit >= 0
+        unit = unit[ok]
+        values = None if values is None else values[ok]
+    if values is None:
+        return np.bincount(unit, minlength=n_units).astype("float64")
+    return np.bincount(unit, weights=values, minlength=n_units)
 
 
 def moments(cells: Cells, value: np.ndarray) -> pd.DataFrame:

@@ -161,12 +161,12 @@ def counted(ctx) -> pd.DataFrame:
         learning = _LEARNING[rows["type"].to_numpy()[attended]]
         add(tally(for_indicator(family_cells, "learning_share"),
                   per_unit(unit[attended], learning.astype("float64"), n),
-                  per_unit(unit[attended], np.ones(len(learning)), n)), "learning_share")
+                  per_unit(unit[attended], None, n)), "learning_share")
     if ctx.wants("invitation_uptake"):
         invited = rows["invited"].to_numpy()
         add(tally(for_indicator(family_cells, "invitation_uptake"),
                   per_unit(unit[invited], attended[invited].astype("float64"), n),
-                  per_unit(unit[invited], np.ones(int(invited.sum())), n)), "invitation_uptake")
+                  per_unit(unit[invited], None, n)), "invitation_uptake")
 
     # year over year: retention of last year's reached families, reach of new families
     if ctx.wants("retention"):

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .aggregate import Cells, count, for_indicator, moments, tally
+from .aggregate import Cells, count, for_indicator, moments, per_unit, tally
 from .keys import codes_of, dense_unique, pack, positions
 
 RESPONDENT = ["instrument", "year", "school_id", "respondent_id"]
@@ -444,9 +444,8 @@ def _grouped_count(answers: _Answers, rows: np.ndarray, codes: np.ndarray, names
     """:func:`count` of the answers' ``favourable`` at ``rows`` into one group each (see
     :meth:`_Answers.groups_of`), summed per group first: the same counts as one row per answer."""
     groups, index = answers.groups_of(rows, codes, names, role)
-    # every answer has its group (no -1), so the sums are plain bincounts (no per-answer copies)
-    favourable = np.bincount(index, weights=answers.favourable[rows], minlength=len(groups))
-    answered = np.bincount(index, minlength=len(groups)).astype("float64")
+    favourable = per_unit(index, answers.favourable[rows], len(groups))
+    answered = per_unit(index, None, len(groups))
     del index
     return tally(_one_group_cells(groups, group_type, groups["group"]), favourable, answered)
 
