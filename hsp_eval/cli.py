@@ -295,6 +295,34 @@ def _cmd_external(args) -> int:
     return 1 if failed else 0
 
 
+def _cmd_audit(args) -> int:
+    from .audit import audit, format_report
+    from .problems import DataContractError
+
+    try:
+        result = audit(args.output_dir, args.data, publication=args.publication)
+    except DataContractError as e:
+        print(f"hsp-eval: {args.data} does not meet the data contract, so the audit cannot know which ids "
+              f"to look for; run 'hsp-eval validate' first.", file=sys.stderr)
+        print(e.report.format(cap=20), file=sys.stderr)
+        return 2
+    print(format_report(result))
+    return 1 if len(result.findings) else 0
+
+
+def _cmd_key_new(args) -> int:
+    from .disclosure_key import new_key_file
+
+    try:
+        path = new_key_file(args.file)
+    except FileExistsError as e:
+        print(f"hsp-eval: {e}", file=sys.stderr)
+        return 1
+    print(f"Wrote a new publication key to {path}. Keep it secret (not in the data you share, not in git) "
+          f"and keep it: the same key gives the same published counts. Use it with --key-file {path}.")
+    return 0
+
+
 def _add_run_options(sp, demo_defaults: bool):
     from . import demo
 
@@ -397,6 +425,22 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("name", help="a name from 'hsp-eval external list', or all")
     er.add_argument("--out", type=Path, default=Path("reports/external"))
     er.set_defaults(func=_cmd_external)
+
+    ky = sub.add_parser("key", help="the secret key publication mode needs")
+    ksub = ky.add_subparsers(dest="key_command", required=True)
+    kn = ksub.add_parser("new", help="write a new random key to FILE (never overwrites)")
+    kn.add_argument("file", type=Path)
+    kn.set_defaults(func=_cmd_key_new)
+
+    au = sub.add_parser("audit", help="check a release folder for identifiers, other schools and "
+                                      "disclosure faults before it is shared (exit 1 on any finding)")
+    au.add_argument("output_dir", type=Path, help="the folder of reports and tables to check")
+    au.add_argument("--data", type=Path, required=True,
+                    help="the dataset the outputs were made from (its ids and schools are looked for)")
+    au.add_argument("--publication", action="store_true",
+                    help="apply the publication rules (counts rounded to base 3 and not under 6, values "
+                         "rounded) to every table, not only to files named publication*")
+    au.set_defaults(func=_cmd_audit)
     return p
 
 

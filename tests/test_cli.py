@@ -68,7 +68,8 @@ def test_demo_data_is_committed_valid_and_regenerates_identically(tmp_path):
     r = run("generate", tmp_path / "demo", *_demo_args())
     assert r.returncode == 0, r.stderr
     made = sorted(p.name for p in (tmp_path / "demo").iterdir())
-    assert made == sorted(p.name for p in DEMO.iterdir())
+    # the demo's publication key lives with the demo data (not made by the generator)
+    assert made == sorted(p.name for p in DEMO.iterdir() if p.name != "disclosure.key")
     for name in made:
         assert filecmp.cmp(DEMO / name, tmp_path / "demo" / name, shallow=False), f"{name} differs"
     r = run("validate", DEMO)
@@ -114,3 +115,27 @@ def test_indicators_subset_reads_only_the_tables_it_needs(tmp_path):
     assert rec["data_fingerprint"] == load_dataset(DEMO, tables=["activities", "attendance", "contacts"]).fingerprint()
     bad = run("indicators", DEMO, "--out", part, "--indicators", "reach,nope")
     assert bad.returncode == 2 and "unknown: nope" in bad.stderr
+
+
+def test_key_new_writes_a_256_bit_key_and_never_overwrites(tmp_path):
+    from hsp_eval.disclosure_key import find_key, read_key
+
+    path = tmp_path / "release.key"
+    r = run("key", "new", path)
+    assert r.returncode == 0 and "Keep it secret" in r.stdout
+    key = read_key(path)
+    assert len(key) == 32 and find_key(path) == key
+    r = run("key", "new", path)
+    assert r.returncode == 1 and "never overwritten" in r.stderr and read_key(path) == key
+    other = tmp_path / "other.key"
+    run("key", "new", other)
+    assert read_key(other) != key
+
+
+def test_no_key_says_how_to_make_one(tmp_path, monkeypatch):
+    from hsp_eval.disclosure_key import KeyProblem, find_key
+
+    monkeypatch.delenv("HSP_EVAL_KEY_FILE", raising=False)
+    with pytest.raises(KeyProblem, match="hsp-eval key new FILE"):
+        find_key(None, tmp_path)
+    assert len(find_key(None, DEMO)) == 32  # the demo's key lives with the demo data
