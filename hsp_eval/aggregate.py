@@ -108,17 +108,38 @@ def count(cells: Cells, flag: np.ndarray) -> pd.DataFrame:
     return tally(cells, np.where(known, f, 0.0), known.astype("float64"))
 
 
-def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray) -> pd.DataFrame:
+def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: np.ndarray | None = None,
+          people_num: np.ndarray | None = None) -> pd.DataFrame:
     """Sum per-unit numerators and denominators into cells (cells with denominator 0 dropped).
 
     Used for indicators whose unit is below the family (attendances, contacts, invitations):
     summing them per family first and then over the family's cells gives the same counts as
     giving every row its family's groups, at a fraction of the memory.
+
+    Each cell also gets its **people counts** (disclosure control thresholds count people,
+    not events): ``people``, the units with something in the denominator, and ``people_num``,
+    the units with something in the numerator. A caller whose units are not people (a group
+    of answers) passes the people of each unit instead.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"school_id": ["A", "A", "A"], "year": [2024] * 3})
+    >>> out = tally(Cells.build(rows), np.array([2.0, 0.0, 0.0]), np.array([5.0, 1.0, 0.0]))
+    >>> out[["numerator", "denominator", "people", "people_num"]].values.tolist()
+    [[2.0, 6.0, 2.0, 1.0]]
     """
     k = len(cells.cells)
-    num = np.bincount(cells.code, weights=np.asarray(numerator, dtype="float64")[cells.row], minlength=k)
-    den = np.bincount(cells.code, weights=np.asarray(denominator, dtype="float64")[cells.row], minlength=k)
-    out = cells.cells.assign(numerator=num, denominator=den)
+    numerator = np.asarray(numerator, dtype="float64")
+    denominator = np.asarray(denominator, dtype="float64")
+    if people is None:
+        people = denominator > 0
+    if people_num is None:
+        people_num = numerator > 0
+    num = np.bincount(cells.code, weights=numerator[cells.row], minlength=k)
+    den = np.bincount(cells.code, weights=denominator[cells.row], minlength=k)
+    ppl = np.bincount(cells.code, weights=np.asarray(people, dtype="float64")[cells.row], minlength=k)
+    ppl_num = np.bincount(cells.code, weights=np.asarray(people_num, dtype="float64")[cells.row], minlength=k)
+    out = cells.cells.assign(numerator=num, denominator=den, people=ppl, people_num=ppl_num)
     return out[out["denominator"] > 0].reset_index(drop=True)
 
 
@@ -149,15 +170,18 @@ def per_unit(unit: np.ndarray, values: np.ndarray | None, n_units: int) -> np.nd
 
 
 def moments(cells: Cells, value: np.ndarray) -> pd.DataFrame:
-    """n, sum and sum of squares of ``value`` per cell (NaN values skipped)."""
+    """n, sum and sum of squares of ``value`` per cell (NaN values skipped), with ``people`` = n."""
     v = np.asarray(value, dtype="float64")[cells.row]
     known = ~np.isnan(v)
     v0 = np.where(known, v, 0.0)
     k = len(cells.cells)
+    n = np.bincount(cells.code, weights=known.astype("float64"), minlength=k)
     out = cells.cells.assign(
-        denominator=np.bincount(cells.code, weights=known.astype("float64"), minlength=k),
+        denominator=n,
         sum=np.bincount(cells.code, weights=v0, minlength=k),
         sumsq=np.bincount(cells.code, weights=v0 * v0, minlength=k),
+        people=n,  # one value per unit: the people behind a mean are its n
+        people_num=np.nan,
     )
     return out[out["denominator"] > 0].reset_index(drop=True)
 

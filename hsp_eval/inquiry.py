@@ -47,7 +47,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .aggregate import Cells, count, for_indicator
+from .aggregate import Cells, count, for_indicator, tally
 
 #: indicator id -> inquiry_steps column
 STEPS = {
@@ -60,7 +60,7 @@ STEPS = {
 MIN_MODEL_N = 30
 ASSOCIATION_NOTE = "An association, not proof of cause."
 MODEL_COLUMNS = ["term", "odds_ratio", "ci_low", "ci_high", "p_value", "n"]
-FINAL = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
+FINAL = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator", "people",
          "value", "ci_low", "ci_high"]
 _KEY = ["school_id", "year", "student_id"]
 
@@ -179,9 +179,15 @@ def counted(ctx) -> pd.DataFrame:
         if ds.has("inquiry_steps"):
             split = np.where(p["codesigned"].to_numpy(), "codesigned", "not_codesigned")
             by_codesign = Cells.build(p, _single_group(p, "codesign", split))
-            parts.append(count(by_codesign, acc).assign(indicator="accelerated_by_codesign"))
+            # a student has a row per measure: the people behind a cell are its distinct students
+            first = ~p.duplicated(["school_id", "year", "student_id"]).to_numpy()
+            first_acc = ~p.assign(_a=acc > 0).duplicated(["school_id", "year", "student_id", "_a"]).to_numpy() & (acc > 0)
+            known = ~np.isnan(np.asarray(acc, dtype="float64"))
+            parts.append(tally(by_codesign, np.where(known, acc, 0.0), known.astype("float64"),
+                               first & known, first_acc).assign(indicator="accelerated_by_codesign"))
     # sum/sumsq present (blank) so the engine can finish its means when no topic has any
-    cols = ["school_id", "year", "group_type", "group", "indicator", "numerator", "denominator", "sum", "sumsq"]
+    cols = ["school_id", "year", "group_type", "group", "indicator", "numerator", "denominator", "people",
+            "people_num", "sum", "sumsq"]
     if not parts:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True).assign(sum=np.nan, sumsq=np.nan)[cols]
@@ -379,7 +385,7 @@ def odds_ratio_rows(rows: pd.DataFrame, region_of: pd.Series, min_n: int = MIN_M
             ci = np.exp(np.asarray(res.conf_int())[j])
             out.append({"level": level, "area_id": area_id, "year": int(year),
                         "value": np.exp(np.asarray(res.params)[j]), "ci_low": ci[0], "ci_high": ci[1],
-                        "denominator": float(len(idx))})
+                        "denominator": float(len(idx)), "people": float(len(idx))})
     if not out:
         return pd.DataFrame(columns=FINAL)
     return pd.DataFrame(out).assign(indicator="accelerated_by_codesign", group_type="codesign",

@@ -16,7 +16,7 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 FAMILY_GROUPS = ("all", "ethnicity", "ethnicity_prioritised", "year_band", "target", "new_family")
 ALL_ONLY = ("all",)
@@ -39,6 +39,13 @@ class Indicator:
     focus: str = ""  #: learning, school, voice, community or "" (what the indicator is about)
     note: str = ""
     better: str = "higher"  #: which direction is an improvement: higher, lower, or "" (neither)
+    #: the people behind a row (families, students, respondents, raters): disclosure thresholds count them
+    people: str = "families"
+    #: rows of indicators naming the same population have the same denominator people in a cell: they
+    #: are withheld together and get the same published count ("" for a population of the indicator's own)
+    population: str = ""
+    #: the indicators a derived row is computed from: it is withheld whenever one of its sources is
+    derived_from: tuple[str, ...] = ()
 
 
 _P = "participation"
@@ -173,6 +180,32 @@ INDICATORS: tuple[Indicator, ...] = (
               groups=("dimension",), better=""),
 )
 
+# --- who is behind each row (disclosure spec v2) ----------------------------------------------------
+_PEOPLE = {
+    "students": ("conference_reach", "target_whanau_identified", "target_whanau_codesigned", "target_family_goal",
+                 "target_whanau_reviewed", "accelerated_rate", "accelerated_by_codesign"),
+    "respondents": ("respondent_representation", "scale_score", "scale_favourable", "scale_alpha",
+                    "perception_gap", "barrier_prevalence"),
+    "raters": ("self_review_rating", "self_review_gap"),
+}
+_POPULATION = {
+    "families": ("reach", "reach_learning", "reach_by_type", "attendances_per_family", "breadth", "contact_reach",
+                 "portal_adoption", "survey_response_rate"),
+    "students": ("conference_reach",),
+    "target_students": ("target_whanau_identified", "target_whanau_codesigned", "target_family_goal",
+                        "target_whanau_reviewed"),
+}
+_DERIVED = {"respondent_representation": ("survey_response_rate",), "perception_gap": ("scale_favourable",),
+            "self_review_gap": ("self_review_rating",)}
+
+
+def _with_disclosure_facts(i: Indicator) -> Indicator:
+    people = next((p for p, ids in _PEOPLE.items() if i.id in ids), "families")
+    population = next((p for p, ids in _POPULATION.items() if i.id in ids), "")
+    return replace(i, people=people, population=population, derived_from=_DERIVED.get(i.id, ()))
+
+
+INDICATORS = tuple(_with_disclosure_facts(i) for i in INDICATORS)
 REGISTRY: dict[str, Indicator] = {i.id: i for i in INDICATORS}
 GAP_SUFFIX = "_gap_vs_rest"
 
@@ -197,15 +230,15 @@ def render_markdown() -> str:
     out = ["# Indicators", "",
            "Generated from `hsp_eval/registry.py` by `python -m hsp_eval.registry > docs/indicators.md`;",
            "a test fails when this file and the registry differ. Definitions follow",
-           "the project's indicator spec (v1); see `docs/decisions.md` for choices the spec leaves open.",
+           "the project's indicator spec (v1) and disclosure spec (v2); see `docs/decisions.md` for choices the spec leaves open.",
            ""]
     for topic in dict.fromkeys(i.topic for i in INDICATORS):
         out += [f"## {topic.replace('_', ' ').capitalize()}", "",
-                "| id | what it measures | unit | kind | numerator | denominator | tables | groups | better |",
-                "|---|---|---|---|---|---|---|---|---|"]
+                "| id | what it measures | unit | people | kind | numerator | denominator | tables | groups | better |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
         for i in (i for i in INDICATORS if i.topic == topic):
             groups = ", ".join(i.groups) + (" (+ equity gap rows)" if i.gap else "")
-            out.append(f"| `{i.id}` | {i.label} | {i.unit} | {i.kind} | {i.numerator} | {i.denominator} "
+            out.append(f"| `{i.id}` | {i.label} | {i.unit} | {i.people} | {i.kind} | {i.numerator} | {i.denominator} "
                        f"| {', '.join(i.tables)} | {groups} | {i.better or 'neither'} |")
         notes = [(i.id, i.note) for i in INDICATORS if i.topic == topic and i.note]
         if notes:
@@ -217,7 +250,9 @@ def render_markdown() -> str:
             "`target` (and `ethnicity_prioritised` when present), the row `<id>_gap_vs_rest` holds the value",
             "in g minus the value in the units not in g, with a Newcombe interval; its numerator and",
             "denominator are those of group g.", "",
-            "*better* says which direction counts as improving in trends and targets.", ""]
+            "*better* says which direction counts as improving in trends and targets. *people* is who is",
+            "behind a row: disclosure control counts them, never contacts, answers or attendances",
+            "(`docs/disclosure.md`).", ""]
     return "\n".join(out)
 
 

@@ -27,7 +27,7 @@ from scipy import stats as sps
 from .aggregate import Cells, moments
 from .stats import Z95
 
-FINAL = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
+FINAL = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator", "people",
          "value", "ci_low", "ci_high"]
 
 
@@ -117,7 +117,8 @@ def gap_rows(ratings: pd.DataFrame, region_of: pd.Series) -> pd.DataFrame:
     lo, hi = welch_interval(lead["mean"], lead["std"], lead["count"], wh["mean"], wh["std"], wh["count"])
     out = s.index.to_frame(index=False).rename(columns={"dimension": "group"})
     return out.assign(indicator="self_review_gap", group_type="dimension", numerator=np.nan,
-                      denominator=wh["count"], value=lead["mean"] - wh["mean"], ci_low=lo, ci_high=hi)[FINAL]
+                      denominator=wh["count"], people=np.minimum(lead["count"], wh["count"]),
+                      value=lead["mean"] - wh["mean"], ci_low=lo, ci_high=hi)[FINAL]
 
 
 def pooled(ctx) -> dict[str, pd.DataFrame]:

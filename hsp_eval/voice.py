@@ -57,14 +57,14 @@ import pandas as pd
 
 from . import stats
 from .aggregate import Cells, count, for_indicator, moments, per_unit, tally
-from .keys import codes_of, dense_unique, pack, positions
+from .keys import codes_of, dense_unique, distinct, pack, positions
 
 RESPONDENT = ["instrument", "year", "school_id", "respondent_id"]
 ITEM = ["instrument", "item_id"]
 ALPHA_MIN = 10  #: fewest respondents answering every item for a scale_alpha row
 OUT = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
-       "value", "ci_low", "ci_high"]
-COUNTED = ["school_id", "year", "group_type", "group", "indicator", "numerator", "denominator",
+       "people", "value", "ci_low", "ci_high"]
+COUNTED = ["school_id", "year", "group_type", "group", "indicator", "numerator", "denominator", "people", "people_num",
            "sum", "sumsq"]
 
 
@@ -327,8 +327,9 @@ def instrument_response_rates(families, linked: pd.DataFrame) -> pd.DataFrame:
     m["responded"] = m["responded"].eq(True).astype("float64")
     g = (m.groupby(key + ["instrument"], observed=True, sort=True)["responded"]
          .agg(numerator="sum", denominator="size").reset_index())
-    return g.rename(columns={"instrument": "group"}).assign(group_type="instrument",
-                                                            denominator=lambda d: d["denominator"] * 1.0)
+    return g.rename(columns={"instrument": "group"}).assign(
+        group_type="instrument", denominator=lambda d: d["denominator"] * 1.0,
+        people=lambda d: d["denominator"], people_num=lambda d: d["numerator"])  # a family each
 
 
 # ---------------------------------------------------------------------------
@@ -444,10 +445,32 @@ def _grouped_count(answers: _Answers, rows: np.ndarray, codes: np.ndarray, names
     """:func:`count` of the answers' ``favourable`` at ``rows`` into one group each (see
     :meth:`_Answers.groups_of`), summed per group first: the same counts as one row per answer."""
     groups, index = answers.groups_of(rows, codes, names, role)
-    favourable = per_unit(index, answers.favourable[rows], len(groups))
+    fav = answers.favourable[rows]
+    favourable = per_unit(index, fav, len(groups))
     answered = per_unit(index, None, len(groups))
-    del index
-    return tally(_one_group_cells(groups, group_type, groups["group"]), favourable, answered)
+    people, people_num = _respondents_per_group(index, answers.resp[rows], fav, len(groups), len(answers.who))
+    del index, fav
+    return tally(_one_group_cells(groups, group_type, groups["group"]), favourable, answered, people, people_num)
+
+
+def _respondents_per_group(index: np.ndarray, resp: np.ndarray, favourable: np.ndarray, n_groups: int,
+                           n_resp: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct respondents per group among the answers (``index``: each answer's group), and
+    those with at least one favourable answer: the people behind a count of answers.
+
+    Examples
+    --------
+    >>> p, pn = _respondents_per_group(np.array([0, 0, 1]), np.array([4, 4, 4]), np.array([1.0, 0.0, 0.0]), 2, 5)
+    >>> p.tolist(), pn.tolist()
+    ([1.0, 1.0], [1.0, 0.0])
+    """
+    pair = index.astype(np.int64) * max(n_resp, 1) + resp.astype(np.int64)
+    fav = np.nan_to_num(np.asarray(favourable, dtype="float64")) > 0
+    every = distinct(pair)
+    some_fav = distinct(pair[fav])
+    width = max(n_resp, 1)
+    return (np.bincount(every // width, minlength=n_groups).astype("float64"),
+            np.bincount(some_fav // width, minlength=n_groups).astype("float64"))
 
 
 def _scale_counted(ctx, answers: _Answers) -> list[pd.DataFrame]:
@@ -530,8 +553,10 @@ def representation_rows(table: pd.DataFrame) -> pd.DataFrame:
     g = rr[rr["group_type"] == "ethnicity"].merge(alls, on=keys, how="inner")
     g = g[g["resp_all"] > 0]
     value = g["numerator"] / g["resp_all"] - g["denominator"] / g["fam_all"]
+    # shares of all respondents: its people are the respondents (the group's own count is its response
+    # rate row's numerator, and the row is withheld whenever that row is: disclosure.protect)
     return _blank_interval(g.assign(indicator="respondent_representation", denominator=g["resp_all"],
-                                    value=value))[OUT]
+                                    people=g["resp_all"], value=value))[OUT]
 
 
 def perception_gap_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -554,11 +579,14 @@ def perception_gap_rows(table: pd.DataFrame) -> pd.DataFrame:
     parts = fav["group"].astype("str").str.split(":", n=1, expand=True)
     if parts.shape[1] < 2:
         return pd.DataFrame(columns=OUT)
-    fav = fav.assign(role=parts[0], scale=parts[1])[keys + ["role", "numerator", "denominator"]]
+    if "people" not in fav:
+        fav = fav.assign(people=fav["denominator"])
+    fav = fav.assign(role=parts[0], scale=parts[1])[keys + ["role", "numerator", "denominator", "people"]]
     m = fav[fav["role"] == "staff"].merge(fav[fav["role"] == "whanau"], on=keys, suffixes=("_s", "_w"))
     lo, hi = stats.newcombe(m["numerator_s"], m["denominator_s"], m["numerator_w"], m["denominator_w"])
     return m.assign(indicator="perception_gap", group_type="scale", group=m["scale"], numerator=np.nan,
                     denominator=np.minimum(m["denominator_s"], m["denominator_w"]),
+                    people=np.minimum(m["people_s"], m["people_w"]),
                     value=m["numerator_s"] / m["denominator_s"] - m["numerator_w"] / m["denominator_w"],
                     ci_low=lo, ci_high=hi)[OUT]
 
@@ -597,7 +625,8 @@ def alpha_rows(items: pd.DataFrame, totals: pd.DataFrame, region_of: pd.Series) 
     a = a.assign(group=scale_group(a))
     a = a[~a.duplicated(["level", "area_id", "year", "group"], keep=False)]
     return _blank_interval(a.assign(indicator="scale_alpha", group_type="scale", numerator=np.nan,
-                                    denominator=a["n"].astype("float64"), value=a["alpha"]))[OUT]
+                                    denominator=a["n"].astype("float64"), people=a["n"].astype("float64"),
+                                    value=a["alpha"]))[OUT]
 
 
 def derived(table: pd.DataFrame, pooled: dict, region_of: pd.Series) -> pd.DataFrame:
