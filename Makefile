@@ -27,6 +27,7 @@ demo-data: $(STAMP)
 demo: demo-data
 	$(BIN)/hsp-eval validate $(DEMO)
 	$(BIN)/hsp-eval batch --data $(DEMO) --params params/demo --out reports --workers 2 --engine warm
+	$(BIN)/hsp-eval audit reports --data $(DEMO)
 	@echo "Open reports/index.html ($(CURDIR)/reports/index.html) for every report."
 
 test: $(STAMP)

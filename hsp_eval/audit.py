@@ -19,7 +19,7 @@ text and log files) and lists each *finding*: a place in a file that breaks one 
     in a publication table, a ``value``/``ci_low``/``ci_high`` with more than 3 decimals
     (proportions: rows with a numerator) or 2 decimals (means: rows without one).
 ``withheld_value``
-    a row that a disclosure log (``disclosure_log*.csv``) marks withheld, or a row with
+    a row that a disclosure log (``disclosure_log*.csv`` or ``.parquet``) marks withheld, or a row with
     ``suppressed == True``, that still shows a count, value or interval.
 
 Absolute local paths in HTML pages (``local_path``) are reported as warnings in ``notes``,
@@ -642,7 +642,12 @@ def _audit_publication(a: _Audit, file: str, kind: str, df: pd.DataFrame) -> Non
 
 def _audit_precision(a: _Audit, file: str, kind: str, df: pd.DataFrame, values: list[str]) -> None:
     """Values and intervals rounded to 0.001 (proportions) or 0.01 (means)."""
-    if "numerator" in df.columns:
+    if {"indicator", "group"} <= set(df.columns):  # the registry says (disclosure.value_places)
+        from .disclosure import value_places
+
+        num = pd.Series(np.where(_blank(df["numerator"]), np.nan, 1.0)) if "numerator" in df.columns else None
+        proportion = value_places(df["indicator"], df["group"], num) == 3
+    elif "numerator" in df.columns:
         proportion = ~_blank(df["numerator"])
     else:  # rows cannot be told apart: hold every row to the looser limit
         proportion = np.ones(len(df), dtype=bool)
@@ -718,7 +723,7 @@ def _audit_withheld(a: _Audit, file: str, kind: str, stem: str, df: pd.DataFrame
 
 
 def _is_log(path: Path) -> bool:
-    return path.suffix.lower() == ".csv" and path.name.lower().startswith("disclosure_log")
+    return path.suffix.lower() in (".csv", ".parquet") and path.name.lower().startswith("disclosure_log")
 
 
 def _audit_table(a: _Audit, file: str, path: Path, kind: str, df: pd.DataFrame, school: str | None) -> None:

@@ -69,6 +69,7 @@ import contextlib
 import hashlib
 import json
 import multiprocessing
+import os
 import re
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -77,7 +78,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, provenance
+from . import __version__, disclosure, disclosure_key, provenance
 from .execute import write_text_atomic
 from .params import ParamsError, load_params_each, load_school_params, params_path
 
@@ -178,7 +179,8 @@ def data_paths(reports, years=None) -> dict[str, Path]:
     folder = Path(reports) / name
     return {"folder": folder, "indicators": folder / "indicators.parquet",
             "publication": folder / "publication.parquet", "trends": folder / "trends.parquet",
-            "schools": folder / "schools.csv", "stamp": folder / "inputs.json"}
+            "schools": folder / "schools.csv", "stamp": folder / "inputs.json",
+            "log": folder / "disclosure_log.parquet"}
 
 
 def _data_stamp(data_dir: Path, years) -> str:
@@ -188,7 +190,7 @@ def _data_stamp(data_dir: Path, years) -> str:
 
 
 def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False, workers: int = 1,
-                 log=print) -> DataFiles:
+                 log=print, key_file=None) -> DataFiles:
     """Step 1: the indicator, publication and trends tables of ``data_dir`` in ``reports/_data``.
 
     Parameters
@@ -201,6 +203,9 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
     force : recompute even when the stamp says the tables are current.
     workers : processes for the indicator engine (the table is the same whatever the number).
     log : where to say what was done (``print``; ``None`` for silence).
+    key_file : the publication key (:func:`hsp_eval.disclosure_key.key_path`: default the file named
+        by ``HSP_EVAL_KEY_FILE``, else ``disclosure.key`` in the data folder). The reports' kernels
+        find it through ``HSP_EVAL_KEY_FILE``, which is set to it here.
 
     Raises
     ------
@@ -218,10 +223,16 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
         raise BatchError(f"{data_dir}: no such data folder")
     p = data_paths(Path(reports).resolve(), years)
     files = DataFiles(p["folder"], data_dir, p["indicators"], p["publication"], p["trends"], p["schools"])
+    try:
+        key = disclosure_key.find_key(key_file, data_dir)
+    except disclosure_key.KeyProblem as e:
+        raise BatchError(f"the publication tables and national reports: {e}") from None
+    os.environ[disclosure_key.ENV_VAR] = str(disclosure_key.key_path(key_file, data_dir).resolve())
     old = json.loads(p["stamp"].read_text()) if p["stamp"].exists() else {}
-    stamp = {"data": _data_stamp(data_dir, years), "params": _folder_sha256(params_dir, "*.yaml")}
-    have = all(p[k].exists() for k in ("indicators", "publication", "trends", "schools"))
-    if force or not have or old.get("data") != stamp["data"]:
+    stamp = {"data": _data_stamp(data_dir, years), "params": _folder_sha256(params_dir, "*.yaml"),
+             "key": hashlib.sha256(b"hsp_eval key check " + key).hexdigest()[:16]}
+    have = all(p[k].exists() for k in ("indicators", "publication", "trends", "schools", "log"))
+    if force or not have or old.get("data") != stamp["data"] or old.get("key") != stamp["key"]:
         read_at = provenance.now()
         t0 = time.perf_counter()
         try:
@@ -230,12 +241,19 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
             raise BatchError(f"{data_dir} does not meet the data contract; run 'hsp-eval validate {data_dir}'.\n"
                              + e.report.format(cap=20)) from None
         fp = ds.fingerprint()
+        logs = []
         for name, publication in (("indicators", False), ("publication", True)):
-            table = indicators.compute(ds, years=years, min_n=DATA_MIN_N, publication=publication, workers=workers)
-            indicators.write_table(table, p[name])
+            table = indicators.compute(ds, years=years, min_n=DATA_MIN_N, publication=publication, workers=workers,
+                                       key=key if publication else None, rules=True)
+            logs.append(disclosure.log_of(table, name, disclosure.PUBLICATION_MIN if publication else DATA_MIN_N))
+            indicators.write_table(table.drop(columns="withheld_rule"), p[name])
             provenance.write_sidecar(p[name], provenance.record(
                 fp, data_dir, read_at, min_n=DATA_MIN_N, publication=publication, ethnicity="both",
                 years=None if years is None else f"{min(years)}-{max(years)}"))
+        # the disclosure log: every cell of both tables, shown or withheld, and why (no counts in it)
+        tmp = p["log"].with_name(p["log"].name + ".tmp")
+        pd.concat(logs, ignore_index=True).to_parquet(tmp, index=False, compression="zstd")
+        tmp.replace(p["log"])
         schools = ds["schools"][["school_id", "school_name", "region"]].astype(str).sort_values("school_id")
         write_text_atomic(p["schools"], schools.to_csv(index=False, lineterminator="\n"))
         files.rebuilt += ["indicators", "publication"]
@@ -550,7 +568,7 @@ class BatchResult:
 def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers: int = 1,
               scheduler: str | None = None, summary: bool = True, national: bool = True,
               engine_name: str | None = None, notebooks_dir=None, force: bool = False,
-              progress: bool = True, log=print) -> BatchResult:
+              progress: bool = True, log=print, key_file=None) -> BatchResult:
     """Steps 1 and 2, the manifest and the index page; see the module's description.
 
     Parameters
@@ -567,6 +585,7 @@ def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers:
     force : recompute the tables and rerun every report, unchanged or not.
     progress : show a progress bar.
     log : where to say what was done (``None`` for silence).
+    key_file : the publication key file (see :func:`prepare_data`).
 
     Returns
     -------
@@ -586,7 +605,7 @@ def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers:
     if not Path(params_dir).is_dir():
         raise BatchError(f"{params_dir}: no such params folder")
     files = prepare_data(data_dir, params_dir, reports, years=years, force=force,
-                         workers=1 if scheduler else max(1, workers), log=log)
+                         workers=1 if scheduler else max(1, workers), log=log, key_file=key_file)
     tasks, failed = build_tasks(files, params_dir, reports, schools, years, summary, national,
                                 notebooks_dir, engine_name)
     known = set(files.school_table()["school_id"]) | {NATIONAL}

@@ -118,10 +118,17 @@ def _group_types() -> list[str]:
 
 
 def _cmd_indicators(args) -> int:
-    from . import indicators, provenance
+    from . import disclosure, disclosure_key, indicators, provenance
     from .load import load_dataset
     from .problems import DataContractError
 
+    key = None
+    if args.publication:  # no key, no publication: said before any work is done
+        try:
+            key = disclosure_key.find_key(args.key_file, args.data_dir)
+        except disclosure_key.KeyProblem as e:
+            print(f"hsp-eval: {e}", file=sys.stderr)
+            return 2
     read_at = provenance.now()
     try:  # only the tables the requested indicators need (every table by default)
         ds = load_dataset(args.data_dir, tables=indicators.tables_needed(args.indicators))
@@ -133,7 +140,13 @@ def _cmd_indicators(args) -> int:
     t0 = time.perf_counter()
     table = indicators.compute(ds, years=args.years, min_n=args.min_n, publication=args.publication,
                                ethnicity=args.ethnicity, indicators=args.indicators, group_types=args.group_types,
-                               workers=args.workers, chunk_size=args.chunk_size)
+                               workers=args.workers, chunk_size=args.chunk_size, key=key, rules=True)
+    if args.log is not None:
+        log = disclosure.log_of(table, Path(args.out).stem,
+                                max(disclosure.PUBLICATION_MIN, args.min_n) if args.publication else args.min_n)
+        args.log.parent.mkdir(parents=True, exist_ok=True)
+        log.to_csv(args.log, index=False, lineterminator="\n")
+    table = table.drop(columns="withheld_rule")
     indicators.write_table(table, args.out)
     fp = ds.fingerprint()
     subset = {} if args.indicators is None and args.group_types is None else {
@@ -144,7 +157,7 @@ def _cmd_indicators(args) -> int:
         fp, args.data_dir, read_at, min_n=args.min_n, publication=args.publication, ethnicity=args.ethnicity,
         years=None if args.years is None else f"{args.years[0]}-{args.years[-1]}", **subset))
     missing = indicators.not_available(ds, args.indicators)
-    print(f"Wrote {len(table):,} indicator rows ({table['suppressed'].sum():,} suppressed) to {args.out} "
+    print(f"Wrote {len(table):,} indicator rows ({table['suppressed'].sum():,} withheld) to {args.out} "
           f"in {time.perf_counter() - t0:.1f} s (provenance beside it); data fingerprint {fp[:16]}.")
     if missing:
         print("Not available (a table they need is missing): " + ", ".join(missing))
@@ -214,7 +227,8 @@ def _run_batch(args, schools, summary: bool, national: bool, workers: int, sched
     try:
         result = run_batch(args.data, args.params, args.out, schools=schools, years=args.years, workers=workers,
                            scheduler=scheduler, summary=summary, national=national, engine_name=args.engine,
-                           notebooks_dir=args.notebooks, force=args.force, progress=not args.no_progress)
+                           notebooks_dir=args.notebooks, force=args.force, progress=not args.no_progress,
+                           key_file=args.key_file)
     except BatchError as e:
         print(f"hsp-eval: {e}", file=sys.stderr)
         return 1
@@ -310,19 +324,6 @@ def _cmd_audit(args) -> int:
     return 1 if len(result.findings) else 0
 
 
-def _cmd_key_new(args) -> int:
-    from .disclosure_key import new_key_file
-
-    try:
-        path = new_key_file(args.file)
-    except FileExistsError as e:
-        print(f"hsp-eval: {e}", file=sys.stderr)
-        return 1
-    print(f"Wrote a new publication key to {path}. Keep it secret (not in the data you share, not in git) "
-          f"and keep it: the same key gives the same published counts. Use it with --key-file {path}.")
-    return 0
-
-
 def _add_run_options(sp, demo_defaults: bool):
     from . import demo
 
@@ -339,6 +340,24 @@ def _add_run_options(sp, demo_defaults: bool):
                     help="folder of the template notebooks (default: the project's notebooks/)")
     sp.add_argument("--force", action="store_true", help="recompute and rerun everything, changed or not")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sp.add_argument("--key-file", type=Path, default=None, help=KEY_HELP)
+
+
+KEY_HELP = ("the secret key file of publication mode (default: the file named by HSP_EVAL_KEY_FILE, else "
+            "disclosure.key in the data folder); make one with 'hsp-eval key new FILE'")
+
+
+def _cmd_key_new(args) -> int:
+    from .disclosure_key import new_key_file
+
+    try:
+        path = new_key_file(args.file)
+    except FileExistsError as e:
+        print(f"hsp-eval: {e}", file=sys.stderr)
+        return 1
+    print(f"Wrote a new publication key to {path}. Keep it secret (not in the data you share, not in git) "
+          f"and keep it: the same key gives the same published counts. Use it with --key-file {path}.")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -366,9 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("data_dir", type=Path)
     i.add_argument("--out", type=Path, required=True, help="indicators.parquet or indicators.csv")
     i.add_argument("--years", type=parse_years, default=None)
-    i.add_argument("--min-n", type=int, default=5, help="suppress rows with a denominator under this")
+    i.add_argument("--min-n", type=int, default=5, help="withhold rows with fewer people than this")
     i.add_argument("--publication", action="store_true",
-                   help="random rounding to base 3 and suppression under 6 for region and national rows")
+                   help="publication rules at every level: at least 6 people, counts rounded to base 3 by "
+                        "keyed draws, values from the rounded counts (needs a key)")
+    i.add_argument("--key-file", type=Path, default=None, help=KEY_HELP)
+    i.add_argument("--log", type=Path, default=None,
+                   help="write the disclosure log (every cell shown or withheld, and why) to this CSV file")
     i.add_argument("--ethnicity", choices=["total", "prioritised", "both"], default="both")
     i.add_argument("--indicators", type=parse_names(_indicator_ids), default=None, metavar="ID,ID,...",
                    help="only these indicators (default: all); only the tables they need are read")
@@ -418,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--min-n", type=int, default=5)
     pi.set_defaults(func=_cmd_params_init)
 
+    ky = sub.add_parser("key", help="the secret key publication mode needs")
+    ksub = ky.add_subparsers(dest="key_command", required=True)
+    kn = ksub.add_parser("new", help="write a new random key to FILE (never overwrites)")
+    kn.add_argument("file", type=Path)
+    kn.set_defaults(func=_cmd_key_new)
+
     ex = sub.add_parser("external", help="analyses of real public data (NHES, NYC School Survey, UCI, SSOCS)")
     esub = ex.add_subparsers(dest="external_command", required=True)
     esub.add_parser("list", help="the public datasets and their notebooks").set_defaults(func=_cmd_external)
@@ -425,12 +454,6 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("name", help="a name from 'hsp-eval external list', or all")
     er.add_argument("--out", type=Path, default=Path("reports/external"))
     er.set_defaults(func=_cmd_external)
-
-    ky = sub.add_parser("key", help="the secret key publication mode needs")
-    ksub = ky.add_subparsers(dest="key_command", required=True)
-    kn = ksub.add_parser("new", help="write a new random key to FILE (never overwrites)")
-    kn.add_argument("file", type=Path)
-    kn.set_defaults(func=_cmd_key_new)
 
     au = sub.add_parser("audit", help="check a release folder for identifiers, other schools and "
                                       "disclosure faults before it is shared (exit 1 on any finding)")

@@ -1,155 +1,537 @@
-"""Disclosure control of the indicator table.
+"""Disclosure control of the indicator table (disclosure spec v2; ``docs/disclosure.md``).
 
-Two regimes, as the indicator spec sets them:
+Two regimes, both counting **people** (the ``people`` column), never contacts or answers:
 
-- **School reports** (:func:`suppress_small`): a row whose denominator is under
-  ``min_n`` is suppressed. Where a group_type has exactly one suppressed group and
-  the ``all`` row is shown, that group could be recovered by subtraction, so the next
-  smallest group of the same group_type is suppressed too. Equity-gap rows are
-  suppressed with their group, and when the rest of the population is under ``min_n``.
-  ``respondent_representation`` rows (a group's share of respondents against its share
-  of families) are suppressed with the group's ``survey_response_rate`` row, in both
-  regimes: they carry the group's respondent count in another form.
-- **Publication** (:func:`publication`, regional and national rows): counts are
-  randomly rounded to base 3 with a draw seeded by the cell's key (a rerun gives the
-  same table); values and intervals come from unrounded counts; a row whose
-  unrounded numerator or denominator is under 6 is suppressed.
+- **School reports** (:func:`protect` with ``publication=False``, threshold ``min_n``, default 5):
+  exact counts; a row with fewer than ``min_n`` people is withheld, and so is every row linked
+  to it that would give it away (below).
+- **Publication** (``publication=True``, threshold 6, every level): the same, plus counts of 1
+  to 5 people in a numerator, 0% or 100% of fewer than 10 people, keyed random rounding of every
+  shown count to base 3, and values and intervals computed from the rounded counts and written
+  rounded (0.001 for shares, 0.01 for means).
 
-A suppressed row keeps its keys and denominator; numerator, value and interval are blank.
+Linked rows (one relation each; :func:`relations`):
+
+- the groups of a group type that partitions the population, and its ``all`` row (every breakdown
+  but total-response ethnicity and families' year bands: :data:`OVERLAPPING`);
+- a school's rows and its region's, a region's and the nation's (the same cell summed);
+- ``accelerated_rate`` over measures and ``accelerated_by_codesign``'s two groups (the same rows);
+- a group of any breakdown and the rest of the population (``all`` minus the group): withheld
+  when the rest has fewer people than the threshold;
+- indicators with the same population (e.g. every indicator over all families): a cell
+  withheld in one is withheld in all, so their shown denominators cannot be combined;
+- derived rows (equity gaps, representation, perception and self-review gaps, the odds ratio)
+  and the rows they are computed from: withheld when a source is.
+
+Secondary suppression repeats until nothing changes: in every relation whose total is shown,
+the withheld parts are none or at least two and cover at least the threshold in people; a
+withheld total is never the only unknown. The extra cells withheld are the smallest shown.
+
+A withheld row keeps its keys; numerator, denominator, people, value and interval are blank.
+:func:`log_of` lists every cell with the rule that withheld it (the disclosure log).
 
 Examples
 --------
->>> import numpy as np
->>> keys = pd.DataFrame({"k": ["a", "b", "c"]})
->>> rr3(np.array([3, 7, 8]), keys).tolist()[0]
-3.0
+>>> t = pd.DataFrame({"level": "school", "area_id": "A", "year": 2024, "indicator": "reach",
+...                   "group_type": ["all", "target", "target"], "group": ["all", "target", "not_target"],
+...                   "numerator": [10.0, 1.0, 9.0], "denominator": [30.0, 2.0, 28.0],
+...                   "people": [30.0, 2.0, 28.0]})
+>>> out = protect(t, min_n=5)
+>>> out["withheld_rule"].tolist()     # the rest of a small group is the other group: it goes too
+['', 'small', 'rest_small']
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 
-from .registry import GAP_SUFFIX
+from . import stats
+from .registry import GAP_SUFFIX, REGISTRY, base_id
 
-#: group types whose groups are breakdowns of one population (subtraction can reveal a group)
-NOT_PARTITIONS = frozenset({"activity_type", "scale", "item", "measure", "dimension", "instrument"})
 PUBLICATION_MIN = 6
+EXTREME_MIN = 10  #: publication: 0% or 100% of fewer people than this is withheld
 KEY_COLS = ["level", "area_id", "year", "indicator", "group_type", "group"]
+COUNTS = ("numerator", "denominator", "people")
+BLANKED = ("numerator", "denominator", "people", "value", "ci_low", "ci_high")
+#: group types whose groups overlap (a family in several), so they do not add up to the ``all`` row:
+#: total-response ethnicity, and year bands of families (a student has one year band: for indicators
+#: counting students they partition). Every other breakdown of the ``all`` row's population is taken
+#: to partition it (ethnicity_prioritised, target, new_family, step:<id>, the NHES breakdowns...):
+#: the safe default, since a relation that does not hold only withholds more.
+OVERLAPPING = frozenset({"ethnicity", "year_band"})
+#: breakdowns that are not of the ``all`` row's population (no sum or rest relation with it)
+NOT_OF_ALL = frozenset({"activity_type", "scale", "item", "measure", "dimension", "instrument", "codesign"})
+
+#: the disclosure log's rules, in plain words (``{t}`` is the threshold)
+RULES = {
+    "small": "fewer than {t} people: too few to show safely",
+    "small_count": "a count of 1 to {m} people in it (publication)",
+    "extreme": "everyone or no one of fewer than {e} people (publication)",
+    "rest_small": "the rest of the population (everyone not in the group) is fewer than {t} people",
+    "secondary": "withheld as well, so that a withheld cell cannot be worked out by subtraction",
+    "population": "the same people are withheld in a related indicator",
+    "source": "computed from a withheld cell",
+    "rounding": "the rounded counts it would be computed from do not make a valid value (publication)",
+}
 
 
-def _blank(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    df = df.copy(deep=False)  # pandas >= 3 copies a column only when it is written to
-    df["suppressed"] = df["suppressed"].to_numpy(dtype=bool) | mask
-    for c in ("numerator", "value", "ci_low", "ci_high"):
-        df.loc[mask, c] = np.nan
-    return df
+def _is_derived(indicator: pd.Series, group: pd.Series) -> np.ndarray:
+    ind = indicator.astype("str")
+    derived_ids = [i for i, x in REGISTRY.items() if x.derived_from]
+    return (ind.str.endswith(GAP_SUFFIX) | ind.isin(derived_ids) | (ind == "scale_alpha")
+            | ((ind == "accelerated_by_codesign") & (group.astype("str") == "adjusted_odds_ratio"))).to_numpy()
 
 
-#: derived rows that must be suppressed whenever the row they are computed from is
-DERIVED_FROM = {"respondent_representation": "survey_response_rate"}
+def _people(t: pd.DataFrame) -> np.ndarray:
+    p = t["people"].to_numpy(dtype="float64") if "people" in t else np.full(len(t), np.nan)
+    return np.where(np.isnan(p), t["denominator"].to_numpy(dtype="float64"), p)
 
 
-def _with_sources(t: pd.DataFrame, sup: np.ndarray) -> np.ndarray:
-    """``sup`` extended to every :data:`DERIVED_FROM` row whose source row is suppressed or missing.
+# --- relations -------------------------------------------------------------------------------------
 
-    The source row is the one of the same level, area, year, group type and group.
+def _keys(t: pd.DataFrame, cols) -> pd.DataFrame:
+    return pd.DataFrame({c: t[c].astype("str").to_numpy() if c != "year" else t[c].to_numpy() for c in cols})
+
+
+def relations(t: pd.DataFrame, region_of: pd.Series) -> pd.DataFrame:
+    """Every sum relation among the rows of ``t``: one row per member (``set``, ``row``, ``total``).
+
+    A set is a total and the parts that add up to it (``total`` marks the total's row), or, for
+    ``accelerated_rate`` against ``accelerated_by_codesign``, two sides of the same rows with no
+    row of the total (``total`` false throughout).
     """
-    sup = np.asarray(sup, dtype=bool).copy()
-    key = ["level", "area_id", "year", "group_type", "group"]
-    for derived, source in DERIVED_FROM.items():
-        is_derived = (t["indicator"] == derived).to_numpy()
-        if not is_derived.any():
-            continue
-        is_source = (t["indicator"] == source).to_numpy()
-        source_sup = t.loc[is_source, key].assign(_sup=sup[is_source]).drop_duplicates(key)
-        of_derived = t.loc[is_derived, key].merge(source_sup, on=key, how="left")["_sup"]
-        sup[is_derived] |= of_derived.fillna(True).to_numpy(dtype=bool)
-    return sup
+    derived = _is_derived(t["indicator"], t["group"])
+    k = _keys(t, KEY_COLS).assign(row=np.arange(len(t)))[~derived]
+    ind = k["indicator"].to_numpy()
+    unit = np.array([REGISTRY[i].people if i in REGISTRY else "" for i in ind], dtype=object)
+    out = []
+    # groups that partition the all row's population (year bands do for students: one year level each)
+    gt = k["group_type"]
+    overlapping = gt.isin(OVERLAPPING).to_numpy() & ~((gt == "year_band").to_numpy() & (unit == "students"))
+    parts = k[~gt.isin(NOT_OF_ALL | {"all"}).to_numpy() & ~overlapping]
+    alls = k[k["group_type"] == "all"]
+    cell = ["level", "area_id", "year", "indicator"]
+    sets = parts[cell + ["group_type"]].drop_duplicates()
+    out.append((True, parts, sets.merge(alls[cell + ["row"]], on=cell), cell + ["group_type"]))
+    # levels: school rows add up to their region's row, region rows to the nation's
+    same = ["year", "indicator", "group_type", "group"]
+    school = k[k["level"] == "school"]
+    school = school.assign(up=school["area_id"].map(region_of).astype("str"))
+    region = k[k["level"] == "region"].rename(columns={"area_id": "up"})
+    out.append((True, school, region[["up"] + same + ["row"]], ["up"] + same))
+    reg = k[k["level"] == "region"].assign(up="NZ")
+    nat = k[k["level"] == "national"].rename(columns={"area_id": "up"})
+    out.append((True, reg, nat[["up"] + same + ["row"]], ["up"] + same))
+    # accelerated_rate over measures counts the same rows as accelerated_by_codesign's two groups
+    acc = k[(k["indicator"] == "accelerated_rate") | ((k["indicator"] == "accelerated_by_codesign")
+                                                      & (k["group_type"] == "codesign"))]
+    out.append((False, acc, acc.iloc[:0][["level", "area_id", "year", "row"]], ["level", "area_id", "year"]))
+    members, offset = [], 0
+    for has_total, part_rows, total_rows, by in out:
+        if has_total:  # parts whose total is not in the table are in no sum a reader can see
+            part_rows = part_rows.merge(total_rows[by].drop_duplicates(), on=by, how="inner")
+        codes, uniq = pd.factorize(pd.MultiIndex.from_frame(part_rows[by]))
+        members.append(pd.DataFrame({"set": codes + offset, "row": part_rows["row"].to_numpy(), "total": False}))
+        if len(total_rows) and len(uniq):
+            tot = pd.MultiIndex.from_frame(total_rows[by])
+            pos = uniq.get_indexer(tot)
+            ok = pos >= 0
+            members.append(pd.DataFrame({"set": pos[ok] + offset, "row": total_rows["row"].to_numpy()[ok],
+                                         "total": True}))
+        offset += len(uniq)
+    return pd.concat(members, ignore_index=True)
 
 
-def _gap_ids(indicator: pd.Series) -> pd.Series:
-    """The ``<id>_gap_vs_rest`` id of each row's indicator, in the column's own dtype.
+def _secondary(m: pd.DataFrame, withheld: np.ndarray, people: np.ndarray, threshold: int) -> np.ndarray:
+    """Rows to withhold next so that no relation gives a withheld cell away (one row per unsafe set)."""
+    w = withheld[m["row"].to_numpy()]
+    tot = m["total"].to_numpy()
+    p = people[m["row"].to_numpy()]
+    # the people a reader can attribute to the withheld parts together: the total's people minus the
+    # shown parts' (the parts' own people where there is no total; a part withheld upstream, e.g. in a
+    # table protected before, may have no people left in it)
+    f = pd.DataFrame({"set": m["set"].to_numpy(), "wp": w & ~tot, "sp": ~w & ~tot, "wt": w & tot, "t": tot,
+                      "pw": np.where(w & ~tot, np.nan_to_num(p), 0.0),
+                      "ps": np.where(~w & ~tot, np.nan_to_num(p), 0.0), "pt": np.where(tot, np.nan_to_num(p), 0.0)})
+    g = f.groupby("set", sort=False).agg(wp=("wp", "sum"), sp=("sp", "sum"), wt=("wt", "any"), t=("t", "any"),
+                                         pw=("pw", "sum"), ps=("ps", "sum"), pt=("pt", "sum"))
+    g["pw"] = np.where(g["t"], np.maximum(g["pt"] - g["ps"], g["pw"]), g["pw"])
+    total_shown = g["t"] & ~g["wt"]
+    unsafe = ((total_shown & (g["wp"] >= 1) & ((g["wp"] == 1) | (g["pw"] < threshold)))
+              | (g["wt"] & (g["wp"] == 0) & (g["sp"] >= 1))
+              | (~g["t"] & (g["wp"] == 1)))
+    bad = g.index[unsafe.to_numpy()]
+    if not len(bad):
+        return np.zeros(0, dtype=np.int64)
+    cand = m[m["set"].isin(bad).to_numpy() & ~w & ~tot].assign(p=lambda d: people[d["row"].to_numpy()])
+    pick = cand.sort_values(["set", "p", "row"], kind="stable").drop_duplicates("set")
+    rows = pick["row"].to_numpy()
+    # a set with no shown part left: its total goes
+    no_part = np.setdiff1d(bad, pick["set"].to_numpy())
+    if len(no_part):
+        rows = np.concatenate([rows, m.loc[m["set"].isin(no_part).to_numpy() & tot, "row"].to_numpy()])
+    return rows.astype(np.int64)
 
-    For a categorical column the ids are codes into the same categories (an id whose gap id
-    is not among them gets none), so that merging on them stays a merge of codes.
+
+def _population_rows(t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of (level, area, year, group_type, group, population) for rows of a shared population (-1: none)."""
+    pop = np.array([REGISTRY[i].population if i in REGISTRY else "" for i in t["indicator"].astype("str")],
+                   dtype=object)
+    shared = pop != ""
+    k = _keys(t, ["level", "area_id", "year", "group_type", "group"]).assign(pop=pop)
+    codes = np.full(len(t), -1, dtype=np.int64)
+    if shared.any():
+        codes[shared] = pd.factorize(pd.MultiIndex.from_frame(k[shared]))[0]
+    return codes, shared
+
+
+def _sources(t: pd.DataFrame) -> pd.DataFrame:
+    """(derived row, source row or -1) for every derived row: a gap and its group, a representation
+    and its response rates, a perception gap and both favourable shares, a self-review gap and both
+    ratings, the odds ratio and both co-design groups."""
+    k = _keys(t, KEY_COLS).assign(row=np.arange(len(t)))
+    ind, grp = k["indicator"], k["group"]
+    wanted = []
+    gap = ind.str.endswith(GAP_SUFFIX)
+    # (assigning a column of k to an empty selection of k would give it k's rows: take the selection's own)
+    wanted.append(k[gap].assign(s_ind=ind[gap].str.removesuffix(GAP_SUFFIX), s_gt=k.loc[gap, "group_type"],
+                                s_grp=grp[gap]))
+    rep = ind == "respondent_representation"
+    wanted.append(k[rep].assign(s_ind="survey_response_rate", s_gt=k.loc[rep, "group_type"], s_grp=grp[rep]))
+    wanted.append(k[rep].assign(s_ind="survey_response_rate", s_gt="all", s_grp="all"))
+    per = ind == "perception_gap"
+    for role in ("staff", "whanau"):
+        wanted.append(k[per].assign(s_ind="scale_favourable", s_gt="scale", s_grp=role + ":" + grp[per]))
+    srg = ind == "self_review_gap"
+    for role in ("leaders", "whanau"):
+        wanted.append(k[srg].assign(s_ind="self_review_rating", s_gt="dimension", s_grp=grp[srg] + ":" + role))
+    odds = (ind == "accelerated_by_codesign") & (grp == "adjusted_odds_ratio")
+    for g in ("codesigned", "not_codesigned"):
+        wanted.append(k[odds].assign(s_ind="accelerated_by_codesign", s_gt="codesign", s_grp=g))
+    w = pd.concat(wanted, ignore_index=True)
+    look = k.rename(columns={"indicator": "s_ind", "group_type": "s_gt", "group": "s_grp", "row": "src"})
+    on = ["level", "area_id", "year", "s_ind", "s_gt", "s_grp"]
+    m = w[on + ["row"]].merge(look[on + ["src"]], on=on, how="left")
+    return pd.DataFrame({"row": m["row"].to_numpy(dtype=np.int64),
+                         "src": m["src"].fillna(-1).to_numpy(dtype=np.int64)})
+
+
+def _rest_people(t: pd.DataFrame, people: np.ndarray) -> np.ndarray:
+    """People of the rest of the population (``all`` minus the group) for group rows of breakdowns of it."""
+    rest = np.full(len(t), np.nan)
+    if "rest_people" in t:
+        rest = t["rest_people"].to_numpy(dtype="float64").copy()
+    k = _keys(t, ["level", "area_id", "year", "indicator", "group_type"]).assign(row=np.arange(len(t)), p=people)
+    is_group = ~k["group_type"].isin(NOT_OF_ALL | {"all"}).to_numpy() & ~_is_derived(t["indicator"], t["group"])
+    alls = k[k["group_type"] == "all"][["level", "area_id", "year", "indicator", "p"]].rename(columns={"p": "p_all"})
+    m = k[is_group].merge(alls, on=["level", "area_id", "year", "indicator"], how="inner")
+    rest[m["row"].to_numpy()] = m["p_all"].to_numpy() - m["p"].to_numpy()
+    return rest
+
+
+def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, region_of: pd.Series | None = None,
+            key: bytes | None = None, school_key_of=None) -> pd.DataFrame:
+    """The indicator table with disclosure control applied, and a ``withheld_rule`` column.
+
+    Parameters
+    ----------
+    table : rows at any levels with numerator, denominator, people, value, ci_low, ci_high (and the
+        helper columns people_num, rest_people when the engine made them; they are dropped).
+    min_n : the threshold of school reports (regime 1).
+    publication : regime 2: threshold 6 (or ``min_n`` when larger), keyed rounding, values from
+        the rounded counts.
+    region_of : school_id -> region, for the relations between levels.
+    key : the secret key (publication only; required there).
+
+    Returns
+    -------
+    DataFrame: ``table``'s rows and columns (helper columns dropped) and ``withheld_rule`` ("" when
+    shown); withheld rows have blank counts, value and interval and ``suppressed`` true.
     """
-    if not isinstance(indicator.dtype, pd.CategoricalDtype):
-        return indicator + GAP_SUFFIX
-    cats = indicator.cat.categories
-    to_gap = np.append(cats.get_indexer(cats.astype("str") + GAP_SUFFIX), -1)
-    return pd.Series(pd.Categorical.from_codes(to_gap[indicator.cat.codes.to_numpy()], dtype=indicator.dtype),
-                     index=indicator.index)
+    t = table.reset_index(drop=True).copy(deep=False)
+    threshold = max(PUBLICATION_MIN, int(min_n)) if publication else int(min_n)
+    if publication and key is None:
+        from .disclosure_key import HOW_TO_MAKE, KeyProblem
+
+        raise KeyProblem("publication needs a secret key, and none was given. " + HOW_TO_MAKE)
+    if region_of is None:
+        region_of = pd.Series(dtype="object")
+    people = _people(t)
+    rule = np.full(len(t), "", dtype=object)
+
+    def mark(mask, name):
+        mask = np.asarray(mask, dtype=bool) & (rule == "")
+        rule[mask] = name
+        return mask.any()
+
+    already = t["suppressed"].to_numpy(dtype=bool) if "suppressed" in t else np.zeros(len(t), bool)
+    mark(already, "small")
+    mark(people < threshold, "small")
+    if publication:
+        # people behind the numerator (the numerator itself for a table without them: families counted once)
+        pn = (t["people_num"] if "people_num" in t else t["numerator"]).to_numpy(dtype="float64")
+        mark((pn >= 1) & (pn < PUBLICATION_MIN), "small_count")
+        v = t["value"].to_numpy(dtype="float64")
+        prop = ~np.isnan(t["numerator"].to_numpy(dtype="float64"))
+        mark(prop & ((v == 0) | (v == 1)) & (people < EXTREME_MIN), "extreme")
+    rest = _rest_people(t, people)
+    mark((rest >= 1) & (rest < threshold), "rest_small")
+
+    m = relations(t, region_of)
+    src = _sources(t)
+    pop, shared = _population_rows(t)
+    is_gap = t["indicator"].astype("str").str.endswith(GAP_SUFFIX).to_numpy()
+    gap_src = src[is_gap[src["row"].to_numpy()]][["row", "src"]].to_numpy(dtype=np.int64)  # (gap row, group row)
+    for _ in range(100):
+        changed = False
+        w = rule != ""
+        # the rows of a shared population go together
+        if shared.any():
+            hit = np.zeros(pop.max() + 1, dtype=bool)
+            hit[pop[shared & w]] = True
+            changed |= mark(shared & hit[np.maximum(pop, 0)], "population")
+        # derived rows follow their sources; a gap whose rest is small takes its group too
+        w = rule != ""
+        s_w = np.where(src["src"].to_numpy() < 0, True, w[np.maximum(src["src"].to_numpy(), 0)])
+        changed |= mark(np.isin(np.arange(len(t)), src["row"].to_numpy()[s_w]), "source")
+        rest_gap = (rule[gap_src[:, 0]] == "rest_small") & (gap_src[:, 1] >= 0)
+        changed |= mark(np.isin(np.arange(len(t)), gap_src[rest_gap, 1]), "rest_small")
+        # sums: no lone withheld part, withheld parts cover the threshold, no lone withheld total
+        extra = _secondary(m, rule != "", people, threshold)
+        if len(extra):
+            changed |= mark(np.isin(np.arange(len(t)), extra), "secondary")
+        if not changed:
+            break
+    withheld = rule != ""
+    out = t.drop(columns=[c for c in ("people_num", "rest_people", "rest_denominator") if c in t])
+    if publication:
+        out = _publish(out, withheld, key, region_of, t)
+        withheld = withheld | out["withheld_rule"].to_numpy(dtype=object).astype(bool)
+        rule = np.where(rule == "", out["withheld_rule"].to_numpy(dtype=object), rule)
+        out = out.drop(columns="withheld_rule")
+    out = out.assign(suppressed=withheld, withheld_rule=rule)
+    for c in BLANKED:
+        if c in out:
+            out[c] = np.where(withheld, np.nan, out[c].to_numpy(dtype="float64"))
+    return out
 
 
-def suppress_small(table: pd.DataFrame, min_n: int = 5) -> pd.DataFrame:
-    """Suppress rows with a denominator under ``min_n``, with complementary suppression.
+# --- publication: keyed rounding and values from the rounded counts --------------------------------
 
-    ``table`` is the indicator table (with a ``rest_denominator`` helper column on gap
-    rows, dropped here).
+def _hash_key(key: bytes) -> str:
+    """A 16-character SipHash key for pandas' hashing, derived from the secret key."""
+    return hashlib.sha256(b"hsp_eval rr3 " + key).hexdigest()[:16]
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every bit of the input reaches every bit of the output."""
+    x = x.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def _area_sets(t: pd.DataFrame, key: bytes, region_of: pd.Series) -> np.ndarray:
+    """Per row, a keyed hash of the set of schools whose rows make it up (the sum of each school's hash).
+
+    A region with one school that has the cell gets that school's hash, so the same population gets
+    the same draw at both levels.
     """
-    t = table  # only read here: _blank makes the copy that is changed
-    small = (t["denominator"].to_numpy(dtype="float64") < min_n)
-    sup = pd.Series(small, index=t.index)
-    is_gap = t["indicator"].str.endswith(GAP_SUFFIX).to_numpy()
-    base = ~is_gap & ~t["group_type"].isin(NOT_PARTITIONS | {"all"}).to_numpy()
-    # complementary suppression: a lone suppressed group gets a companion, the next smallest
-    cell = ["level", "area_id", "year", "indicator", "group_type"]
-    area = ["level", "area_id", "year", "indicator"]
-    g = t.loc[base, cell + ["group", "denominator"]].assign(_sup=sup[base].to_numpy())
-    g["_nsup"] = g.groupby(cell, sort=False)["_sup"].transform("sum")
-    all_shown = (t.loc[(t["group_type"] == "all").to_numpy() & ~sup.to_numpy(), area]
-                 .drop_duplicates().assign(_shown=True))
-    cand = g[(g["_nsup"] == 1) & ~g["_sup"]].reset_index().merge(all_shown, on=area, how="inner")
-    nxt = cand.sort_values(cell + ["denominator", "group"], kind="stable").drop_duplicates(cell)
-    sup.loc[nxt["index"].to_numpy()] = True
-    # gap rows go with their group, and with a small rest
-    if is_gap.any():
-        gap = t[is_gap]
-        key = ["level", "area_id", "year", "group_type", "group"]
-        src = t[~is_gap].assign(_sup=sup[~is_gap], indicator=_gap_ids(t.loc[~is_gap, "indicator"]))
-        m = gap.reset_index().merge(src[key + ["indicator", "_sup"]], on=key + ["indicator"], how="left")
-        rest_small = m["rest_denominator"].to_numpy(dtype="float64") < min_n
-        sup.loc[m["index"].to_numpy()] = m["_sup"].fillna(True).to_numpy(dtype=bool) | rest_small
-    return _blank(t, _with_sources(t, sup.to_numpy()))
+    hk = _hash_key(key)
+    school = t["level"].astype("str").to_numpy() == "school"
+    ids = t["area_id"].astype("str")
+    h = np.zeros(len(t), dtype=np.uint64)
+    h[school] = pd.util.hash_array(ids[school].to_numpy(dtype=object), hash_key=hk, categorize=False)
+    cell = ["year", "indicator", "group_type", "group"]
+    k = _keys(t, cell)
+    s = k[school].assign(h=h[school], region=ids[school].map(region_of).astype("str").to_numpy())
+    with np.errstate(over="ignore"):
+        by_region = s.groupby(["region"] + cell, sort=False)["h"].sum()
+        by_nation = s.groupby(cell, sort=False)["h"].sum()
+    reg = t["level"].astype("str").to_numpy() == "region"
+    if reg.any():
+        idx = pd.MultiIndex.from_frame(k[reg].assign(region=ids[reg].to_numpy())[["region"] + cell])
+        h[reg] = by_region.reindex(idx).fillna(0).to_numpy(dtype=np.uint64)
+    nat = t["level"].astype("str").to_numpy() == "national"
+    if nat.any():
+        idx = pd.MultiIndex.from_frame(k[nat])
+        h[nat] = by_nation.reindex(idx).fillna(0).to_numpy(dtype=np.uint64)
+    return h
 
 
-def _key_uniform(keys: pd.DataFrame, salt: str) -> np.ndarray:
-    """A uniform(0,1) draw per row, fixed by the row's key (stable across runs and machines)."""
-    h = pd.util.hash_pandas_object(keys.astype("str").assign(_salt=salt), index=False).to_numpy(np.uint64)
-    return (h >> np.uint64(11)).astype("float64") / float(1 << 53)
+def _draws(t: pd.DataFrame, key: bytes, area: np.ndarray, count: str) -> np.ndarray:
+    """A uniform(0,1) draw per row for one of its counts, fixed by the key and the count's population.
+
+    The population is the schools that make the row up (:func:`_area_sets`), the year, the group and
+    what is counted: indicators of one population share their denominator and people draws.
+    """
+    ind = t["indicator"].astype("str").map(base_id)
+    reg = {i: REGISTRY[i] for i in ind.unique() if i in REGISTRY}
+    pop = ind.map(lambda i: reg[i].population if i in reg and reg[i].population else i)
+    # people of a row whose unit is its people (families counted as families) is its denominator
+    unit_is_people = ind.map(lambda i: i in reg and reg[i].unit == reg[i].people).to_numpy()
+    what = {"numerator": "n1", "denominator": "n0", "people": "n0"}[count]
+    name = np.where((count == "people") & ~unit_is_people, "people", what)
+    labels = pd.DataFrame({"year": t["year"].astype("str").to_numpy(), "gt": t["group_type"].astype("str").to_numpy(),
+                           "g": t["group"].astype("str").to_numpy(),
+                           "pop": np.where(count == "numerator", ind.to_numpy(), pop.to_numpy()), "what": name})
+    h = pd.util.hash_pandas_object(labels, index=False, hash_key=_hash_key(key)).to_numpy(np.uint64)
+    x = _mix(h ^ _mix(area))
+    return (x >> np.uint64(11)).astype("float64") / float(1 << 53)
 
 
-def rr3(counts: np.ndarray, keys: pd.DataFrame, salt: str = "") -> np.ndarray:
-    """Random rounding to base 3, the draw seeded by each row's key.
+def keyed_uniform(key: bytes, labels) -> np.ndarray:
+    """Uniform(0,1) draws fixed by the key and each label (text): for counts made outside the engine.
 
-    A multiple of 3 stays; one above goes down with probability 2/3, two above with
-    probability 1/3; otherwise up. The expected rounded value equals the count.
+    Examples
+    --------
+    >>> a, b = keyed_uniform(bytes(32), ["x", "y"])
+    >>> bool(0 <= a < 1 and a != b and a == keyed_uniform(bytes(32), ["x"])[0])
+    True
+    """
+    h = pd.util.hash_array(np.asarray(list(labels), dtype=object), hash_key=_hash_key(key), categorize=False)
+    return (_mix(h) >> np.uint64(11)).astype("float64") / float(1 << 53)
+
+
+def publish_from_published(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows summed from published (already rounded) counts, as publication shows them.
+
+    Sums of published counts add nothing a reader of the publication could not add up; they are
+    multiples of 3 already. Rows under 6 are withheld all the same, values and intervals are
+    computed from the counts and rounded to 0.001.
+    """
+    out = rows.copy()
+    num, den = out["numerator"].to_numpy(dtype="float64"), out["denominator"].to_numpy(dtype="float64")
+    small = (den < PUBLICATION_MIN) | ((num >= 1) & (num < PUBLICATION_MIN))
+    gap = out["indicator"].astype("str").str.endswith(GAP_SUFFIX).to_numpy()  # computed by the caller
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo, hi = stats.wilson(num, den)
+        out["value"] = _round(np.where(gap, out["value"].to_numpy(dtype="float64"), num / den), 3)
+    out["ci_low"] = _round(np.where(gap, out["ci_low"].to_numpy(dtype="float64"), lo), 3)
+    out["ci_high"] = _round(np.where(gap, out["ci_high"].to_numpy(dtype="float64"), hi), 3)
+    out["suppressed"] = out["suppressed"].to_numpy(dtype=bool) | small
+    for c in BLANKED:
+        if c in out:
+            out[c] = np.where(out["suppressed"], np.nan, out[c].to_numpy(dtype="float64"))
+    return out
+
+
+def rr3(counts: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Random rounding to base 3 with the draws ``u``: unbiased, a multiple of 3 stays as it is.
+
+    One above a multiple goes down with probability 2/3, two above with probability 1/3.
+
+    Examples
+    --------
+    >>> rr3(np.array([3.0, 7.0, 8.0, np.nan]), np.array([0.5, 0.5, 0.5, 0.5])).tolist()
+    [3.0, 6.0, 9.0, nan]
     """
     c = np.asarray(counts, dtype="float64")
     r = np.mod(c, 3)
-    u = _key_uniform(keys, salt)
     p_down = np.where(r == 1, 2 / 3, np.where(r == 2, 1 / 3, 1.0))
-    down = u < p_down
-    out = np.where(r == 0, c, np.where(down, c - r, c - r + 3))
-    return np.where(np.isnan(c), np.nan, out).astype("float64")
+    out = np.where(r == 0, c, np.where(u < p_down, c - r, c - r + 3))
+    return np.where(np.isnan(c), np.nan, out)
 
 
-def publication(table: pd.DataFrame, levels=("region", "national")) -> pd.DataFrame:
-    """Random rounding to base 3 and suppression under 6 for the rows of ``levels``."""
-    t = table.copy(deep=False)  # as in _blank: ``table`` stays as it was
-    rows = t["level"].isin(levels).to_numpy()
-    if not rows.any():
-        return t
-    sub = t[rows]
-    num, den = sub["numerator"].to_numpy(dtype="float64"), sub["denominator"].to_numpy(dtype="float64")
-    small = (den < PUBLICATION_MIN) | (~np.isnan(num) & (num < PUBLICATION_MIN))
-    if "rest_denominator" in sub:
-        rest = sub["rest_denominator"].to_numpy(dtype="float64")
-        small |= ~np.isnan(rest) & (rest < PUBLICATION_MIN)
-    keys = sub[KEY_COLS]
-    t.loc[rows, "numerator"] = rr3(num, keys, "numerator")
-    t.loc[rows, "denominator"] = rr3(den, keys, "denominator")
-    mask = t["suppressed"].to_numpy(dtype=bool).copy()
-    mask[np.flatnonzero(rows)[small]] = True
-    return _blank(t, _with_sources(t, mask) & (rows | t["suppressed"].to_numpy(dtype=bool)))
+#: differences of two shares: written like shares
+SHARE_DIFFERENCES = ("respondent_representation", "perception_gap")
+
+
+def value_places(indicator: pd.Series, group: pd.Series, numerator: pd.Series | None = None) -> np.ndarray:
+    """Decimals a published value and interval are written to: 3 for shares (0.1 percentage point),
+    their gaps and differences; 2 for means, ratings, alpha and odds ratios. Indicators outside the
+    registry: 3 where the row has a numerator.
+
+    Examples
+    --------
+    >>> value_places(pd.Series(["reach", "breadth", "perception_gap", "accelerated_by_codesign"]),
+    ...              pd.Series(["all", "all", "c", "adjusted_odds_ratio"])).tolist()
+    [3, 2, 3, 2]
+    """
+    ind = indicator.astype("str").reset_index(drop=True)
+    kind = ind.map(lambda i: REGISTRY[base_id(i)].kind if base_id(i) in REGISTRY else "")
+    odds = (group.astype("str").reset_index(drop=True) == "adjusted_odds_ratio").to_numpy()
+    three = (((kind == "proportion").to_numpy() & ~odds) | ind.str.endswith(GAP_SUFFIX).to_numpy()
+             | ind.isin(SHARE_DIFFERENCES).to_numpy())
+    if numerator is not None:
+        three |= (kind == "").to_numpy() & numerator.notna().to_numpy()
+    return np.where(three, 3, 2)
+
+
+def _round(x, places: int) -> np.ndarray:
+    return np.round(np.asarray(x, dtype="float64"), places)
+
+
+def _publish(out: pd.DataFrame, withheld: np.ndarray, key: bytes, region_of: pd.Series,
+             full: pd.DataFrame) -> pd.DataFrame:
+    """Round every shown count by its keyed draw and compute values and intervals from the rounded counts."""
+    out = out.copy()
+    area = _area_sets(out, key, region_of)
+    rounded = {}
+    for c in COUNTS:
+        rounded[c] = rr3(out[c].to_numpy(dtype="float64"), _draws(out, key, area, c))
+        out[c] = rounded[c]
+    num, den = rounded["numerator"], rounded["denominator"]
+    ind = out["indicator"].astype("str")
+    kind = ind.map(lambda i: REGISTRY[base_id(i)].kind if base_id(i) in REGISTRY else "").to_numpy()
+    derived = _is_derived(out["indicator"], out["group"])
+    rule = np.full(len(out), "", dtype=object)
+    prop = (kind == "proportion") & ~derived
+    # a numerator rounded up past its denominator rounded down (19 of 20 published as 21 of 18) makes
+    # no proportion: the row is withheld rather than either count changed (each is the same population's
+    # published count elsewhere)
+    bad_pair = ~withheld & (kind == "proportion") & ~derived & (num > den)
+    rule[bad_pair] = "rounding"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo, hi = stats.wilson(num, den)
+        out["value"] = np.where(prop, _round(num / den, 3), out["value"])
+        out["ci_low"] = np.where(prop, _round(lo, 3), out["ci_low"])
+        out["ci_high"] = np.where(prop, _round(hi, 3), out["ci_high"])
+        # equity gaps from the group's and the all row's rounded counts
+        gap = ind.str.endswith(GAP_SUFFIX).to_numpy()
+        if gap.any():
+            k = _keys(out, ["level", "area_id", "year", "indicator"])
+            g = k[gap].assign(row=np.flatnonzero(gap), indicator=ind[gap].str.removesuffix(GAP_SUFFIX).to_numpy())
+            alls = k.assign(n=num, d=den, row_all=np.arange(len(out)))[
+                (out["group_type"].astype("str") == "all").to_numpy()]
+            m = g.merge(alls[["level", "area_id", "year", "indicator", "n", "d"]],
+                        on=["level", "area_id", "year", "indicator"], how="left")
+            r = m["row"].to_numpy()
+            gn, gd = num[r], den[r]
+            rn, rd = m["n"].to_numpy() - gn, m["d"].to_numpy() - gd
+            ok = (rd > 0) & (rn >= 0) & (rn <= rd) & (gd > 0)
+            glo, ghi = stats.newcombe(gn, gd, rn, rd)
+            out.loc[r, "value"] = np.where(ok, _round(gn / gd - rn / rd, 3), np.nan)
+            out.loc[r, "ci_low"] = np.where(ok, _round(glo, 3), np.nan)
+            out.loc[r, "ci_high"] = np.where(ok, _round(ghi, 3), np.nan)
+            rule[r[~ok & ~withheld[r]]] = "rounding"
+    # derived rows show their value only (their counts are those of other rows)
+    out.loc[derived & ~gap, ["numerator", "denominator", "people"]] = np.nan
+    places = value_places(out["indicator"], out["group"], out["numerator"])
+    for c in ("value", "ci_low", "ci_high"):
+        v = out[c].to_numpy(dtype="float64")
+        out[c] = np.where(places == 3, _round(v, 3), _round(v, 2))
+    return out.assign(withheld_rule=rule)
+
+
+# --- the disclosure log ----------------------------------------------------------------------------
+
+def log_of(table: pd.DataFrame, name: str, threshold: int) -> pd.DataFrame:
+    """The disclosure log of a protected table: every cell, shown or withheld, and the rule that withheld it.
+
+    Columns: table, level, area_id, year, indicator, group_type, group, status (shown|withheld), rule,
+    reason (the rule in plain words). No counts: the log can travel with the release.
+    """
+    rule = table["withheld_rule"].astype("str").to_numpy()
+    reason = pd.Series(rule).map(lambda r: RULES.get(r, "").format(t=threshold, m=PUBLICATION_MIN - 1,
+                                                                    e=EXTREME_MIN) if r else "")
+    return table[KEY_COLS].assign(status=np.where(rule == "", "shown", "withheld"), rule=rule,
+                                  reason=reason.to_numpy()).reset_index(drop=True).assign(table=name)[
+        ["table"] + KEY_COLS + ["status", "rule", "reason"]]

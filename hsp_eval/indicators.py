@@ -31,7 +31,7 @@ from .registry import GAP_SUFFIX, INDICATORS, REGISTRY, base_id
 from .units import GAP_GROUP_TYPES, Units, family_units, student_units
 
 COLUMNS = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
-           "value", "ci_low", "ci_high", "suppressed"]
+           "people", "value", "ci_low", "ci_high", "suppressed"]
 LEVELS = ("school", "region", "national")
 TEXT_KEYS = ("level", "area_id", "indicator", "group_type", "group")
 
@@ -178,7 +178,7 @@ def _counted(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """School-level counted rows of every available indicator (sum-able columns)."""
     if not parts:
         return pd.DataFrame(columns=["school_id", "year", "group_type", "group", "indicator", "numerator",
-                                     "denominator", "sum", "sumsq"])
+                                     "denominator", "people", "people_num", "sum", "sumsq"])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -284,7 +284,7 @@ def _roll_up(counted: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     sch = counted.rename(columns={"school_id": "area_id"}).assign(level="school")
     region = schools.set_index("school_id")["region"].astype("str")
     keys = ["year", "indicator", "group_type", "group"]
-    sums = [c for c in ("numerator", "denominator", "sum", "sumsq") if c in counted]
+    sums = [c for c in ("numerator", "denominator", "people", "people_num", "sum", "sumsq") if c in counted]
     reg = (counted.assign(area_id=counted["school_id"].map(region))
            .groupby(["area_id"] + keys, sort=False, observed=True)[sums].sum(min_count=1).reset_index()
            .assign(level="region"))
@@ -310,7 +310,8 @@ def _gaps(table: pd.DataFrame) -> pd.DataFrame:
     keys = ["level", "area_id", "year", "indicator"]
     g = table[table["indicator"].isin(gap_ids) & table["group_type"].isin(GAP_GROUP_TYPES)]
     a = table[table["indicator"].isin(gap_ids) & (table["group_type"] == "all")][
-        keys + ["numerator", "denominator"]].rename(columns={"numerator": "num_all", "denominator": "den_all"})
+        keys + ["numerator", "denominator", "people"]].rename(
+        columns={"numerator": "num_all", "denominator": "den_all", "people": "people_all"})
     m = g.merge(a, on=keys, how="inner")
     rest_num = m["num_all"] - m["numerator"]
     rest_den = m["den_all"] - m["denominator"]
@@ -319,9 +320,10 @@ def _gaps(table: pd.DataFrame) -> pd.DataFrame:
     lo, hi = stats.newcombe(m["numerator"], m["denominator"], rest_num, rest_den)
     return m.assign(indicator=m["indicator"] + GAP_SUFFIX,
                     value=m["numerator"] / m["denominator"] - rest_num / rest_den,
-                    ci_low=lo, ci_high=hi, rest_denominator=rest_den)[
-        keys[:3] + ["indicator", "group_type", "group", "numerator", "denominator", "value", "ci_low",
-                    "ci_high", "rest_denominator"]]
+                    ci_low=lo, ci_high=hi, rest_denominator=rest_den,
+                    rest_people=m["people_all"] - m["people"])[
+        keys[:3] + ["indicator", "group_type", "group", "numerator", "denominator", "people", "people_num",
+                    "value", "ci_low", "ci_high", "rest_denominator", "rest_people"]]
 
 
 def _order(table: pd.DataFrame) -> pd.DataFrame:
@@ -342,16 +344,20 @@ ETHNICITY_CHOICES = {"total": ("ethnicity",), "prioritised": ("ethnicity_priorit
 
 def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
             ethnicity: str = "both", indicators=None, group_types=None, workers: int = 1,
-            chunk_size: int | None = None) -> pd.DataFrame:
+            chunk_size: int | None = None, key: bytes | None = None, rules: bool = False) -> pd.DataFrame:
     """The indicator table of ``dataset``.
 
     Parameters
     ----------
     dataset : a :class:`hsp_eval.Dataset`.
     years : optional iterable of years to keep (year-over-year indicators still look at y-1).
-    min_n : rows with a denominator under this are suppressed (school reports).
-    publication : also randomly round regional and national counts to base 3 and suppress
-        counts under 6 there (NZ publication rules).
+    min_n : rows with fewer people than this are withheld, with every linked row that would give
+        them away (school reports; :mod:`hsp_eval.disclosure`).
+    publication : publication rules at every level instead: threshold 6, counts randomly rounded
+        to base 3 by keyed draws, values and intervals from the rounded counts, written rounded.
+    key : the secret key publication needs (:mod:`hsp_eval.disclosure_key`).
+    rules : also return the column ``withheld_rule`` (the rule that withheld each row; "" when
+        shown), from which :func:`hsp_eval.disclosure.log_of` makes the disclosure log.
     ethnicity : ``"total"`` (total response: a family in every group of its children),
         ``"prioritised"`` (one group per family in the Ministry's order) or ``"both"``:
         which ethnicity breakdowns (and their equity-gap rows) the table holds.
@@ -385,13 +391,10 @@ def compute(dataset, years=None, min_n: int = 5, publication: bool = False,
     if group_types is not None:
         rows = _rows_where(rows, rows["group_type"].isin(list(group_types)))
     rows["suppressed"] = False
-    if "rest_denominator" not in rows:
-        rows["rest_denominator"] = np.nan
-    rows = disclosure.suppress_small(rows, min_n=min_n)
-    if publication:
-        rows = disclosure.publication(rows)
+    region_of = dataset["schools"].set_index("school_id")["region"].astype("str")
+    rows = disclosure.protect(rows, min_n=min_n, publication=publication, region_of=region_of, key=key)
     rows["year"] = rows["year"].astype("int64")
-    table = _order(rows[COLUMNS])
+    table = _order(rows[COLUMNS + (["withheld_rule"] if rules else [])])
     return table.astype({c: "str" for c in TEXT_KEYS})
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import disclosure, inquiry, stats
+from . import disclosure, disclosure_key, inquiry, stats
 from .units import year_band
 from .vocab import NOT_STATED, PRIORITY_ORDER
 
@@ -241,10 +241,12 @@ def what_worked(dataset, school_id="all", years=None, measure=None, min_n: int =
     rows["denominator"] = rows["denominator"].astype("float64")
     rows["value"] = rows["numerator"] / rows["denominator"]
     rows["ci_low"], rows["ci_high"] = stats.wilson(rows["numerator"], rows["denominator"])
+    rows["people"] = rows["denominator"]  # students, once per measure pooled (the rows' own unit)
+    rows["people_num"] = rows["numerator"]
     if level == "national":
-        rows = disclosure.publication(rows, levels=("national",))
+        rows = disclosure.protect(rows, publication=True, key=disclosure_key.find_key(None, dataset.source))
     else:
-        rows = disclosure.suppress_small(rows, min_n=min_n)
+        rows = disclosure.protect(rows, min_n=min_n)
     return rows[COLUMNS].reset_index(drop=True)
 
 
@@ -263,15 +265,15 @@ def codesign_fit(dataset, school_id="all", years=None, measure=None) -> pd.DataF
         fit = pd.DataFrame(columns=inquiry.MODEL_COLUMNS)
         fit.attrs["reason"] = str(e)
     if len(fit) and area_of(school_id)[0] == "national":  # publication: the count shown is rounded too
-        key = pd.DataFrame({"k": ["codesign_fit", str(years), str(measure)]}).T
-        fit["n"] = disclosure.rr3(fit["n"].to_numpy(dtype="float64")[:1], key, "n")[0].astype("int64")
+        u = disclosure.keyed_uniform(disclosure_key.find_key(None, dataset.source), [f"codesign_fit {years} {measure}"])
+        fit["n"] = int(disclosure.rr3(fit["n"].to_numpy(dtype="float64")[:1], u)[0])
     fit.attrs["note"] = CAUSE_NOTE
     return fit
 
 
 def worked_table(rows: pd.DataFrame) -> pd.DataFrame:
     """:func:`what_worked` rows as a reader's table: who (the group or the step, in words), value,
-    interval and the number of student-measures ("suppressed" where a row is).
+    interval and the number of student-measures ("withheld" where a row is).
 
     Examples
     --------

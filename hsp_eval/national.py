@@ -113,12 +113,9 @@ def restrict(table: pd.DataFrame, schools: pd.DataFrame | None = None, region: s
 
 
 def school_view(table: pd.DataFrame) -> pd.DataFrame:
-    """School rows with counts randomly rounded to base 3 and suppressed under 6 (publication rules).
-
-    Rates and intervals are those of the unrounded counts; a row already suppressed stays so.
-    """
-    s = table[table["level"] == "school"]
-    return disclosure.publication(s, levels=("school",))
+    """The school rows of the publication table, as published (publication rules were applied to
+    every level when the table was made: rounded counts, values from them, withheld rows blank)."""
+    return table[table["level"] == "school"]
 
 
 def _select(table: pd.DataFrame, level: str, indicators, group_type="all", group="all") -> pd.DataFrame:
@@ -273,7 +270,7 @@ def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reac
     rows = rows.rename(columns={"band": "area_id"}).assign(level=BAND_LEVEL, suppressed=False)
     if "rest_denominator" not in rows:
         rows["rest_denominator"] = np.nan
-    out = disclosure.publication(rows, levels=(BAND_LEVEL,)).drop(columns="rest_denominator")
+    out = disclosure.publish_from_published(rows).drop(columns="rest_denominator")
     order = {lab: i for i, (lab, _, _) in enumerate(EQI_BANDS)}
     out = out.assign(_b=out["area_id"].map(order).fillna(len(order)))
     cols = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator", "value",
@@ -300,7 +297,7 @@ def key_values(table: pd.DataFrame, indicators=("reach", "reach_learning")) -> p
     """The national value of each key indicator by year, as text a reader (and a test) can check.
 
     Returns indicator, year, value (%, one decimal), interval (text) and denominator (as the
-    table holds it: rounded in a publication table); "suppressed" where the row is.
+    table holds it: rounded in a publication table); "withheld" where the row is.
 
     Examples
     --------
@@ -314,14 +311,14 @@ def key_values(table: pd.DataFrame, indicators=("reach", "reach_learning")) -> p
     sup = r["suppressed"].astype(bool) | r["value"].isna()
     pct = lambda s: (s * 100).map(lambda v: f"{v:.1f}%")  # noqa: E731
     return pd.DataFrame({"indicator": r["indicator"], "year": r["year"].astype(int),
-                         "value": pct(r["value"]).where(~sup, "suppressed"),
+                         "value": pct(r["value"]).where(~sup, "withheld"),
                          "interval": (pct(r["ci_low"]) + " to " + pct(r["ci_high"])).where(~sup, ""),
                          "denominator": r["denominator"].round().astype("Int64")}).reset_index(drop=True)
 
 
 def readable(rows: pd.DataFrame, label_cols=("area_id", "year", "group")) -> pd.DataFrame:
     """Indicator-table rows as a reader's table: value and interval as text ("72.8%", "+3.1 points"),
-    "suppressed" where a row is, the denominator as the table holds it (rounded in publication mode).
+    "withheld" where a row is, the denominator as the table holds it (rounded in publication mode).
 
     Examples
     --------
@@ -329,7 +326,7 @@ def readable(rows: pd.DataFrame, label_cols=("area_id", "year", "group")) -> pd.
     ...                   "group": ["all", "Māori"], "denominator": [60.0, 3.0], "value": [0.5, np.nan],
     ...                   "ci_low": [0.375, np.nan], "ci_high": [0.625, np.nan], "suppressed": [False, True]})
     >>> readable(t)[["value", "interval"]].values.tolist()
-    [['50.0%', '37.5% to 62.5%'], ['suppressed', '']]
+    [['50.0%', '37.5% to 62.5%'], ['withheld', '']]
     """
     from .plots import fmt_value
 
@@ -342,7 +339,7 @@ def readable(rows: pd.DataFrame, label_cols=("area_id", "year", "group")) -> pd.
     def text(col: str) -> list[str]:
         return [fmt_value(v, i, 1) for v, i in zip(rows[col], rows["indicator"])]
 
-    out["value"] = np.where(sup, "suppressed", text("value"))
+    out["value"] = np.where(sup, "withheld", text("value"))
     out["interval"] = np.where(sup, "", [f"{a} to {b}" for a, b in zip(text("ci_low"), text("ci_high"))])
     out["denominator"] = rows["denominator"].round().astype("Int64")
     if "schools" in rows:

@@ -43,7 +43,8 @@ FOCUS_WORDS = {"learning": "learning-focused", "voice": "family voice", "school"
 def resuppress(rows: pd.DataFrame, min_n: int) -> pd.DataFrame:
     """Suppress again with a larger ``min_n`` (complementary suppression and gap rows included).
 
-    The rest of the school behind each gap row is the ``all`` row's denominator minus the group's.
+    Disclosure control of school reports (:func:`hsp_eval.disclosure.protect`) on the school's rows:
+    the rest of the school behind each group is the ``all`` row's people minus the group's.
 
     Examples
     --------
@@ -54,14 +55,10 @@ def resuppress(rows: pd.DataFrame, min_n: int) -> pd.DataFrame:
     >>> resuppress(t, 10)["suppressed"].tolist()   # 0-3 is small; 4-6 goes with it (subtraction)
     [False, True, True]
     """
-    keys = ["level", "area_id", "year", "indicator"]
     t = rows.copy()
-    is_gap = t["indicator"].str.endswith(GAP_SUFFIX)
-    alls = t[t["group_type"] == "all"][keys + ["denominator"]].rename(columns={"denominator": "_den_all"})
-    alls = alls.assign(indicator=alls["indicator"] + GAP_SUFFIX)
-    m = t.reset_index().merge(alls, on=keys, how="left").set_index("index")
-    t["rest_denominator"] = np.where(is_gap, m["_den_all"] - t["denominator"], np.nan)
-    return disclosure.suppress_small(t, min_n=min_n).drop(columns="rest_denominator")
+    if "people" not in t:
+        t["people"] = t["denominator"]
+    return disclosure.protect(t, min_n=min_n).drop(columns="withheld_rule")
 
 
 def school_rows(table: pd.DataFrame, school_id: str, years=None, min_n: int | None = None,
@@ -244,7 +241,7 @@ def with_item_text(rows: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
 
 
 def value_table(rows: pd.DataFrame, index: str = "group", columns: str = "year") -> pd.DataFrame:
-    """A readable table: each cell ``"43% (37% to 48%)"``, or ``"suppressed"``; groups by years.
+    """A readable table: each cell ``"43% (37% to 48%)"``, or ``"withheld"``; groups by years.
 
     Rows of one indicator; index labels are the groups as a reader says them.
     """
@@ -254,7 +251,7 @@ def value_table(rows: pd.DataFrame, index: str = "group", columns: str = "year")
     for r in rows.itertuples(index=False):
         ind = r.indicator
         if bool(r.suppressed) or pd.isna(r.value):
-            text = "suppressed"
+            text = "withheld"
         else:
             digits = 0 if fmt_value(r.value, ind).endswith(("%", "points")) else 2
             text = fmt_value(r.value, ind, digits)
@@ -387,7 +384,7 @@ def load_inputs(school_id: str, years=None, indicators_path=None, trends_path=No
     from . import demo, params as params_mod, provenance
     from .trends import compute_trends, targets_frame
 
-    school_id = str(school_id)
+    school_id = demo.SCHOOL if school_id in (None, "") else str(school_id)
     parameters = {"school_id": school_id, "years": years, "indicators_path": indicators_path,
                   "trends_path": trends_path, "params_path": params_path, "min_n": min_n}
     indicators_path = demo.default(indicators_path, "indicators")

@@ -132,7 +132,7 @@ def leaky(tmp_path_factory, demo, ids):
               {"years": "2022-2025", "example": ids["contact"]})
     _write(root / ".ipynb_checkpoints" / "old-checkpoint.html", _page(f"<p>{ids['family']}</p>"))
     # a publication table with counts of 4 and 7 and an unrounded value
-    pub = _rows(("R01", "reach", "all", 4.0, 9.0, 0.444, False), ("R01", "breadth", "all", 6.0, 7.0, 0.857, False),
+    pub = _rows(("R01", "reach", "all", 4.0, 9.0, 0.444, False), ("R01", "reach_learning", "all", 6.0, 7.0, 0.857, False),
                 ("R03", "reach", "all", 3.0, 9.0, 0.123456, False))
     pub["ci_low"], pub["ci_high"] = pub["ci_low"].round(3), pub["ci_high"].round(3)
     pub.to_parquet(root / "national" / "publication_region.parquet", index=False)

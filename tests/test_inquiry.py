@@ -177,9 +177,15 @@ def test_small_data_gives_no_odds_ratio_row(table, dataset):
 def test_default_min_n_suppresses_small_rows(dataset):
     t = indicators.compute(dataset)
     r = row(t, "target_whanau_identified")                      # 4 target students at 0001
-    assert r["suppressed"] and np.isnan(r["numerator"]) and np.isnan(r["value"]) and r["denominator"] == 4
-    r = row(t, "target_whanau_identified", area="Otago", level="region")          # 6: shown
-    assert not r["suppressed"] and (r["numerator"], r["denominator"]) == (4, 6)
+    assert r["suppressed"] and np.isnan(r["numerator"]) and np.isnan(r["value"])
+    assert np.isnan(r["denominator"]) and np.isnan(r["people"])  # 4 students: the count is withheld too (v2)
+    # Otago has 6 target students, but the nation's 7 minus Otago's 6 would give Canterbury's one
+    # (withheld): Otago goes too, and the nation stays (disclosure spec v2: linked levels)
+    assert row(t, "target_whanau_identified", area="Canterbury", level="region")["suppressed"]
+    r = row(t, "target_whanau_identified", area="Otago", level="region")
+    assert r["suppressed"] and np.isnan(r["denominator"])
+    r = row(t, "target_whanau_identified", area="NZ", level="national")
+    assert not r["suppressed"] and r["denominator"] == 7
     r = row(t, "accelerated_rate", "measure", "reading", area="NZ", level="national")  # 4: suppressed
     assert r["suppressed"] and np.isnan(r["value"])
 

@@ -301,20 +301,24 @@ def test_every_voice_indicator_at_every_level(table):
 def test_small_rows_are_suppressed_by_default(ds):
     t = indicators.compute(ds)  # min_n = 5
     r = row(t, "survey_response_rate")                       # 4 families
-    assert r["suppressed"] and np.isnan(r["numerator"]) and np.isnan(r["value"]) and r["denominator"] == 4
+    assert r["suppressed"] and np.isnan(r["numerator"]) and np.isnan(r["value"])
+    assert np.isnan(r["denominator"]) and np.isnan(r["people"])  # 4 families: the count is withheld too (v2)
     for ind, gt, g in [("scale_score", "scale", "whanau:comm"), ("barrier_prevalence", "item", "B1"),
                        ("respondent_representation", "ethnicity", "European")]:
         r = row(t, ind, gt, g)
         assert r["suppressed"] and np.isnan(r["value"]), ind
-    r = row(t, "scale_favourable", "scale", "whanau:comm")    # 12 responses
-    assert not r["suppressed"] and r["value"] == approx(5 / 12)
-    assert not row(t, "perception_gap", "scale", "comm")["suppressed"]   # both sides >= 5
+    # 12 answers, but from 4 whānau respondents (5 staff answers from 3 staff): thresholds count
+    # people, so both sides and the perception gap between them are withheld (disclosure spec v2)
+    r = row(t, "scale_favourable", "scale", "whanau:comm")
+    assert r["suppressed"] and np.isnan(r["value"]) and np.isnan(r["people"])
+    assert row(indicators.compute(ds, min_n=1), "scale_favourable", "scale", "whanau:comm")["people"] == 4
+    assert row(t, "perception_gap", "scale", "comm")["suppressed"]
 
 
 def test_perception_gap_is_withheld_with_its_smaller_side(ds):
-    t = indicators.compute(ds, min_n=6)
-    assert row(t, "scale_favourable", "scale", "staff:comm")["suppressed"]        # 5 responses
-    assert not row(t, "scale_favourable", "scale", "whanau:comm")["suppressed"]   # 12
+    t = indicators.compute(ds, min_n=4)
+    assert row(t, "scale_favourable", "scale", "staff:comm")["suppressed"]        # 3 staff
+    # (4 whānau at 0001, but withheld too: Otago's 5 minus them would give 0002's one respondent)
     r = row(t, "perception_gap", "scale", "comm")
     assert r["suppressed"] and np.isnan(r["value"]) and np.isnan(r["ci_low"])
 

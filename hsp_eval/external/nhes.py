@@ -39,7 +39,7 @@ The unit is the **student** (a child of the sample), as in the registry's
 flags are counted into cells with hsp_eval's own machinery (:class:`hsp_eval.aggregate.Cells`,
 ``count``, ``moments``, ``finish_proportions`` with Wilson 95% intervals from
 :func:`hsp_eval.stats.wilson`, ``finish_means`` with t intervals, and
-:func:`hsp_eval.disclosure.suppress_small`). Rows are shaped like the indicator table: level
+:func:`hsp_eval.disclosure.protect`). Rows are shaped like the indicator table: level
 ``national``, area_id ``US``, year 2019, indicator (``nhes_*``, :data:`INDICATOR_LABELS`),
 group_type (``all``, ``grade_band``, ``school_type``, ``parent_education``,
 ``race_ethnicity``, ``home_language``), group, numerator, denominator, value, ci_low,
@@ -269,8 +269,8 @@ def national_table(children: pd.DataFrame, min_n: int = MIN_N) -> pd.DataFrame:
     """Every ``nhes_*`` indicator, for all students and by each group, as indicator-table rows.
 
     Shares with Wilson 95% intervals (``nhes_breadth``: mean with a t interval); valid skips
-    left out of denominators; rows with a denominator under ``min_n`` suppressed
-    (:func:`hsp_eval.disclosure.suppress_small`). Unweighted: see :data:`UNWEIGHTED_NOTE`.
+    left out of denominators; rows with fewer than ``min_n`` children withheld
+    (:func:`hsp_eval.disclosure.protect`). Unweighted: see :data:`UNWEIGHTED_NOTE`.
 
     Returns
     -------
@@ -286,7 +286,7 @@ def national_table(children: pd.DataFrame, min_n: int = MIN_N) -> pd.DataFrame:
             parts.append(finish_proportions(count(cells, f[ind].to_numpy())).assign(indicator=ind))
     t = pd.concat(parts, ignore_index=True).rename(columns={"school_id": "area_id"})
     t = t.assign(level="national", suppressed=False)
-    t = disclosure.suppress_small(t[INDICATOR_COLUMNS], min_n=min_n)
+    t = disclosure.protect(t[INDICATOR_COLUMNS], min_n=min_n).drop(columns="withheld_rule")
     order = {ind: i for i, ind in enumerate(f.columns)}
     gorder = {g: i for i, g in enumerate(["all", *GROUPS])}
     cats = {gt: {str(c): i for i, c in enumerate(children[gt].cat.categories)} for gt in GROUPS}

@@ -390,8 +390,9 @@ def response_rate_rows(survey2011: Survey2011, schools2019: pd.DataFrame | None 
                                   "ci_low": np.nan, "ci_high": np.nan}))
     out = pd.concat(rows, ignore_index=True).assign(level="school", indicator=INDICATOR, group_type="instrument",
                                                     group=INSTRUMENT, suppressed=False)
+    out["people"] = out["denominator"]  # parents surveyed, one each (the published school figures)
     out["year"] = out["year"].astype("int64")
-    for c in ("numerator", "denominator", "value", "ci_low", "ci_high"):
+    for c in ("numerator", "denominator", "people", "value", "ci_low", "ci_high"):
         out[c] = out[c].astype("float64")
     return out[INDICATOR_COLUMNS].sort_values(["year", "area_id"], kind="stable").reset_index(drop=True)
 
