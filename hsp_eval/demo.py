@@ -23,6 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "demo"
 PARAMS = ROOT / "params" / "demo"
+#: the school a school report shows when it is run without a school id (the notebooks' default:
+#: a template's default must not name a school, or every other school's executed notebook would)
+SCHOOL = "0113"
 OUT = ROOT / "out" / "demo"
 
 

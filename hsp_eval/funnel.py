@@ -54,9 +54,9 @@ import pandas as pd
 #: z for two-sided 95% and 99.8% limits (standard normal quantiles 0.975 and 0.999)
 Z95 = 1.959964
 Z998 = 3.090232
-#: funnel bands, from high to low; "suppressed" for rows whose rate is not shown
+#: funnel bands, from high to low; "withheld" for rows whose rate is not shown
 BANDS = ("above 99.8% limit", "above 95% limit", "within 95% limits", "below 95% limit",
-         "below 99.8% limit", "suppressed")
+         "below 99.8% limit", "withheld")
 COLUMNS = ["area_id", "year", "numerator", "denominator", "value", "target", "lo95", "hi95", "lo998", "hi998",
            "band", "phi", "tau2"]
 
@@ -161,7 +161,7 @@ def funnel_table(rows: pd.DataFrame, target: float | None = None, overdispersed:
     rows : school rows of one indicator and group: ``area_id``, ``numerator``,
         ``denominator`` and optionally ``year``, ``value`` (the rate; numerator / denominator
         when absent) and ``suppressed``. A suppressed row (numerator blank) stays in the table
-        with band ``"suppressed"`` and no rate.
+        with band ``"withheld"`` and no rate.
     target : the target rate (the pooled national rate, e.g. the national row's ``value``);
         default: :func:`pooled_rate` of ``rows`` within each year.
     overdispersed : widen the limits by the between-school variance ``tau2`` of

@@ -1,7 +1,7 @@
 """Shared plotting helpers for every report: tidy indicator rows in, a labelled matplotlib figure out.
 
 Every chart takes rows of the indicator table (``hsp_eval.indicators``), draws the interval
-of every rate, and shows a suppressed cell as the word "suppressed", never as a zero. Axis
+of every rate, and shows a withheld cell as the word "withheld", never as a zero. Axis
 labels carry units from the registry ("share of families, %", "difference, percentage
 points"); proportions are drawn as percentages. Colours come from :data:`PALETTE`
 (seaborn's colour-blind-safe palette). Nothing here needs a display (Agg-safe).
@@ -16,7 +16,7 @@ Examples
 >>> ax.get_ylabel()
 'share of families, %'
 >>> [t.get_text() for t in ax.texts]
-['suppressed']
+['withheld']
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .registry import GAP_SUFFIX, REGISTRY, base_id
 
 #: colour-blind-safe colours (seaborn "colorblind"), used by every chart in every report
 PALETTE = sns.color_palette("colorblind")
-SUPPRESSED = "suppressed"
+SUPPRESSED = "withheld"
 #: grey for the word "suppressed", reference lines and targets
 GREY = "0.35"
 

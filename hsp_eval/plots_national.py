@@ -4,7 +4,7 @@ Built on :mod:`hsp_eval.plots` (its :data:`~hsp_eval.plots.PALETTE`, labels and 
 the charts those reports add: the funnel plot, the spread of indicators across schools,
 comparisons of areas (regions, Equity Index bands), the inquiry steps, accelerated progress
 with and without each step, and the odds ratio of the codesign model. Every rate is drawn
-with its interval; a suppressed row reads "suppressed", never 0.
+with its interval; a withheld row reads "withheld", never 0.
 
 Examples
 --------

@@ -119,7 +119,7 @@ def change_sentences(trends: pd.DataFrame, school_id: str) -> list[str]:
     t = trends[(trends["area_id"] == str(school_id)) & (trends["group_type"] == "all") & (trends["group"] == "all")
                & trends["indicator"].isin(KEY_INDICATORS)]
     t = t.assign(_o=t["indicator"].map({k: i for i, k in enumerate(KEY_INDICATORS)})).sort_values("_o")
-    tested = t[t["trend"] != "insufficient_data"]
+    tested = t[t["trend"].notna() & (t["trend"] != "insufficient_data") & t["first_year"].notna()]
     if tested.empty:
         return ["There are not yet enough years of data to say whether things are changing."]
     out = []

@@ -169,6 +169,7 @@ def _targets(out: pd.DataFrame, t: pd.DataFrame, targets: pd.DataFrame | None) -
                       np.where(m["slope"].isna(), "insufficient_data",
                                np.where(reaches(fitted), "on_track", "not_on_track")))
     m["target_status"] = status
+    m["trend"] = m["trend"].fillna("insufficient_data")  # a target whose series is withheld or absent
     m["target_year"] = m["target_year"].astype("Int64")
     rest = out.merge(tg[keys], on=keys, how="left", indicator=True)
     rest = rest[rest["_merge"] == "left_only"].drop(columns="_merge")

@@ -48,7 +48,7 @@ def test_table_bands_hand_worked():
     assert t["area_id"].tolist() == ["A", "B", "C", "D", "E", "F"]  # by id, not by rate
     assert dict(zip(t["area_id"], t["band"])) == {
         "E": "above 99.8% limit", "D": "above 95% limit", "C": "within 95% limits",
-        "B": "below 95% limit", "A": "below 99.8% limit", "F": "suppressed"}
+        "B": "below 95% limit", "A": "below 99.8% limit", "F": "withheld"}
     assert t.loc[t["area_id"] == "C", "lo95"].item() == pytest.approx(0.5 - 1.959964 * 0.05)
     assert "rank" not in " ".join(t.columns)
 

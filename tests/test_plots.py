@@ -46,7 +46,7 @@ def test_by_year_suppressed_year_is_a_word_not_a_zero():
     y = np.asarray(line.get_ydata(), dtype=float)
     assert np.isnan(y[1]) and 0 not in y, "a suppressed year must break the line, not drop to 0"
     assert y[0] == pytest.approx(40) and y[2] == pytest.approx(50)  # shares drawn as percentages
-    assert texts(ax) == ["suppressed"]
+    assert texts(ax) == ["withheld"]
     assert ax.get_ylabel() == "share of families, %" and ax.get_xlabel() == "year"
     assert ax.get_title() == "Families who took part in at least one activity"
     # the interval is drawn: an errorbar collection spanning 35..45 at 2022
@@ -76,7 +76,7 @@ def test_by_group_suppressed_group_has_no_bar_and_says_so():
     widths = [p.get_width() for p in ax.patches]
     assert widths[0] == pytest.approx(60) and widths[2] == pytest.approx(20)
     assert widths[1] == 0
-    assert texts(ax) == ["suppressed"]
+    assert texts(ax) == ["withheld"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Years 0-3", "Years 4-6", "Years 7-8"]
     assert ax.get_xlabel() == "share of families, %"
 
@@ -86,7 +86,7 @@ def test_gap_chart_has_zero_line_and_refuses_plain_rows():
     ax = plots.gap_chart(r)
     assert any(np.allclose(ln.get_xdata(), [0, 0]) for ln in ax.lines)
     assert "percentage points" in ax.get_xlabel()
-    assert "suppressed" in texts(ax)
+    assert "withheld" in texts(ax)
     with pytest.raises(ValueError, match="_gap_vs_rest"):
         plots.gap_chart(rows(cells=[("all", 2024, 0.5, 0.4, 0.6)]))
     staff = plots.gap_chart(rows("perception_gap", "scale", [("time", 2024, 0.2, 0.1, 0.3)]))
@@ -119,6 +119,6 @@ def test_rows_of_two_indicators_or_missing_columns_are_refused():
 def test_labels_and_values_in_words():
     assert plots.axis_label("scale_favourable") == "share of answers, %"
     assert plots.axis_label("self_review_gap") == "difference, rating points"
-    assert plots.fmt_value(NAN, "reach") == "suppressed"
+    assert plots.fmt_value(NAN, "reach") == "withheld"
     assert plots.fmt_value(0.125, "perception_gap") == "+12 points"
     assert plots.group_label("new_family", "new") == "new families"
