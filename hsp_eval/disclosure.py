@@ -160,7 +160,9 @@ def _secondary(m: pd.DataFrame, withheld: np.ndarray, people: np.ndarray, thresh
                                          pw=("pw", "sum"), ps=("ps", "sum"), pt=("pt", "sum"))
     g["pw"] = np.where(g["t"], np.maximum(g["pt"] - g["ps"], g["pw"]), g["pw"])
     total_shown = g["t"] & ~g["wt"]
-    unsafe = ((total_shown & (g["wp"] >= 1) & ((g["wp"] == 1) | (g["pw"] < threshold)))
+    # a withheld row is there, so it has at least one person: of k withheld parts covering P people,
+    # one can hold at most P - (k - 1); that must reach the threshold, or each is proven small
+    unsafe = ((total_shown & (g["wp"] >= 1) & ((g["wp"] == 1) | (g["pw"] - (g["wp"] - 1) < threshold)))
               | (g["wt"] & (g["wp"] == 0) & (g["sp"] >= 1))
               | (~g["t"] & (g["wp"] == 1)))
     bad = g.index[unsafe.to_numpy()]
@@ -182,6 +184,11 @@ def _population_rows(t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
                    dtype=object)
     shared = pop != ""
     k = _keys(t, ["level", "area_id", "year", "group_type", "group"]).assign(pop=pop)
+    # a breakdown that is not of the population (reach_by_type's activity types, the response rate's
+    # instruments) splits the numerator only: its denominator is the whole population's, the all cell's
+    whole = k["group_type"].isin(NOT_OF_ALL).to_numpy()
+    k.loc[whole, "group_type"] = "all"
+    k.loc[whole, "group"] = "all"
     codes = np.full(len(t), -1, dtype=np.int64)
     if shared.any():
         codes[shared] = pd.factorize(pd.MultiIndex.from_frame(k[shared]))[0]
@@ -489,6 +496,10 @@ def _publish(out: pd.DataFrame, withheld: np.ndarray, key: bytes, region_of: pd.
     # published count elsewhere)
     bad_pair = ~withheld & (kind == "proportion") & ~derived & (num > den)
     rule[bad_pair] = "rounding"
+    # 0% or 100% of fewer than 10 people, as published (rounding can make a share of 5 in 7 read 6 in 6)
+    few = np.nan_to_num(full["people"].to_numpy(dtype="float64") if "people" in full else den, nan=np.inf) < EXTREME_MIN
+    extreme = ~withheld & (kind == "proportion") & ~derived & few & ((num == 0) | (num == den))
+    rule[extreme & (rule == "")] = "extreme"
     with np.errstate(invalid="ignore", divide="ignore"):
         lo, hi = stats.wilson(num, den)
         out["value"] = np.where(prop, _round(num / den, 3), out["value"])
