@@ -65,6 +65,10 @@ OVERLAPPING = frozenset({"ethnicity", "year_band"})
 #: breakdowns that are not of the ``all`` row's population (no sum or rest relation with it)
 NOT_OF_ALL = frozenset({"activity_type", "scale", "item", "measure", "dimension", "instrument", "codesign"})
 
+#: rules that withhold a row for its population (its people), which the rows of the same
+#: population share; not small_count, extreme or rounding (the numerator's), nor source
+POPULATION_RULES = ("small", "rest_small", "secondary", "population")
+
 #: the disclosure log's rules, in plain words (``{t}`` is the threshold)
 RULES = {
     "small": "fewer than {t} people: too few to show safely",
@@ -295,10 +299,11 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
     for _ in range(100):
         changed = False
         w = rule != ""
-        # the rows of a shared population go together
+        # the rows of a shared population go together when the population is what is withheld (a row
+        # withheld for its numerator alone, or as a derived row, shows nothing the others' need hiding)
         if shared.any():
             hit = np.zeros(pop.max() + 1, dtype=bool)
-            hit[pop[shared & w]] = True
+            hit[pop[shared & np.isin(rule, POPULATION_RULES)]] = True
             changed |= mark(shared & hit[np.maximum(pop, 0)], "population")
         # derived rows follow their sources; a gap whose rest is small takes its group too
         w = rule != ""

@@ -66,8 +66,10 @@ def funnel_plot(ft: pd.DataFrame, title: str | None = None, ax=None, label_outsi
     scale = percent_scale(ind)
     shown = ft[ft["band"] != BANDS[5]]
     p0 = float(ft["target"].dropna().iloc[0]) if ft["target"].notna().any() else np.nan
-    n_max = float(np.nanmax(ft["denominator"])) if len(ft) else 100.0
-    grid = np.linspace(max(5.0, 0.8 * float(np.nanmin(ft["denominator"].clip(lower=5)))), 1.08 * n_max, 300)
+    # every school may be withheld (a region's few schools, in publication): the limits still draw
+    n = ft["denominator"].dropna() if len(ft) else pd.Series(dtype="float64")
+    n_max = float(n.max()) if len(n) else 100.0
+    grid = np.linspace(max(5.0, 0.8 * float(n.clip(lower=5).min())) if len(n) else 5.0, 1.08 * n_max, 300)
     tau2 = float(ft["tau2"].iloc[0]) if "tau2" in ft and len(ft) else 0.0
     extra = ", widened" if tau2 > 0 else ""
     for z, style, lab in ((Z998, ":", f"99.8% limits{extra}"), (Z95, "--", f"95% limits{extra}")):

@@ -433,8 +433,14 @@ def test_every_recovery_is_true(tmp_path, name, regime):
 # the engine against the attacker: hand-made datasets
 
 
-@pytest.mark.xfail(strict=False, reason=ENGINE_IN_PROGRESS)
-@pytest.mark.parametrize("name", sorted(HAND_MADE))
+#: hand-made datasets the engine still leaks on in regime 1 (measured against the engine of
+#: 2026-12-02: the school whose one Pacific family is its one regular portal user, 3 pins)
+LEAKY_NOW = {"one_pacific_family"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=False, reason=ENGINE_IN_PROGRESS)) if n in LEAKY_NOW else n
+    for n in sorted(HAND_MADE)])
 def test_engine_school_regime_leaks_nothing(tmp_path, name):
     schools, families = HAND_MADE[name]
     ds = _load(tmp_path, schools, families)
