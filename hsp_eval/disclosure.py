@@ -507,9 +507,9 @@ def _publish(out: pd.DataFrame, withheld: np.ndarray, key: bytes, region_of: pd.
     rule[extreme & (rule == "")] = "extreme"
     with np.errstate(invalid="ignore", divide="ignore"):
         lo, hi = stats.wilson(num, den)
-        out["value"] = np.where(prop, _round(num / den, 3), out["value"])
-        out["ci_low"] = np.where(prop, _round(lo, 3), out["ci_low"])
-        out["ci_high"] = np.where(prop, _round(hi, 3), out["ci_high"])
+        out["value"] = np.where(prop, num / den, out["value"])  # written rounded below (value_places)
+        out["ci_low"] = np.where(prop, lo, out["ci_low"])
+        out["ci_high"] = np.where(prop, hi, out["ci_high"])
         # equity gaps from the group's and the all row's rounded counts
         gap = ind.str.endswith(GAP_SUFFIX).to_numpy()
         if gap.any():
@@ -524,9 +524,9 @@ def _publish(out: pd.DataFrame, withheld: np.ndarray, key: bytes, region_of: pd.
             rn, rd = m["n"].to_numpy() - gn, m["d"].to_numpy() - gd
             ok = (rd > 0) & (rn >= 0) & (rn <= rd) & (gd > 0)
             glo, ghi = stats.newcombe(gn, gd, rn, rd)
-            out.loc[r, "value"] = np.where(ok, _round(gn / gd - rn / rd, 3), np.nan)
-            out.loc[r, "ci_low"] = np.where(ok, _round(glo, 3), np.nan)
-            out.loc[r, "ci_high"] = np.where(ok, _round(ghi, 3), np.nan)
+            out.loc[r, "value"] = np.where(ok, gn / gd - rn / rd, np.nan)
+            out.loc[r, "ci_low"] = np.where(ok, glo, np.nan)
+            out.loc[r, "ci_high"] = np.where(ok, ghi, np.nan)
             rule[r[~ok & ~withheld[r]]] = "rounding"
     # derived rows show their value only (their counts are those of other rows)
     out.loc[derived & ~gap, ["numerator", "denominator", "people"]] = np.nan
