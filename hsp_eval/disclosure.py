@@ -10,22 +10,26 @@ Two regimes, both counting **people** (the ``people`` column), never contacts or
   shown count to base 3, and values and intervals computed from the rounded counts and written
   rounded (0.001 for shares, 0.01 for means).
 
-Linked rows (one relation each; :func:`relations`):
+Linked rows (``docs/disclosure.md`` has the reasons):
 
 - the groups of a group type that partitions the population, and its ``all`` row (every breakdown
-  but total-response ethnicity and families' year bands: :data:`OVERLAPPING`);
+  but total-response ethnicity and families' year bands: :data:`OVERLAPPING`, which cover it);
 - a school's rows and its region's, a region's and the nation's (the same cell summed);
 - ``accelerated_rate`` over measures and ``accelerated_by_codesign``'s two groups (the same rows);
 - a group of any breakdown and the rest of the population (``all`` minus the group): withheld
-  when the rest has fewer people than the threshold;
-- indicators with the same population (e.g. every indicator over all families): a cell
-  withheld in one is withheld in all, so their shown denominators cannot be combined;
+  when the rest has fewer people than the threshold; a group holding everyone goes with ``all``;
+- indicators with the same population (e.g. every indicator over all families, registry
+  ``population``, ``within``, ``bounded_by``): a cell withheld for its people in one is withheld
+  in all; counts shown by two indicators (registry ``linked``) are shown or withheld together;
 - derived rows (equity gaps, representation, perception and self-review gaps, the odds ratio)
   and the rows they are computed from: withheld when a source is.
 
 Secondary suppression repeats until nothing changes: in every relation whose total is shown,
-the withheld parts are none or at least two and cover at least the threshold in people; a
-withheld total is never the only unknown. The extra cells withheld are the smallest shown.
+the withheld parts are none or at least two and cover at least the threshold in people (less one
+per other withheld part), none is pinned by the bounds other rows put on it (retention: last
+year's families), and a withheld total is never the only unknown. The extra cells withheld are the
+smallest shown. In publication the school reports are known: their withheld school rows are
+withheld, their shown ones never relied on.
 
 A withheld row keeps its keys; numerator, denominator, people, value and interval are blank.
 :func:`log_of` lists every cell with the rule that withheld it (the disclosure log).
@@ -76,9 +80,12 @@ RULES = {
     "extreme": "everyone or no one of fewer than {e} people (publication)",
     "rest_small": "the rest of the population (everyone not in the group) is fewer than {t} people",
     "secondary": "withheld as well, so that a withheld cell cannot be worked out by subtraction",
+    "complement": "withheld as well, so that a withheld count cannot be worked out by subtraction",
     "population": "the same people are withheld in a related indicator",
+    "linked": "it shows a count of a withheld cell of a related indicator",
     "source": "computed from a withheld cell",
     "rounding": "the rounded counts it would be computed from do not make a valid value (publication)",
+    "school_reports": "withheld in the school's own reports (publication)",
 }
 
 
@@ -120,6 +127,12 @@ def relations(t: pd.DataFrame, region_of: pd.Series) -> pd.DataFrame:
     cell = ["level", "area_id", "year", "indicator"]
     sets = parts[cell + ["group_type"]].drop_duplicates()
     out.append((True, parts, sets.merge(alls[cell + ["row"]], on=cell), cell + ["group_type"]))
+    # groups that overlap cover the population: all <= sum of groups, each group <= all (a lone
+    # withheld group whose shown others count no one has the all row's count)
+    cover = k[overlapping]
+    sets = cover[cell + ["group_type"]].drop_duplicates()
+    covers = len(out)
+    out.append((True, cover, sets.merge(alls[cell + ["row"]], on=cell), cell + ["group_type"]))
     # levels: school rows add up to their region's row, region rows to the nation's
     same = ["year", "indicator", "group_type", "group"]
     school = k[k["level"] == "school"]
@@ -134,69 +147,209 @@ def relations(t: pd.DataFrame, region_of: pd.Series) -> pd.DataFrame:
                                                       & (k["group_type"] == "codesign"))]
     out.append((False, acc, acc.iloc[:0][["level", "area_id", "year", "row"]], ["level", "area_id", "year"]))
     members, offset = [], 0
-    for has_total, part_rows, total_rows, by in out:
+    for n, (has_total, part_rows, total_rows, by) in enumerate(out):
         if has_total:  # parts whose total is not in the table are in no sum a reader can see
             part_rows = part_rows.merge(total_rows[by].drop_duplicates(), on=by, how="inner")
         codes, uniq = pd.factorize(pd.MultiIndex.from_frame(part_rows[by]))
-        members.append(pd.DataFrame({"set": codes + offset, "row": part_rows["row"].to_numpy(), "total": False}))
+        members.append(pd.DataFrame({"set": codes + offset, "row": part_rows["row"].to_numpy(), "total": False,
+                                     "cover": n == covers}))
         if len(total_rows) and len(uniq):
             tot = pd.MultiIndex.from_frame(total_rows[by])
             pos = uniq.get_indexer(tot)
             ok = pos >= 0
             members.append(pd.DataFrame({"set": pos[ok] + offset, "row": total_rows["row"].to_numpy()[ok],
-                                         "total": True}))
+                                         "total": True, "cover": n == covers}))
         offset += len(uniq)
     return pd.concat(members, ignore_index=True)
 
 
-def _secondary(m: pd.DataFrame, withheld: np.ndarray, people: np.ndarray, threshold: int) -> np.ndarray:
-    """Rows to withhold next so that no relation gives a withheld cell away (one row per unsafe set)."""
+def _secondary(m: pd.DataFrame, withheld: np.ndarray, people: np.ndarray, threshold: int,
+               known: np.ndarray | None = None, for_people: np.ndarray | None = None,
+               numerator: np.ndarray | None = None, upper: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to withhold next so that no relation gives a withheld cell away (one row per unsafe set);
+    rows ``known`` (shown exactly in another output) count as shown and are never picked.
+
+    Returns the rows and, per row, whether it is withheld for counts only: every withheld row of its
+    set is withheld for its counts (a numerator, a linked count), not for its people (``for_people``),
+    so the pick hides a count and its population may still be shown elsewhere.
+
+    Groups that overlap (``cover`` sets: all <= sum of groups, each group <= all) give a lone withheld
+    group away only when the shown groups count no one in their numerators: it then has the all row's.
+
+    ``upper`` gives, per row, bounds other shown rows put on its ``people`` and ``numerator`` (inf: none;
+    retention's families are among last year's reached, its retained among this year's reached): a
+    withheld part is then between what the others can hold at most and its own bound, which can pin it.
+    """
     w = withheld[m["row"].to_numpy()]
     tot = m["total"].to_numpy()
     p = people[m["row"].to_numpy()]
     # the people a reader can attribute to the withheld parts together: the total's people minus the
     # shown parts' (the parts' own people where there is no total; a part withheld upstream, e.g. in a
     # table protected before, may have no people left in it)
+    n = np.zeros(len(m)) if numerator is None else np.nan_to_num(numerator[m["row"].to_numpy()])
     f = pd.DataFrame({"set": m["set"].to_numpy(), "wp": w & ~tot, "sp": ~w & ~tot, "wt": w & tot, "t": tot,
+                      "ns": np.where(~w & ~tot, n, 0.0), "nt": np.where(tot, n, 0.0),
                       "pw": np.where(w & ~tot, np.nan_to_num(p), 0.0),
                       "ps": np.where(~w & ~tot, np.nan_to_num(p), 0.0), "pt": np.where(tot, np.nan_to_num(p), 0.0)})
     g = f.groupby("set", sort=False).agg(wp=("wp", "sum"), sp=("sp", "sum"), wt=("wt", "any"), t=("t", "any"),
+                                         ns=("ns", "sum"), nt=("nt", "sum"),
                                          pw=("pw", "sum"), ps=("ps", "sum"), pt=("pt", "sum"))
     g["pw"] = np.where(g["t"], np.maximum(g["pt"] - g["ps"], g["pw"]), g["pw"])
     total_shown = g["t"] & ~g["wt"]
     # a withheld row is there, so it has at least one person: of k withheld parts covering P people,
-    # one can hold at most P - (k - 1); that must reach the threshold, or each is proven small
-    unsafe = ((total_shown & (g["wp"] >= 1) & ((g["wp"] == 1) | (g["pw"] - (g["wp"] - 1) < threshold)))
+    # one can hold at most P - (k - 1); that must reach the threshold, or each is proven small (groups
+    # that overlap give no such sum: there only a lone withheld group is unsafe)
+    cover = m.groupby("set", sort=False)["cover"].first().reindex(g.index).to_numpy()
+    few = np.where(cover, False, g["pw"] - (g["wp"] - 1) < threshold)
+    lone = (g["wp"] == 1) & (~cover | ((g["ns"] == 0) & (g["nt"] > 0)))
+    unsafe = ((total_shown & (g["wp"] >= 1) & (lone | few))
               | (g["wt"] & (g["wp"] == 0) & (g["sp"] >= 1))
               | (~g["t"] & (g["wp"] == 1)))
+    if upper is not None:
+        unsafe |= _bounded_parts(m, w, tot, g, upper, threshold) & total_shown & ~cover
     bad = g.index[unsafe.to_numpy()]
     if not len(bad):
-        return np.zeros(0, dtype=np.int64)
-    cand = m[m["set"].isin(bad).to_numpy() & ~w & ~tot].assign(p=lambda d: people[d["row"].to_numpy()])
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    # sets whose withheld rows are all withheld for counts, not people
+    pop_w = w & (np.ones(len(m), bool) if for_people is None else for_people[m["row"].to_numpy()])
+    counts_only = ~pd.Series(pop_w).groupby(m["set"].to_numpy()).any()
+    free = np.ones(len(m), dtype=bool) if known is None else ~known[m["row"].to_numpy()]
+    cand = m[m["set"].isin(bad).to_numpy() & ~w & ~tot & free].assign(p=lambda d: people[d["row"].to_numpy()])
     pick = cand.sort_values(["set", "p", "row"], kind="stable").drop_duplicates("set")
-    rows = pick["row"].to_numpy()
+    rows, sets = pick["row"].to_numpy(), pick["set"].to_numpy()
     # a set with no shown part left: its total goes
-    no_part = np.setdiff1d(bad, pick["set"].to_numpy())
+    no_part = np.setdiff1d(bad, sets)
     if len(no_part):
-        rows = np.concatenate([rows, m.loc[m["set"].isin(no_part).to_numpy() & tot, "row"].to_numpy()])
-    return rows.astype(np.int64)
+        last = m[m["set"].isin(no_part).to_numpy() & tot]
+        rows, sets = np.concatenate([rows, last["row"].to_numpy()]), np.concatenate([sets, last["set"].to_numpy()])
+    only = counts_only.reindex(sets).fillna(False).to_numpy(dtype=bool)
+    # a row picked by a set for its people and by another for counts: for its people
+    frame = pd.DataFrame({"row": rows.astype(np.int64), "only": only}).groupby("row", sort=False)["only"].all()
+    return frame.index.to_numpy(dtype=np.int64), frame.to_numpy(dtype=bool)
 
 
-def _population_rows(t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of (level, area, year, group_type, group, population) for rows of a shared population (-1: none)."""
-    pop = np.array([REGISTRY[i].population if i in REGISTRY else "" for i in t["indicator"].astype("str")],
-                   dtype=object)
-    shared = pop != ""
-    k = _keys(t, ["level", "area_id", "year", "group_type", "group"]).assign(pop=pop)
-    # a breakdown that is not of the population (reach_by_type's activity types, the response rate's
-    # instruments) splits the numerator only: its denominator is the whole population's, the all cell's
+def _bounded_parts(m: pd.DataFrame, w: np.ndarray, tot: np.ndarray, g: pd.DataFrame, upper: dict,
+                   threshold: int) -> pd.Series:
+    """Per set, whether a withheld part is pinned (or, in people, proven small) by the parts' bounds."""
+    rows, sets = m["row"].to_numpy(), m["set"].to_numpy()
+    part = w & ~tot
+    out = pd.Series(False, index=g.index)
+    for what, rest in (("people", g["pw"]), ("numerator", g["nt"] - g["ns"])):
+        bound = upper[what][rows]
+        u = np.where(part, bound, 0.0)
+        su = pd.Series(u).groupby(sets).sum().reindex(g.index).to_numpy()
+        # the withheld parts' bounds together: also the total's bound less the shown parts' (the
+        # bounding rows' own sum: last year's reached families of every group add up too)
+        ut = pd.Series(np.where(tot, bound, 0.0)).groupby(sets).sum().reindex(g.index).to_numpy()
+        us = pd.Series(np.where(~w & ~tot, bound, 0.0)).groupby(sets).sum().reindex(g.index).to_numpy()
+        with np.errstate(invalid="ignore"):
+            su = np.minimum(su, np.where(np.isfinite(ut) & np.isfinite(us), ut - us, np.inf))
+        at = g.index.get_indexer(sets)
+        r = rest.to_numpy()[at]
+        with np.errstate(invalid="ignore"):
+            lo = r - (su[at] - u)
+            up = np.minimum(u, r)
+            hit = part & (((lo >= up - 1e-9) & (up >= 1)) | ((what == "people") & (lo >= 1) & (up < threshold)))
+        out |= pd.Series(hit).groupby(sets).any().reindex(g.index).fillna(False).to_numpy(dtype=bool)
+    return out
+
+
+def _year_rows(t: pd.DataFrame) -> np.ndarray:
+    """(retention row, reach row of the year before, reach row of the year) of the same level, area
+    and group (-1 where missing): last year's reached families bound retention's, this year's its retained."""
+    k = _keys(t, KEY_COLS).assign(row=np.arange(len(t)))
+    ret = k[k["indicator"] == "retention"]
+    if ret.empty:
+        return np.zeros((0, 3), dtype=np.int64)
+    k["year"] = pd.to_numeric(k["year"]).astype("int64")
+    ret = k[k["indicator"] == "retention"]
+    reach = k[k["indicator"] == "reach"].drop(columns="indicator")
+    on = ["level", "area_id", "year", "group_type", "group"]
+    before = ret.merge(reach.assign(year=reach["year"] + 1).rename(columns={"row": "prev"}), on=on, how="left")
+    now = ret.merge(reach.rename(columns={"row": "now"}), on=on, how="left")
+    return np.column_stack([ret["row"].to_numpy(), before["prev"].fillna(-1).to_numpy(dtype=np.int64),
+                            now["now"].fillna(-1).to_numpy(dtype=np.int64)]).astype(np.int64)
+
+
+def _population_labels(t: pd.DataFrame) -> pd.DataFrame:
+    """Per row, the cell of its denominator's population: (group_type, group, population name or "").
+
+    A breakdown that is not of the population (reach_by_type's activity types, the response rate's
+    instruments) splits the numerator only: its denominator is the whole population's, the all cell's.
+    An indicator over a group of the population (registry ``within``: new families) has that group's
+    cell for its ``all`` row, and a population of its own for its groups.
+    """
+    ind = t["indicator"].astype("str")
+    reg = {i: REGISTRY[i] for i in ind.unique() if i in REGISTRY}
+    pop = ind.map(lambda i: reg[i].population if i in reg else "").to_numpy(dtype=object)
+    k = _keys(t, ["group_type", "group"]).assign(pop=pop)
     whole = k["group_type"].isin(NOT_OF_ALL).to_numpy()
     k.loc[whole, "group_type"] = "all"
     k.loc[whole, "group"] = "all"
+    for i, x in reg.items():
+        if not x.within:
+            continue
+        rows = (ind == i).to_numpy()
+        top = rows & (k["group_type"] == "all").to_numpy()
+        k.loc[top, "group_type"], k.loc[top, "group"] = x.within
+        k.loc[rows & ~top, "pop"] = x.population + " within " + ":".join(x.within)
+    return k
+
+
+def _cell_codes(t: pd.DataFrame, gt_g: pd.DataFrame, name: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of (level, area, year, group_type, group, name) for rows with a name (-1: none)."""
+    shared = name != ""
+    k = _keys(t, ["level", "area_id", "year"]).assign(gt=gt_g["group_type"].to_numpy(),
+                                                      g=gt_g["group"].to_numpy(), name=name)
     codes = np.full(len(t), -1, dtype=np.int64)
     if shared.any():
         codes[shared] = pd.factorize(pd.MultiIndex.from_frame(k[shared]))[0]
     return codes, shared
+
+
+def _population_rows(t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of (level, area, year, group_type, group, population) for rows of a shared population (-1: none)."""
+    k = _population_labels(t)
+    return _cell_codes(t, k, k["pop"].to_numpy(dtype=object))
+
+
+def _all_rows(t: pd.DataFrame) -> np.ndarray:
+    """Per group row of a breakdown of the population, the row of its ``all`` cell (-1: none)."""
+    k = _keys(t, ["level", "area_id", "year", "indicator", "group_type"]).assign(row=np.arange(len(t)))
+    derived = _is_derived(t["indicator"], t["group"])
+    is_group = ~k["group_type"].isin(NOT_OF_ALL | {"all"}).to_numpy() & ~derived
+    alls = k[(k["group_type"] == "all").to_numpy() & ~derived][["level", "area_id", "year", "indicator", "row"]]
+    m = k[is_group].merge(alls.rename(columns={"row": "top"}), on=["level", "area_id", "year", "indicator"], how="inner")
+    out = np.full(len(t), -1, dtype=np.int64)
+    out[m["row"].to_numpy()] = m["top"].to_numpy()
+    return out
+
+
+def _bounded_rows(t: pd.DataFrame) -> tuple[np.ndarray, bool]:
+    """(all row, row of the bounding cell) pairs for indicators with ``bounded_by``: every row of the
+    bounding group's cell of the same population (e.g. reach of the returning families)."""
+    ind = t["indicator"].astype("str")
+    wanted = {i: REGISTRY[i] for i in ind.unique() if i in REGISTRY and REGISTRY[i].bounded_by}
+    if not wanted:
+        return np.zeros((0, 2), dtype=np.int64), False
+    k = _keys(t, ["level", "area_id", "year"]).assign(row=np.arange(len(t)), pop=_population_labels(t)["pop"].to_numpy(),
+                                                      gt=t["group_type"].astype("str").to_numpy(),
+                                                      g=t["group"].astype("str").to_numpy(), ind=ind.to_numpy())
+    pairs = []
+    for i, x in wanted.items():
+        tops = k[(k["ind"] == i) & (k["gt"] == "all")]
+        population, group_type, group = x.bounded_by
+        cells = k[(k["pop"] == population) & (k["gt"] == group_type) & (k["g"] == group)]
+        m = tops.merge(cells, on=["level", "area_id", "year"], suffixes=("", "_b"))
+        pairs.append(m[["row", "row_b"]].to_numpy(dtype=np.int64))
+    out = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
+    return out, bool(len(out))
+
+
+def _linked_rows(t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of (level, area, year, group_type, group, link) for rows of linked indicators (-1: none)."""
+    name = np.array([REGISTRY[i].linked if i in REGISTRY else "" for i in t["indicator"].astype("str")], dtype=object)
+    return _cell_codes(t, _keys(t, ["group_type", "group"]), name)
 
 
 def _sources(t: pd.DataFrame) -> pd.DataFrame:
@@ -244,7 +397,7 @@ def _rest_people(t: pd.DataFrame, people: np.ndarray) -> np.ndarray:
 
 
 def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, region_of: pd.Series | None = None,
-            key: bytes | None = None, school_key_of=None) -> pd.DataFrame:
+            key: bytes | None = None, school_min_n: int = 5) -> pd.DataFrame:
     """The indicator table with disclosure control applied, and a ``withheld_rule`` column.
 
     Parameters
@@ -256,6 +409,9 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
         the rounded counts.
     region_of : school_id -> region, for the relations between levels.
     key : the secret key (publication only; required there).
+    school_min_n : publication only: the threshold of the school reports released with it. Their
+        school rows are exact, so publication withholds every school row they withhold, and never
+        counts on withholding a row they show (it would hide nothing).
 
     Returns
     -------
@@ -271,7 +427,15 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
     if region_of is None:
         region_of = pd.Series(dtype="object")
     people = _people(t)
+    numerator = t["numerator"].to_numpy(dtype="float64")
     rule = np.full(len(t), "", dtype=object)
+    # publication: the school rows the school reports show exactly (regime 1 on the same rows)
+    known = np.zeros(len(t), dtype=bool)
+    if publication:
+        reports = protect(table, min_n=school_min_n, region_of=region_of)
+        at_school = t["level"].astype("str").to_numpy() == "school"
+        known = at_school & ~reports["suppressed"].to_numpy(dtype=bool)
+        rule[at_school & ~known] = "school_reports"
 
     def mark(mask, name):
         mask = np.asarray(mask, dtype=bool) & (rule == "")
@@ -290,10 +454,22 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
         mark(prop & ((v == 0) | (v == 1)) & (people < EXTREME_MIN), "extreme")
     rest = _rest_people(t, people)
     mark((rest >= 1) & (rest < threshold), "rest_small")
+    if publication:
+        # the rounded counts depend on the key and the records only: rows they make invalid (a
+        # numerator over its denominator, an all-or-none share, a gap whose rest goes negative) are
+        # known now, so that secondary suppression and derived rows take them into account
+        helpers = [c for c in ("people_num", "rest_people", "rest_denominator") if c in t]
+        first = _publish(t.drop(columns=helpers), np.zeros(len(t), dtype=bool), key, region_of, t)
+        for name in ("rounding", "extreme"):
+            mark(first["withheld_rule"].to_numpy(dtype=object) == name, name)
 
     m = relations(t, region_of)
     src = _sources(t)
     pop, shared = _population_rows(t)
+    link, linked = _linked_rows(t)
+    bound, bounded = _bounded_rows(t)
+    top_of = _all_rows(t)
+    years = _year_rows(t)
     is_gap = t["indicator"].astype("str").str.endswith(GAP_SUFFIX).to_numpy()
     gap_src = src[is_gap[src["row"].to_numpy()]][["row", "src"]].to_numpy(dtype=np.int64)  # (gap row, group row)
     for _ in range(100):
@@ -305,6 +481,24 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
             hit = np.zeros(pop.max() + 1, dtype=bool)
             hit[pop[shared & np.isin(rule, POPULATION_RULES)]] = True
             changed |= mark(shared & hit[np.maximum(pop, 0)], "population")
+        # an all row bounded by a group's cell of its population goes when that cell goes
+        if bounded:
+            w = rule != ""
+            gone = pd.Series(w[bound[:, 1]]).groupby(bound[:, 0]).any()
+            changed |= mark(np.isin(np.arange(len(t)), gone.index[gone.to_numpy()]), "population")
+        # a group holding every person of its all row is the all row (the same records): it goes with it
+        whole = (rest == 0) & (top_of >= 0)
+        changed |= mark(whole & (rule[np.maximum(top_of, 0)] != ""), "population")
+        # a withheld all row of a bounded indicator (retention) takes its groups: their sizes cannot be
+        # judged against a total that other relations still bound (a year band shown, last year's families)
+        if bounded:
+            gone = (top_of >= 0) & (rule[np.maximum(top_of, 0)] != "") & np.isin(top_of, bound[:, 0])
+            changed |= mark(gone, "population")
+        # linked rows show one another's counts: one withheld (for any reason) takes the others
+        if linked.any():
+            hit = np.zeros(link.max() + 1, dtype=bool)
+            hit[link[linked & (rule != "")]] = True
+            changed |= mark(linked & hit[np.maximum(link, 0)], "linked")
         # derived rows follow their sources; a gap whose rest is small takes its group too
         w = rule != ""
         s_w = np.where(src["src"].to_numpy() < 0, True, w[np.maximum(src["src"].to_numpy(), 0)])
@@ -312,9 +506,24 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
         rest_gap = (rule[gap_src[:, 0]] == "rest_small") & (gap_src[:, 1] >= 0)
         changed |= mark(np.isin(np.arange(len(t)), gap_src[rest_gap, 1]), "rest_small")
         # sums: no lone withheld part, withheld parts cover the threshold, no lone withheld total
-        extra = _secondary(m, rule != "", people, threshold)
+        # bounds shown rows put on withheld ones: retention is within last year's and this year's
+        # reached families; in publication a school's group is within its all row, which the school
+        # reports show exactly (with a region's published count, that can pin two schools' groups)
+        shown = (rule == "") | known
+        has_top = (top_of >= 0) & known[np.maximum(top_of, 0)]
+        upper = {"people": np.where(has_top, people[np.maximum(top_of, 0)], np.inf),
+                 "numerator": np.where(has_top, numerator[np.maximum(top_of, 0)], np.inf)}
+        upper["numerator"] = np.where(np.isnan(upper["numerator"]), np.inf, upper["numerator"])
+        if len(years):
+            for what, col in (("people", 1), ("numerator", 2)):
+                by = years[:, col]
+                ok = (by >= 0) & shown[np.maximum(by, 0)]
+                upper[what][years[ok, 0]] = np.minimum(upper[what][years[ok, 0]], numerator[by[ok]])
+        extra, for_counts = _secondary(m, (rule != "") & ~known, people, threshold, known,
+                                       np.isin(rule, POPULATION_RULES), numerator, upper)
         if len(extra):
-            changed |= mark(np.isin(np.arange(len(t)), extra), "secondary")
+            changed |= mark(np.isin(np.arange(len(t)), extra[~for_counts]), "secondary")
+            changed |= mark(np.isin(np.arange(len(t)), extra[for_counts]), "complement")
         if not changed:
             break
     withheld = rule != ""
@@ -379,21 +588,32 @@ def _area_sets(t: pd.DataFrame, key: bytes, region_of: pd.Series) -> np.ndarray:
 
 
 def _draws(t: pd.DataFrame, key: bytes, area: np.ndarray, count: str) -> np.ndarray:
-    """A uniform(0,1) draw per row for one of its counts, fixed by the key and the count's population.
+    """A uniform(0,1) draw per row for one of its counts, fixed by the key and the count's records.
 
-    The population is the schools that make the row up (:func:`_area_sets`), the year, the group and
-    what is counted: indicators of one population share their denominator and people draws.
+    The records are the schools that make the row up (:func:`_area_sets`), the year, the group and
+    what is counted: a count every indicator of one population shows (its denominator, its people), or
+    one that several indicators share (registry ``shared``: the contacts of a group, the portal users),
+    gets one draw, so one published count.
     """
     ind = t["indicator"].astype("str").map(base_id)
     reg = {i: REGISTRY[i] for i in ind.unique() if i in REGISTRY}
-    pop = ind.map(lambda i: reg[i].population if i in reg and reg[i].population else i)
-    # people of a row whose unit is its people (families counted as families) is its denominator
+    cell = _population_labels(t.assign(indicator=ind.to_numpy()))
+    pop = cell["pop"].to_numpy(dtype=object)
+    # the people of a row whose unit is its people (families counted as families) are its denominator
     unit_is_people = ind.map(lambda i: i in reg and reg[i].unit == reg[i].people).to_numpy()
-    what = {"numerator": "n1", "denominator": "n0", "people": "n0"}[count]
-    name = np.where((count == "people") & ~unit_is_people, "people", what)
-    labels = pd.DataFrame({"year": t["year"].astype("str").to_numpy(), "gt": t["group_type"].astype("str").to_numpy(),
-                           "g": t["group"].astype("str").to_numpy(),
-                           "pop": np.where(count == "numerator", ind.to_numpy(), pop.to_numpy()), "what": name})
+    what = np.full(len(t), count, dtype=object)
+    if count == "people":
+        what[unit_is_people] = "denominator"
+    named = {c: ind.map(lambda i, c=c: dict(reg[i].shared).get(c, "") if i in reg else "").to_numpy(dtype=object)
+             for c in set(what)}
+    shared = np.select([what == c for c in named], list(named.values()), "")
+    of_pop = (shared == "") & (pop != "") & (what != "numerator")
+    labels = pd.DataFrame({
+        "year": t["year"].astype("str").to_numpy(),
+        "gt": np.where(of_pop, cell["group_type"].to_numpy(), t["group_type"].astype("str").to_numpy()),
+        "g": np.where(of_pop, cell["group"].to_numpy(), t["group"].astype("str").to_numpy()),
+        "name": np.where(shared != "", shared, np.where(of_pop, pop, ind.to_numpy(dtype=object))),
+        "what": np.where(shared != "", "count", what)})
     h = pd.util.hash_pandas_object(labels, index=False, hash_key=_hash_key(key)).to_numpy(np.uint64)
     x = _mix(h ^ _mix(area))
     return (x >> np.uint64(11)).astype("float64") / float(1 << 53)

@@ -46,6 +46,19 @@ class Indicator:
     population: str = ""
     #: the indicators a derived row is computed from: it is withheld whenever one of its sources is
     derived_from: tuple[str, ...] = ()
+    #: a group of the population the indicator is over, (group_type, group): its ``all`` row is that
+    #: group's cell of the population (new families: the ``new_family:new`` families)
+    within: tuple[str, ...] = ()
+    #: a cell of a population, (population, group_type, group), that bounds the ``all`` row's
+    #: denominator (retention: families counted again this year are among the returning families):
+    #: the ``all`` row is withheld whenever that cell is
+    bounded_by: tuple[str, ...] = ()
+    #: rows of indicators naming the same link in a cell show a count of one another (a numerator as a
+    #: denominator, or a sum of them): they are shown together or withheld together
+    linked: str = ""
+    #: counts the indicator shares with other indicators, as (count, name) pairs (count: numerator,
+    #: denominator or people): the same name in a cell is the same records, so it gets one published count
+    shared: tuple[tuple[str, str], ...] = ()
 
 
 _P = "participation"
@@ -190,10 +203,30 @@ _PEOPLE = {
 }
 _POPULATION = {
     "families": ("reach", "reach_learning", "reach_by_type", "attendances_per_family", "breadth", "contact_reach",
-                 "portal_adoption", "survey_response_rate"),
+                 "portal_adoption", "survey_response_rate", "new_family_reach"),
     "students": ("conference_reach",),
     "target_students": ("target_whanau_identified", "target_whanau_codesigned", "target_family_goal",
                         "target_whanau_reviewed"),
+}
+#: counts shown in more than one indicator (disclosure v2, related indicators): the contacts of a group
+#: (two-way: all and family-started; learning: all; good news and deficit: school-started = all minus
+#: family-started); the portal users (adoption's numerator is regular use's denominator)
+_LINKED = {
+    "contacts": ("two_way_share", "learning_contact_share", "good_news_share", "deficit_share"),
+    "portal_users": ("portal_adoption", "portal_regular_use"),
+}
+_WITHIN = {"new_family_reach": ("new_family", "new")}
+_BOUNDED_BY = {"retention": ("families", "new_family", "returning")}
+_SHARED = {
+    "two_way_share": (("numerator", "family-started contacts"), ("denominator", "contacts"),
+                      ("people", "families with a contact")),
+    "learning_contact_share": (("denominator", "contacts"), ("people", "families with a contact")),
+    "good_news_share": (("denominator", "school-started contacts"),
+                        ("people", "families with a school-started contact")),
+    "deficit_share": (("denominator", "school-started contacts"),
+                      ("people", "families with a school-started contact")),
+    "portal_adoption": (("numerator", "portal users"),),
+    "portal_regular_use": (("denominator", "portal users"), ("people", "portal users")),
 }
 _DERIVED = {"respondent_representation": ("survey_response_rate",), "perception_gap": ("scale_favourable",),
             "self_review_gap": ("self_review_rating",)}
@@ -202,7 +235,10 @@ _DERIVED = {"respondent_representation": ("survey_response_rate",), "perception_
 def _with_disclosure_facts(i: Indicator) -> Indicator:
     people = next((p for p, ids in _PEOPLE.items() if i.id in ids), "families")
     population = next((p for p, ids in _POPULATION.items() if i.id in ids), "")
-    return replace(i, people=people, population=population, derived_from=_DERIVED.get(i.id, ()))
+    linked = next((k for k, ids in _LINKED.items() if i.id in ids), "")
+    return replace(i, people=people, population=population, derived_from=_DERIVED.get(i.id, ()),
+                   within=_WITHIN.get(i.id, ()), bounded_by=_BOUNDED_BY.get(i.id, ()), linked=linked,
+                   shared=_SHARED.get(i.id, ()))
 
 
 INDICATORS = tuple(_with_disclosure_facts(i) for i in INDICATORS)

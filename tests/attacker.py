@@ -30,6 +30,13 @@ regions, and nothing else, and it tries every relation the method makes public:
 ``unperturbed``
     (publication only) a published count that is not a multiple of 3 was not perturbed.
 
+Three readings (``regime``): ``school`` (exact counts: the school reports' rows), ``publication``
+(rounded counts) and ``release`` (a table holding both, with a column ``regime`` per row and a
+column ``secret`` marking the cells the school reports withhold: the only targets). A column
+``public`` marks cells another output shows exactly (not targets). Counts of derived rows are no
+targets (they are their sources' counts), nor is a count that an identity (:data:`IDENTITIES`:
+the same records) ties to a count shown in another row.
+
 Every count relation is linear, so the attacker puts them all into one linear programme: each
 withheld count (and the rest of each shown overlapping group) gets the tightest [low, high]
 that all relations together allow, exact shown counts fixed (regime 1) or within +-2 of the
@@ -90,7 +97,9 @@ RESULT_COLUMNS = ["relation", "level", "area_id", "year", "indicator", "group_ty
                   "bounds_low", "bounds_high", "detail"]
 KEYS = ["level", "area_id", "year", "indicator", "group_type", "group"]
 COUNTS = ("numerator", "denominator", "people")
-REGIMES = ("school", "publication")
+REGIMES = ("school", "publication", "release")
+#: the thresholds of the two regimes, for a release that holds rows of both
+THRESHOLDS = {"school": 5, "publication": 6}
 #: regime 2's perturbation: a published count c stands for a true count in [c - 2, c + 2]
 RR3_SLACK = 2
 #: regime 2: a 0% or 100% over fewer than this many people is a group attribute disclosure
@@ -268,6 +277,8 @@ def build_system(cells: pd.DataFrame, has_people: bool, schools: pd.DataFrame, r
     ``value_relations`` adds the relations that read a value (respondent_representation's
     share of families, regime 1 only).
     """
+    if "regime" not in cells:  # every row of one regime
+        cells = cells.assign(regime=regime)
     s = System(cells, has_people)
     col = _columns(cells)
     # --- variables: the counts of every row
@@ -277,7 +288,7 @@ def build_system(cells: pd.DataFrame, has_people: bool, schools: pd.DataFrame, r
         for q in qs:
             c = getattr(row, q)
             if pd.notna(c):
-                s.add_var(i, q, *_published_bounds(float(c), regime), shown=True)
+                s.add_var(i, q, *_published_bounds(float(c), row.regime), shown=True)
             else:
                 s.add_var(i, q, 0.0, CAP, shown=False)
     index = {k: i for i, k in enumerate(zip(*(cells[c] for c in KEYS)))}
@@ -300,7 +311,7 @@ def build_system(cells: pd.DataFrame, has_people: bool, schools: pd.DataFrame, r
 
 def _columns(cells: pd.DataFrame) -> dict[str, list]:
     """The cells' columns as lists (a list lookup is far faster than ``DataFrame.at``)."""
-    return {c: cells[c].tolist() for c in KEYS + ["numerator", "denominator", "value", "kind", "suppressed"]}
+    return {c: cells[c].tolist() for c in KEYS + ["numerator", "denominator", "value", "kind", "suppressed", "regime"]}
 
 
 def _shown_or_gap_shown(col: dict, cell, i: int) -> bool:
@@ -470,7 +481,7 @@ def _related_relations(s: System, cells: pd.DataFrame, col: dict, cell, regime: 
             src = at.get(("survey_response_rate", gt, g), -1)
             same("representation numerator", [((i, "numerator"), (src, "numerator"))])
             same("representation denominator", [((i, "denominator"), (srr_all, "numerator"))])
-            if value_relations and regime == "school" and src >= 0 and srr_all >= 0:
+            if value_relations and col["regime"][i] == "school" and src >= 0 and srr_all >= 0:
                 n, d, v = (col[c][i] for c in ("numerator", "denominator", "value"))
                 dg, da = s.var(src, "denominator"), s.var(srr_all, "denominator")
                 if pd.notna(n) and pd.notna(d) and pd.notna(v) and d > 0 and dg >= 0 and da >= 0:
@@ -904,14 +915,25 @@ def attack(table: pd.DataFrame, schools: pd.DataFrame, threshold: int, regime: s
     """
     if regime not in REGIMES:
         raise ValueError(f"regime must be one of {REGIMES}, not {regime!r}")
+    if regime == "release" and "regime" not in table:
+        raise ValueError("a release's table says each row's regime (column 'regime': school or publication)")
     cells, has_people = read_table(table)
+    if regime != "release":
+        cells["regime"] = regime
+    # each row's threshold: the one given, or in a release its regime's
+    row_threshold = (cells["regime"].map(THRESHOLDS).to_numpy(dtype=np.int64, copy=True) if regime == "release"
+                     else np.full(len(cells), int(threshold)))
     keys = list(zip(*(cells[c].tolist() for c in KEYS)))  # every cell's keys, for the report
     out: list[dict] = []
     tried: dict[str, int] = defaultdict(int)
-    publication = regime == "publication"
+    rounded = (cells["regime"] == "publication").to_numpy()
+    publication = bool(rounded.any())
+    # a release's secrets are the school reports' withheld cells: regime 1's threshold and rules
+    secret = cells["secret"].to_numpy(dtype=bool) if regime == "release" else np.zeros(len(cells), bool)
+    row_threshold[secret] = THRESHOLDS["school"]
 
     # --- small_shown and unperturbed: what the table shows outright
-    out += _small_shown(cells, keys, threshold, regime, tried)
+    out += _small_shown(cells, keys, row_threshold, tried)
 
     s = build_system(cells, has_people, schools, regime)
     lo, hi = np.array(s.lo), np.array(s.hi)
@@ -922,8 +944,8 @@ def attack(table: pd.DataFrame, schools: pd.DataFrame, threshold: int, regime: s
 
     # --- back_out (publication): a value computed from other counts than the published ones
     if publication:
-        precision = value_precision(cells)
-        b = back_out(cells, precision)
+        precision = value_precision(cells[rounded])
+        b = back_out(cells[rounded], precision)
         tried["back_out"] += len(b)
         for row in b[~b["published_ok"] & (b["count"] > 0)].itertuples(index=False):
             vn, vd = s.var(row.cell, "numerator"), s.var(row.cell, "denominator")
@@ -947,29 +969,45 @@ def attack(table: pd.DataFrame, schools: pd.DataFrame, threshold: int, regime: s
     def small_applies(v: int) -> bool:
         """Whether proving this count small reveals 1..threshold-1 people behind a cell."""
         q = var_q[v]
-        return q in ("denominator", "people", "rest_denominator", "rest_people") or (publication and q == "numerator")
+        return (q in ("denominator", "people", "rest_denominator", "rest_people")
+                or (rounded[var_cell[v]] and not secret[var_cell[v]] and q == "numerator"))
 
     def rest_visible(v: int) -> bool:
         """A rest is learnt from its group's row or gap row being shown (with the all row)."""
         i = var_cell[v]
         return not suppressed[i] or (gap_of[i] >= 0 and not suppressed[gap_of[i]])
 
-    # the blank counts of withheld rows, and the rest of each group whose row is shown
-    targets = [v for v in range(s.n_vars)
-               if (not is_rest[v] and not shown_var[v] and suppressed[var_cell[v]])
-               or (is_rest[v] and small_applies(v) and rest_visible(v))]
+    # the blank counts of withheld rows, and the rest of each group whose row is shown; not the counts
+    # of derived rows (they have none of their own: their sources are attacked), nor a count that is
+    # the same records as a count shown in another row (it is public, and checked there by small_shown)
+    derived = cells["kind"].isin(DERIVED_KINDS).to_numpy() | cells["indicator"].isin(DERIVED_IDS).to_numpy()
+    public = _shown_elsewhere(s, shown_var)
+    # in a release, the secrets are the cells the school reports withhold (column ``secret``), shown
+    # rounded in publication or not; a cell publication alone withholds is attacked by publication's own test
+    if regime == "release":
+        exact = _shown_elsewhere(s, shown_var & ~rounded[var_cell])  # the same records shown exactly
+        targets = [v for v in range(s.n_vars)
+                   if not is_rest[v] and secret[var_cell[v]] and not derived[var_cell[v]] and not exact[v]]
+    else:
+        # a column ``public`` marks cells another output shows exactly (publication's school rows
+        # that the school reports show): withheld here, they are no secret of the release
+        elsewhere = cells["public"].to_numpy(dtype=bool) if "public" in cells else np.zeros(len(cells), bool)
+        targets = [v for v in range(s.n_vars)
+                   if (not is_rest[v] and not shown_var[v] and suppressed[var_cell[v]] and not derived[var_cell[v]]
+                       and not public[v] and not elsewhere[var_cell[v]])
+                   or (is_rest[v] and small_applies(v) and rest_visible(v))]
 
     def is_recovery(v: int, low: int, high: int) -> bool:
         """Proven bounds that give something away: a withheld count pinned at >= 1, or a count
         (of people) proven to be 1..threshold-1; the rest of a group only when small."""
-        small = small_applies(v) and low >= 1 and high <= threshold - 1
+        small = small_applies(v) and low >= 1 and high <= row_threshold[var_cell[v]] - 1
         return small or (not is_rest[v] and low == high and low >= 1)
 
     def may_recover(v: int, a: float, b: float) -> bool:
         """Whether bounds containing the feasible values a <= b can still be a recovery."""
         if a <= _TOL:  # zero is feasible: the low bound is 0
             return False
-        small = small_applies(v) and b < threshold - _TOL
+        small = small_applies(v) and b < row_threshold[var_cell[v]] - _TOL
         k = max(1, math.floor(b - 1 + _TOL) + 1)  # the smallest whole count a pin could be at
         pinned = not is_rest[v] and k < a + 1 - _TOL
         return small or pinned
@@ -997,7 +1035,7 @@ def attack(table: pd.DataFrame, schools: pd.DataFrame, threshold: int, regime: s
     for v, low, high in found:
         relation = relation_of[v]
         i = int(var_cell[v])
-        why = "pinned exactly" if low == high else f"proven between 1 and {threshold - 1}"
+        why = "pinned exactly" if low == high else f"proven between 1 and {row_threshold[i] - 1}"
         own = by_var.indices[by_var.indptr[v]:by_var.indptr[v + 1]]  # the relations the count is in
         notes = sorted({s.rel_note[r] for r in own if s.rel_kind[r] in kinds_of[relation]})
         out.append(_row_out(keys, i, relation, var_q[v], low, high,
@@ -1017,6 +1055,35 @@ def attack(table: pd.DataFrame, schools: pd.DataFrame, threshold: int, regime: s
     return result
 
 
+#: the relations that say two counts are the same records (not a sum or a bound)
+IDENTITIES = frozenset({"same denominator population", "surveyed school: all families", "instrument: all families",
+                        "reach_by_type over all families", "all contacts", "school-initiated contacts",
+                        "portal users", "new families", "representation numerator", "representation denominator",
+                        "self-review gap n", "gap row = its group"})
+#: rows computed from other rows: a gap, a difference, an odds ratio, alpha (their counts are their sources')
+DERIVED_KINDS = frozenset({"gap", "difference", "model", "alpha"})
+DERIVED_IDS = frozenset({"respondent_representation", "scale_alpha"})
+
+
+def _shown_elsewhere(s: System, shown_var: np.ndarray) -> np.ndarray:
+    """Per variable, whether an identity (:data:`IDENTITIES`) makes it the same count as a shown one."""
+    rel = np.array(s.t_rel, dtype=np.int64)
+    var = np.array(s.t_var, dtype=np.int64)
+    ident = np.array([n in IDENTITIES and eq for n, eq in zip(s.rel_note, s.rel_eq)], dtype=bool)
+    pick = ident[rel] if len(rel) else np.zeros(0, bool)
+    r, v = rel[pick], var[pick]
+    order = np.argsort(r, kind="stable")
+    r, v = r[order], v[order]
+    # identities have two terms: link their variables and take the connected classes
+    first = np.r_[True, r[1:] != r[:-1]] if len(r) else np.zeros(0, bool)
+    a, b = v[first], v[np.r_[first[1:], True]] if len(v) else v
+    graph = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(s.n_vars, s.n_vars))
+    _, label = connected_components(graph, directed=False)
+    has_shown = np.zeros(label.max() + 1, dtype=bool)
+    has_shown[label[shown_var]] = True
+    return has_shown[label]
+
+
 def _gap_cells(cells: pd.DataFrame) -> np.ndarray:
     """The gap row of each cell (same keys, indicator ``<id>_gap_vs_rest``), or -1."""
     index = {k: i for i, k in enumerate(zip(*(cells[c] for c in KEYS)))}
@@ -1025,13 +1092,14 @@ def _gap_cells(cells: pd.DataFrame) -> np.ndarray:
     return np.array([index.get(k, -1) for k in gap_keys], dtype=np.int64)
 
 
-def _small_shown(cells: pd.DataFrame, keys: list, threshold: int, regime: str, tried: dict) -> list[dict]:
+def _small_shown(cells: pd.DataFrame, keys: list, thresholds: np.ndarray, tried: dict) -> list[dict]:
     """Shown counts that are themselves small (and, in publication, shown 0% / 100% over few
-    people, and counts that were not perturbed)."""
+    people, and counts that were not perturbed); ``thresholds``: each row's."""
     out = []
-    publication = regime == "publication"
-    for i, row in zip(cells.index, cells.itertuples(index=False)):
+    for i, row, threshold in zip(cells.index, cells.itertuples(index=False), thresholds):
         tried["small_shown"] += 1
+        regime = row.regime
+        publication = regime == "publication"
         counts = {q: getattr(row, q) for q in COUNTS if pd.notna(getattr(row, q))}
         if row.kind == "model":
             counts.pop("numerator", None)
