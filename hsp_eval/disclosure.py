@@ -258,8 +258,7 @@ def _year_rows(t: pd.DataFrame) -> np.ndarray:
     """(retention row, reach row of the year before, reach row of the year) of the same level, area
     and group (-1 where missing): last year's reached families bound retention's, this year's its retained."""
     k = _keys(t, KEY_COLS).assign(row=np.arange(len(t)))
-    ret = k[k["indicator"] == "retention"]
-    if ret.empty:
+    if not (k["indicator"] == "retention").any():
         return np.zeros((0, 3), dtype=np.int64)
     k["year"] = pd.to_numeric(k["year"]).astype("int64")
     ret = k[k["indicator"] == "retention"]
@@ -383,16 +382,14 @@ def _sources(t: pd.DataFrame) -> pd.DataFrame:
                          "src": m["src"].fillna(-1).to_numpy(dtype=np.int64)})
 
 
-def _rest_people(t: pd.DataFrame, people: np.ndarray) -> np.ndarray:
-    """People of the rest of the population (``all`` minus the group) for group rows of breakdowns of it."""
+def _rest_people(t: pd.DataFrame, people: np.ndarray, top_of: np.ndarray) -> np.ndarray:
+    """People of the rest of the population (``all`` minus the group) for group rows of breakdowns of it
+    (``top_of``: each group row's all row, :func:`_all_rows`)."""
     rest = np.full(len(t), np.nan)
     if "rest_people" in t:
         rest = t["rest_people"].to_numpy(dtype="float64").copy()
-    k = _keys(t, ["level", "area_id", "year", "indicator", "group_type"]).assign(row=np.arange(len(t)), p=people)
-    is_group = ~k["group_type"].isin(NOT_OF_ALL | {"all"}).to_numpy() & ~_is_derived(t["indicator"], t["group"])
-    alls = k[k["group_type"] == "all"][["level", "area_id", "year", "indicator", "p"]].rename(columns={"p": "p_all"})
-    m = k[is_group].merge(alls, on=["level", "area_id", "year", "indicator"], how="inner")
-    rest[m["row"].to_numpy()] = m["p_all"].to_numpy() - m["p"].to_numpy()
+    g = np.flatnonzero(top_of >= 0)
+    rest[g] = people[top_of[g]] - people[g]
     return rest
 
 
@@ -452,7 +449,8 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
         v = t["value"].to_numpy(dtype="float64")
         prop = ~np.isnan(t["numerator"].to_numpy(dtype="float64"))
         mark(prop & ((v == 0) | (v == 1)) & (people < EXTREME_MIN), "extreme")
-    rest = _rest_people(t, people)
+    top_of = _all_rows(t)
+    rest = _rest_people(t, people, top_of)
     mark((rest >= 1) & (rest < threshold), "rest_small")
     if publication:
         # the rounded counts depend on the key and the records only: rows they make invalid (a
@@ -468,7 +466,6 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
     pop, shared = _population_rows(t)
     link, linked = _linked_rows(t)
     bound, bounded = _bounded_rows(t)
-    top_of = _all_rows(t)
     years = _year_rows(t)
     is_gap = t["indicator"].astype("str").str.endswith(GAP_SUFFIX).to_numpy()
     gap_src = src[is_gap[src["row"].to_numpy()]][["row", "src"]].to_numpy(dtype=np.int64)  # (gap row, group row)
@@ -529,10 +526,8 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
     withheld = rule != ""
     out = t.drop(columns=[c for c in ("people_num", "rest_people", "rest_denominator") if c in t])
     if publication:
-        out = _publish(out, withheld, key, region_of, t)
-        withheld = withheld | out["withheld_rule"].to_numpy(dtype=object).astype(bool)
-        rule = np.where(rule == "", out["withheld_rule"].to_numpy(dtype=object), rule)
-        out = out.drop(columns="withheld_rule")
+        # the rounded counts and values made before the rules (their own rules are marked already)
+        out = first.drop(columns="withheld_rule")
     out = out.assign(suppressed=withheld, withheld_rule=rule)
     for c in BLANKED:
         if c in out:
