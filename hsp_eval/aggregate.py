@@ -36,13 +36,18 @@ class Cells:
     row: np.ndarray
     code: np.ndarray
     cells: pd.DataFrame  #: one row per code, columns CELL
+    #: the record key of each unit row (:func:`hsp_eval.keys.record_keys`); None: not known
+    key: np.ndarray | None = None
 
     @classmethod
-    def build(cls, rows: pd.DataFrame, groups: pd.DataFrame | None = None) -> Cells:
+    def build(cls, rows: pd.DataFrame, groups: pd.DataFrame | None = None, key: np.ndarray | None = None) -> Cells:
         """Cells of ``rows`` (columns school_id, year).
 
         ``groups`` (columns ``unit`` = row position, ``group_type``, ``group``) lists the
-        memberships; without it every row is only in ``all``/``all``.
+        memberships; without it every row is only in ``all``/``all``. ``key`` is each row's
+        record key: the counts of the cells then carry the sums of their records' keys
+        (columns ``ck_numerator``, ``ck_denominator``, ``ck_people``), which publication's
+        keyed rounding draws from.
         """
         n = len(rows)
         if groups is None:
@@ -61,15 +66,15 @@ class Cells:
                 uniques.append(values)
                 yield (codes[unit] if i < 2 else codes), len(values)  # the rows' codes to the memberships
 
-        key = pack(columns())
-        packed, code = dense_unique(key, int(np.prod([len(u) for u in uniques])))
-        del key
+        packed_key = pack(columns())
+        packed, code = dense_unique(packed_key, int(np.prod([len(u) for u in uniques])))
+        del packed_key
         cols = {}
         for name, values in zip(reversed(CELL), reversed(uniques)):
             cols[name] = values.take(packed % len(values))
             packed = packed // len(values)
         cells = pd.DataFrame({c: np.asarray(cols[c]) for c in CELL})
-        return cls(unit, code.astype(np.int64, copy=False).ravel(), cells)
+        return cls(unit, code.astype(np.int64, copy=False).ravel(), cells, key)
 
     def only(self, *group_types: str) -> Cells:
         """The memberships of the given group types."""
@@ -80,7 +85,8 @@ class Cells:
         mask = np.isin(self.code, keep_codes)
         remap = np.full(len(self.cells), -1, dtype=np.int64)
         remap[keep_codes] = np.arange(len(keep_codes))
-        return Cells(self.row[mask], remap[self.code[mask]], self.cells.iloc[keep_codes].reset_index(drop=True))
+        return Cells(self.row[mask], remap[self.code[mask]], self.cells.iloc[keep_codes].reset_index(drop=True),
+                     self.key)
 
 
 def _codes(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -105,11 +111,14 @@ def count(cells: Cells, flag: np.ndarray) -> pd.DataFrame:
     """
     f = np.asarray(flag, dtype="float64")
     known = ~np.isnan(f)
-    return tally(cells, np.where(known, f, 0.0), known.astype("float64"))
+    keys = None
+    if cells.key is not None:  # the units are the records counted
+        keys = (np.where(known & (f > 0), cells.key, 0.0), np.where(known, cells.key, 0.0), None)
+    return tally(cells, np.where(known, f, 0.0), known.astype("float64"), keys=keys)
 
 
 def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: np.ndarray | None = None,
-          people_num: np.ndarray | None = None) -> pd.DataFrame:
+          people_num: np.ndarray | None = None, keys: tuple | None = None) -> pd.DataFrame:
     """Sum per-unit numerators and denominators into cells (cells with denominator 0 dropped).
 
     Used for indicators whose unit is below the family (attendances, contacts, invitations):
@@ -121,6 +130,12 @@ def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: 
     the units with something in the numerator. A caller whose units are not people (a group
     of answers) passes the people of each unit instead.
 
+    ``keys`` = (numerator, denominator, people) gives, per unit, the sum of the record keys
+    of what it adds to each count (:func:`hsp_eval.keys.record_keys`: the contacts of a family
+    for a count of contacts); a None entry for people, with ``people`` not given, takes the
+    units' own keys (``cells.key``). The cells' sums are the columns ``ck_numerator``,
+    ``ck_denominator`` and ``ck_people`` (NaN where not known).
+
     Examples
     --------
     >>> rows = pd.DataFrame({"school_id": ["A", "A", "A"], "year": [2024] * 3})
@@ -131,6 +146,7 @@ def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: 
     k = len(cells.cells)
     numerator = np.asarray(numerator, dtype="float64")
     denominator = np.asarray(denominator, dtype="float64")
+    people_given = people is not None
     if people is None:
         people = denominator > 0
     if people_num is None:
@@ -139,8 +155,23 @@ def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: 
     den = np.bincount(cells.code, weights=denominator[cells.row], minlength=k)
     ppl = np.bincount(cells.code, weights=np.asarray(people, dtype="float64")[cells.row], minlength=k)
     ppl_num = np.bincount(cells.code, weights=np.asarray(people_num, dtype="float64")[cells.row], minlength=k)
-    out = cells.cells.assign(numerator=num, denominator=den, people=ppl, people_num=ppl_num)
+    if keys is not None and keys[2] is None and not people_given and cells.key is not None:
+        keys = (keys[0], keys[1], np.where(people, cells.key, 0.0))  # the people are the units themselves
+    out = cells.cells.assign(numerator=num, denominator=den, people=ppl, people_num=ppl_num,
+                             **_key_sums(cells, keys))
     return out[out["denominator"] > 0].reset_index(drop=True)
+
+
+KEY_SUMS = ("ck_numerator", "ck_denominator", "ck_people")
+
+
+def _key_sums(cells: Cells, keys: tuple | None) -> dict:
+    """The cells' sums of the per-unit record keys ``keys`` (see :func:`tally`); NaN columns where not known."""
+    k = len(cells.cells)
+    keys = keys if keys is not None else (None, None, None)
+    return {name: (np.full(k, np.nan) if w is None
+                   else np.bincount(cells.code, weights=np.asarray(w, dtype="float64")[cells.row], minlength=k))
+            for name, w in zip(KEY_SUMS, keys)}
 
 
 def per_unit(unit: np.ndarray, values: np.ndarray | None, n_units: int) -> np.ndarray:
@@ -171,7 +202,8 @@ def per_unit(unit: np.ndarray, values: np.ndarray | None, n_units: int) -> np.nd
 
 def moments(cells: Cells, value: np.ndarray) -> pd.DataFrame:
     """n, sum and sum of squares of ``value`` per cell (NaN values skipped), with ``people`` = n."""
-    v = np.asarray(value, dtype="float64")[cells.row]
+    unit_value = np.asarray(value, dtype="float64")
+    v = unit_value[cells.row]
     known = ~np.isnan(v)
     v0 = np.where(known, v, 0.0)
     k = len(cells.cells)
@@ -182,6 +214,9 @@ def moments(cells: Cells, value: np.ndarray) -> pd.DataFrame:
         sumsq=np.bincount(cells.code, weights=v0 * v0, minlength=k),
         people=n,  # one value per unit: the people behind a mean are its n
         people_num=np.nan,
+        # the records of a mean are its units: its n and its people have the same keys
+        **_key_sums(cells, None if cells.key is None else
+                    (None,) + (np.where(np.isnan(unit_value), 0.0, cells.key),) * 2),
     )
     return out[out["denominator"] > 0].reset_index(drop=True)
 

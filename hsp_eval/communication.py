@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import vocab
 from .aggregate import count, for_indicator, per_unit, tally
-from .keys import distinct
+from .keys import distinct, record_keys
 
 
 def _flag(unit: np.ndarray, n: int) -> np.ndarray:
@@ -50,13 +50,18 @@ def _contacts_counted(ctx) -> list[pd.DataFrame]:
         "deficit_share": lambda: only_school(purpose.isin(vocab.DEFICIT_PURPOSES).to_numpy(dtype="float64")),
         "learning_contact_share": lambda: (purpose == "learning").to_numpy(dtype="float64"),
     }
+    contact_key = None  # each contact's record key, made once for every indicator below
     for ind, make in flags.items():  # per family, then into the family's groups
         if not ctx.wants(ind):
             continue
+        if contact_key is None:
+            contact_key = record_keys(c, ["school_id", "contact_id"], "contact")
         flag = make()
         known = ~np.isnan(flag)
+        keys = (per_unit(unit, np.where(known & (flag > 0), contact_key, 0.0), n),
+                per_unit(unit, np.where(known, contact_key, 0.0), n), None)
         out.append(tally(for_indicator(ctx.family_cells, ind), per_unit(unit, np.where(known, flag, 0.0), n),
-                         per_unit(unit, known.astype("float64"), n)).assign(indicator=ind))
+                         per_unit(unit, known.astype("float64"), n), keys=keys).assign(indicator=ind))
     return out
 
 

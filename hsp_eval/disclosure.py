@@ -53,12 +53,15 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .keys import mix64
 from .registry import GAP_SUFFIX, REGISTRY, base_id
 
 PUBLICATION_MIN = 6
 EXTREME_MIN = 10  #: publication: 0% or 100% of fewer people than this is withheld
 KEY_COLS = ["level", "area_id", "year", "indicator", "group_type", "group"]
 COUNTS = ("numerator", "denominator", "people")
+#: the engine's sums of record keys per count (aggregate.KEY_SUMS): what publication's draws hash
+KEY_SUMS = tuple(f"ck_{c}" for c in COUNTS)
 BLANKED = ("numerator", "denominator", "people", "value", "ci_low", "ci_high")
 #: group types whose groups overlap (a family in several), so they do not add up to the ``all`` row:
 #: total-response ethnicity, and year bands of families (a student has one year band: for indicators
@@ -457,7 +460,8 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
         # numerator over its denominator, an all-or-none share, a gap whose rest goes negative) are
         # known now, so that secondary suppression and derived rows take them into account
         helpers = [c for c in ("people_num", "rest_people", "rest_denominator") if c in t]
-        first = _publish(t.drop(columns=helpers), np.zeros(len(t), dtype=bool), key, region_of, t)
+        first = _publish(t.drop(columns=helpers), np.zeros(len(t), dtype=bool), key, t)
+        first = first.drop(columns=[c for c in KEY_SUMS if c in first])
         for name in ("rounding", "extreme"):
             mark(first["withheld_rule"].to_numpy(dtype=object) == name, name)
 
@@ -524,7 +528,7 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
         if not changed:
             break
     withheld = rule != ""
-    out = t.drop(columns=[c for c in ("people_num", "rest_people", "rest_denominator") if c in t])
+    out = t.drop(columns=[c for c in ("people_num", "rest_people", "rest_denominator", *KEY_SUMS) if c in t])
     if publication:
         # the rounded counts and values made before the rules (their own rules are marked already)
         out = first.drop(columns="withheld_rule")
@@ -542,76 +546,33 @@ def _hash_key(key: bytes) -> str:
     return hashlib.sha256(b"hsp_eval rr3 " + key).hexdigest()[:16]
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every bit of the input reaches every bit of the output."""
-    x = x.astype(np.uint64, copy=True)
-    with np.errstate(over="ignore"):
-        x ^= x >> np.uint64(30)
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        x ^= x >> np.uint64(27)
-        x *= np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
-    return x
+def _draws(t: pd.DataFrame, key: bytes, count: str) -> np.ndarray:
+    """A uniform(0,1) draw per row for one of its counts, fixed by the key and the records the count is made of.
 
+    The engine gives every count the sum of its records' keys (column ``ck_<count>``, see
+    :func:`hsp_eval.keys.record_keys`): the same records give the same sum, so the same draw and
+    the same published count, in whichever table, level, indicator or year they are counted; a
+    record more or less changes the sum and gives an independent draw. The draw hashes that sum
+    and the count with the secret key (SipHash, as pandas hashes with a key).
 
-def _area_sets(t: pd.DataFrame, key: bytes, region_of: pd.Series) -> np.ndarray:
-    """Per row, a keyed hash of the set of schools whose rows make it up (the sum of each school's hash).
-
-    A region with one school that has the cell gets that school's hash, so the same population gets
-    the same draw at both levels.
+    A row without record keys (made outside the engine) draws from its labels: level, area, year,
+    indicator, group and which count.
     """
+    c = t[count].to_numpy(dtype="float64")
+    name = f"ck_{count}"
+    ck = t[name].to_numpy(dtype="float64") if name in t else np.full(len(t), np.nan)
+    by_records = ~np.isnan(ck) & ~np.isnan(c)
     hk = _hash_key(key)
-    school = t["level"].astype("str").to_numpy() == "school"
-    ids = t["area_id"].astype("str")
     h = np.zeros(len(t), dtype=np.uint64)
-    h[school] = pd.util.hash_array(ids[school].to_numpy(dtype=object), hash_key=hk, categorize=False)
-    cell = ["year", "indicator", "group_type", "group"]
-    k = _keys(t, cell)
-    s = k[school].assign(h=h[school], region=ids[school].map(region_of).astype("str").to_numpy())
-    with np.errstate(over="ignore"):
-        by_region = s.groupby(["region"] + cell, sort=False)["h"].sum()
-        by_nation = s.groupby(cell, sort=False)["h"].sum()
-    reg = t["level"].astype("str").to_numpy() == "region"
-    if reg.any():
-        idx = pd.MultiIndex.from_frame(k[reg].assign(region=ids[reg].to_numpy())[["region"] + cell])
-        h[reg] = by_region.reindex(idx).fillna(0).to_numpy(dtype=np.uint64)
-    nat = t["level"].astype("str").to_numpy() == "national"
-    if nat.any():
-        idx = pd.MultiIndex.from_frame(k[nat])
-        h[nat] = by_nation.reindex(idx).fillna(0).to_numpy(dtype=np.uint64)
-    return h
-
-
-def _draws(t: pd.DataFrame, key: bytes, area: np.ndarray, count: str) -> np.ndarray:
-    """A uniform(0,1) draw per row for one of its counts, fixed by the key and the count's records.
-
-    The records are the schools that make the row up (:func:`_area_sets`), the year, the group and
-    what is counted: a count every indicator of one population shows (its denominator, its people), or
-    one that several indicators share (registry ``shared``: the contacts of a group, the portal users),
-    gets one draw, so one published count.
-    """
-    ind = t["indicator"].astype("str").map(base_id)
-    reg = {i: REGISTRY[i] for i in ind.unique() if i in REGISTRY}
-    cell = _population_labels(t.assign(indicator=ind.to_numpy()))
-    pop = cell["pop"].to_numpy(dtype=object)
-    # the people of a row whose unit is its people (families counted as families) are its denominator
-    unit_is_people = ind.map(lambda i: i in reg and reg[i].unit == reg[i].people).to_numpy()
-    what = np.full(len(t), count, dtype=object)
-    if count == "people":
-        what[unit_is_people] = "denominator"
-    named = {c: ind.map(lambda i, c=c: dict(reg[i].shared).get(c, "") if i in reg else "").to_numpy(dtype=object)
-             for c in set(what)}
-    shared = np.select([what == c for c in named], list(named.values()), "")
-    of_pop = (shared == "") & (pop != "") & (what != "numerator")
-    labels = pd.DataFrame({
-        "year": t["year"].astype("str").to_numpy(),
-        "gt": np.where(of_pop, cell["group_type"].to_numpy(), t["group_type"].astype("str").to_numpy()),
-        "g": np.where(of_pop, cell["group"].to_numpy(), t["group"].astype("str").to_numpy()),
-        "name": np.where(shared != "", shared, np.where(of_pop, pop, ind.to_numpy(dtype=object))),
-        "what": np.where(shared != "", "count", what)})
-    h = pd.util.hash_pandas_object(labels, index=False, hash_key=_hash_key(key)).to_numpy(np.uint64)
-    x = _mix(h ^ _mix(area))
-    return (x >> np.uint64(11)).astype("float64") / float(1 << 53)
+    if by_records.any():
+        pair = np.column_stack([ck[by_records], c[by_records]]).astype(np.uint64)  # both whole numbers
+        h[by_records] = pd.util.hash_array(np.ascontiguousarray(pair).view("S16").ravel().astype(object),
+                                           hash_key=hk, categorize=False)
+    if (~by_records).any():
+        labels = _keys(t[~by_records], KEY_COLS).astype("str").assign(count=count)
+        h[~by_records] = pd.util.hash_pandas_object(labels, index=False, hash_key=hk, categorize=True).to_numpy(
+            np.uint64)
+    return (mix64(h) >> np.uint64(11)).astype("float64") / float(1 << 53)
 
 
 def keyed_uniform(key: bytes, labels) -> np.ndarray:
@@ -624,7 +585,7 @@ def keyed_uniform(key: bytes, labels) -> np.ndarray:
     True
     """
     h = pd.util.hash_array(np.asarray(list(labels), dtype=object), hash_key=_hash_key(key), categorize=False)
-    return (_mix(h) >> np.uint64(11)).astype("float64") / float(1 << 53)
+    return (mix64(h) >> np.uint64(11)).astype("float64") / float(1 << 53)
 
 
 def publish_from_published(rows: pd.DataFrame) -> pd.DataFrame:
@@ -696,14 +657,12 @@ def _round(x, places: int) -> np.ndarray:
     return np.round(np.asarray(x, dtype="float64"), places)
 
 
-def _publish(out: pd.DataFrame, withheld: np.ndarray, key: bytes, region_of: pd.Series,
-             full: pd.DataFrame) -> pd.DataFrame:
+def _publish(out: pd.DataFrame, withheld: np.ndarray, key: bytes, full: pd.DataFrame) -> pd.DataFrame:
     """Round every shown count by its keyed draw and compute values and intervals from the rounded counts."""
     out = out.copy()
-    area = _area_sets(out, key, region_of)
     rounded = {}
     for c in COUNTS:
-        rounded[c] = rr3(out[c].to_numpy(dtype="float64"), _draws(out, key, area, c))
+        rounded[c] = rr3(out[c].to_numpy(dtype="float64"), _draws(out, key, c))
         out[c] = rounded[c]
     num, den = rounded["numerator"], rounded["denominator"]
     ind = out["indicator"].astype("str")

@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 
 from . import communication, disclosure, inquiry, participation, self_review, stats, voice
-from .aggregate import Cells, finish_means, finish_proportions
+from .aggregate import KEY_SUMS, Cells, finish_means, finish_proportions
+from .keys import record_keys
 from .memory import release_free_memory
 from .registry import GAP_SUFFIX, INDICATORS, REGISTRY, base_id
-from .units import GAP_GROUP_TYPES, Units, family_units, student_units
+from .units import GAP_GROUP_TYPES, Units, family_keys, family_units, student_units
 
 COLUMNS = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
            "people", "value", "ci_low", "ci_high", "suppressed"]
@@ -57,7 +58,7 @@ class Context:
     def build(cls, dataset, group_types=None, indicators=None) -> Context:
         e = dataset["enrolments"]  # all years: year-over-year indicators need y-1
         families = family_units(e, group_types)
-        return cls(dataset, families, Cells.build(families.frame, families.groups),
+        return cls(dataset, families, Cells.build(families.frame, families.groups, family_keys(families.frame)),
                    dataset["schools"].set_index("school_id")["region"].astype("str"),
                    None if group_types is None else tuple(group_types),
                    None if indicators is None else frozenset(base_id(i) for i in indicators))
@@ -72,7 +73,9 @@ class Context:
     @property
     def student_cells(self) -> Cells:
         if "units.student_cells" not in self.cache:
-            self.cache["units.student_cells"] = Cells.build(self.students.frame, self.students.groups)
+            self.cache["units.student_cells"] = Cells.build(
+                self.students.frame, self.students.groups,
+                record_keys(self.students.frame, ["school_id", "student_id"], "student"))
         return self.cache["units.student_cells"]
 
     def family_unit_of(self, table: str, rows, take: np.ndarray | None = None) -> np.ndarray:
@@ -178,7 +181,7 @@ def _counted(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """School-level counted rows of every available indicator (sum-able columns)."""
     if not parts:
         return pd.DataFrame(columns=["school_id", "year", "group_type", "group", "indicator", "numerator",
-                                     "denominator", "people", "people_num", "sum", "sumsq"])
+                                     "denominator", "people", "people_num", "sum", "sumsq", *KEY_SUMS])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -284,7 +287,8 @@ def _roll_up(counted: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     sch = counted.rename(columns={"school_id": "area_id"}).assign(level="school")
     region = schools.set_index("school_id")["region"].astype("str")
     keys = ["year", "indicator", "group_type", "group"]
-    sums = [c for c in ("numerator", "denominator", "people", "people_num", "sum", "sumsq") if c in counted]
+    sums = [c for c in ("numerator", "denominator", "people", "people_num", "sum", "sumsq", *KEY_SUMS)
+            if c in counted]
     reg = (counted.assign(area_id=counted["school_id"].map(region))
            .groupby(["area_id"] + keys, sort=False, observed=True)[sums].sum(min_count=1).reset_index()
            .assign(level="region"))
@@ -323,7 +327,8 @@ def _gaps(table: pd.DataFrame) -> pd.DataFrame:
                     ci_low=lo, ci_high=hi, rest_denominator=rest_den,
                     rest_people=m["people_all"] - m["people"])[
         keys[:3] + ["indicator", "group_type", "group", "numerator", "denominator", "people", "people_num",
-                    "value", "ci_low", "ci_high", "rest_denominator", "rest_people"]]
+                    "value", "ci_low", "ci_high", "rest_denominator", "rest_people",
+                    *[c for c in KEY_SUMS if c in m]]]
 
 
 def _order(table: pd.DataFrame) -> pd.DataFrame:

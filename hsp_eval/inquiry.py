@@ -47,7 +47,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .aggregate import Cells, count, for_indicator, tally
+from .aggregate import KEY_SUMS, Cells, count, for_indicator, tally
+from .keys import record_keys
 
 #: indicator id -> inquiry_steps column
 STEPS = {
@@ -174,20 +175,24 @@ def counted(ctx) -> pd.DataFrame:
     if ds.has("progress"):
         p = progress_rows(ds)
         acc = p["accelerated"].to_numpy()
-        by_measure = Cells.build(p, _single_group(p, "measure", p["measure"].to_numpy()))
+        row_key = record_keys(p, ["school_id", "year", "student_id", "measure"], "progress")
+        by_measure = Cells.build(p, _single_group(p, "measure", p["measure"].to_numpy()), row_key)
         parts.append(count(by_measure, acc).assign(indicator="accelerated_rate"))
         if ds.has("inquiry_steps"):
             split = np.where(p["codesigned"].to_numpy(), "codesigned", "not_codesigned")
-            by_codesign = Cells.build(p, _single_group(p, "codesign", split))
+            by_codesign = Cells.build(p, _single_group(p, "codesign", split), row_key)
             # a student has a row per measure: the people behind a cell are its distinct students
             first = ~p.duplicated(["school_id", "year", "student_id"]).to_numpy()
             first_acc = ~p.assign(_a=acc > 0).duplicated(["school_id", "year", "student_id", "_a"]).to_numpy() & (acc > 0)
             known = ~np.isnan(np.asarray(acc, dtype="float64"))
+            student_key = record_keys(p, ["school_id", "student_id"], "student")
+            keys = (np.where(known & (acc > 0), row_key, 0.0), np.where(known, row_key, 0.0),
+                    np.where(first & known, student_key, 0.0))
             parts.append(tally(by_codesign, np.where(known, acc, 0.0), known.astype("float64"),
-                               first & known, first_acc).assign(indicator="accelerated_by_codesign"))
+                               first & known, first_acc, keys=keys).assign(indicator="accelerated_by_codesign"))
     # sum/sumsq present (blank) so the engine can finish its means when no topic has any
     cols = ["school_id", "year", "group_type", "group", "indicator", "numerator", "denominator", "people",
-            "people_num", "sum", "sumsq"]
+            "people_num", "sum", "sumsq", *KEY_SUMS]
     if not parts:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True).assign(sum=np.nan, sumsq=np.nan)[cols]

@@ -225,3 +225,60 @@ def positions(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: li
     if ref is None or len(ref) == 0:
         return np.full(len(df), -1, dtype=np.int64)
     return first_positions(*packed_keys(df, cols, ref, ref_cols))
+
+
+# --- record keys: which records make up a count ---------------------------------------------------
+
+#: record keys are whole numbers below 2**RECORD_KEY_BITS, so that a cell's sum of them (a float64
+#: from np.bincount) is exact, whatever the order, for up to 2**29 records in one cell
+RECORD_KEY_BITS = 24
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every bit of the input reaches every bit of the output.
+
+    Examples
+    --------
+    >>> mix64(np.array([0, 1], dtype=np.uint64)).tolist()[0], int(mix64(np.array([1], dtype=np.uint64))[0]) > 0
+    (0, True)
+    """
+    x = np.asarray(x).astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def record_hashes(frame: pd.DataFrame, cols: list[str], kind: str) -> np.ndarray:
+    """A fixed 64-bit hash (uint64) per row of the record ``frame[cols]`` names, a different one per ``kind``.
+
+    Text, categorical and integer columns hash by value (a categorical as its text), so the same
+    record gets the same hash from whichever table it is read.
+    """
+    h = pd.util.hash_pandas_object(frame[cols], index=False, categorize=True).to_numpy(np.uint64)
+    tag = np.uint64(int.from_bytes(kind.encode()[:8].ljust(8, b"\0"), "little"))
+    return mix64(h ^ tag)
+
+
+def record_keys(frame: pd.DataFrame, cols: list[str], kind: str) -> np.ndarray:
+    """The record key of each row (float64 whole numbers below 2**24): what a cell sums to name its records.
+
+    Not secret: the keyed draw that rounds a count hashes the cell's sum with the secret key
+    (:mod:`hsp_eval.disclosure`). Two cells with the same records have the same sum.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"school_id": ["0042", "0042"], "family_id": ["F1", "F2"]})
+    >>> k = record_keys(f, ["school_id", "family_id"], "family")
+    >>> bool(k[0] != k[1] and k.max() < 2 ** 24 and (k == record_keys(f.iloc[::-1], ["school_id", "family_id"], "family")[::-1]).all())
+    True
+    """
+    return to_record_keys(record_hashes(frame, cols, kind))
+
+
+def to_record_keys(hashes: np.ndarray) -> np.ndarray:
+    """Record keys (float64 below 2**24) from 64-bit record hashes."""
+    return (np.asarray(hashes, dtype=np.uint64) >> np.uint64(64 - RECORD_KEY_BITS)).astype("float64")

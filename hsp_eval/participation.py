@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import vocab
 from .aggregate import count, for_indicator, moments, per_unit, tally
-from .keys import positions
+from .keys import positions, record_keys
 
 
 def attended_rows(activities: pd.DataFrame, attendance: pd.DataFrame) -> pd.DataFrame:
@@ -84,6 +84,13 @@ def register_rows(activities: pd.DataFrame, attendance: pd.DataFrame, pos: np.nd
         "attended": attendance["attended"].to_numpy(dtype=bool, na_value=False)[keep],
         "invited": attendance["invited"].to_numpy(dtype=bool, na_value=False)[keep],
     })
+
+
+def attendance_keys(attendance: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The record key of the attendance rows at ``rows``: an activity and who it was about (family,
+    and the student where the register names one)."""
+    cols = ["activity_id", "family_id"] + (["student_id"] if "student_id" in attendance else [])
+    return record_keys(attendance[cols].take(rows).reset_index(drop=True), cols, "attendance")
 
 
 def family_measures(n_units: int, unit: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
@@ -157,16 +164,25 @@ def counted(ctx) -> pd.DataFrame:
     # attended rows and invitations, counted per family and then into the family's groups
     n = len(families)
     attended = rows["attended"].to_numpy()
+    if ctx.wants("learning_share", "invitation_uptake"):
+        row_key = attendance_keys(attendance, rows["row"].to_numpy())
     if ctx.wants("learning_share"):
         learning = _LEARNING[rows["type"].to_numpy()[attended]]
+        k = row_key[attended]
         add(tally(for_indicator(family_cells, "learning_share"),
                   per_unit(unit[attended], learning.astype("float64"), n),
-                  per_unit(unit[attended], None, n)), "learning_share")
+                  per_unit(unit[attended], None, n),
+                  keys=(per_unit(unit[attended], np.where(learning, k, 0.0), n), per_unit(unit[attended], k, n), None)),
+            "learning_share")
     if ctx.wants("invitation_uptake"):
         invited = rows["invited"].to_numpy()
+        k = row_key[invited]
         add(tally(for_indicator(family_cells, "invitation_uptake"),
                   per_unit(unit[invited], attended[invited].astype("float64"), n),
-                  per_unit(unit[invited], None, n)), "invitation_uptake")
+                  per_unit(unit[invited], None, n),
+                  keys=(per_unit(unit[invited], np.where(attended[invited], k, 0.0), n),
+                        per_unit(unit[invited], k, n), None)),
+            "invitation_uptake")
 
     # year over year: retention of last year's reached families, reach of new families
     if ctx.wants("retention"):

@@ -56,9 +56,6 @@ class Indicator:
     #: rows of indicators naming the same link in a cell show a count of one another (a numerator as a
     #: denominator, or a sum of them): they are shown together or withheld together
     linked: str = ""
-    #: counts the indicator shares with other indicators, as (count, name) pairs (count: numerator,
-    #: denominator or people): the same name in a cell is the same records, so it gets one published count
-    shared: tuple[tuple[str, str], ...] = ()
 
 
 _P = "participation"
@@ -217,17 +214,6 @@ _LINKED = {
 }
 _WITHIN = {"new_family_reach": ("new_family", "new")}
 _BOUNDED_BY = {"retention": ("families", "new_family", "returning")}
-_SHARED = {
-    "two_way_share": (("numerator", "family-started contacts"), ("denominator", "contacts"),
-                      ("people", "families with a contact")),
-    "learning_contact_share": (("denominator", "contacts"), ("people", "families with a contact")),
-    "good_news_share": (("denominator", "school-started contacts"),
-                        ("people", "families with a school-started contact")),
-    "deficit_share": (("denominator", "school-started contacts"),
-                      ("people", "families with a school-started contact")),
-    "portal_adoption": (("numerator", "portal users"),),
-    "portal_regular_use": (("denominator", "portal users"), ("people", "portal users")),
-}
 _DERIVED = {"respondent_representation": ("survey_response_rate",), "perception_gap": ("scale_favourable",),
             "self_review_gap": ("self_review_rating",)}
 
@@ -237,8 +223,7 @@ def _with_disclosure_facts(i: Indicator) -> Indicator:
     population = next((p for p, ids in _POPULATION.items() if i.id in ids), "")
     linked = next((k for k, ids in _LINKED.items() if i.id in ids), "")
     return replace(i, people=people, population=population, derived_from=_DERIVED.get(i.id, ()),
-                   within=_WITHIN.get(i.id, ()), bounded_by=_BOUNDED_BY.get(i.id, ()), linked=linked,
-                   shared=_SHARED.get(i.id, ()))
+                   within=_WITHIN.get(i.id, ()), bounded_by=_BOUNDED_BY.get(i.id, ()), linked=linked)
 
 
 INDICATORS = tuple(_with_disclosure_facts(i) for i in INDICATORS)

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from .aggregate import Cells, moments
+from .keys import record_keys
 from .stats import Z95
 
 FINAL = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator", "people",
@@ -41,10 +42,16 @@ def rating_cells(ratings: pd.DataFrame) -> Cells:
     >>> rating_cells(r).cells["group"].tolist()
     ['time:leaders', 'time:whanau']
     """
+    ratings = ratings.reset_index(drop=True)
     group = ratings["dimension"].astype("str") + ":" + ratings["rater_group"].astype("str")
     groups = pd.DataFrame({"unit": np.arange(len(ratings)), "group_type": "dimension",
                            "group": group.to_numpy()})
-    return Cells.build(ratings.reset_index(drop=True), groups)
+    # a rating is a record: its school, year, dimension and rater group, and which of that group's
+    # ratings it is (several leaders may each rate)
+    cols = [c for c in ("school_id", "year", "framework", "dimension", "rater_group") if c in ratings]
+    nth = ratings.groupby(cols, observed=True, sort=False).cumcount()
+    key = record_keys(ratings[cols].assign(nth=nth.to_numpy()), cols + ["nth"], "rating")
+    return Cells.build(ratings, groups, key)
 
 
 def counted(ctx) -> pd.DataFrame:

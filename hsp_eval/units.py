@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .keys import codes_of, distinct, positions
+from .keys import codes_of, distinct, positions, record_keys
 from .vocab import ETHNIC_GROUPS, NOT_STATED, PRIORITY_ORDER, YEAR_BANDS
 
 GROUP_TYPES = ("all", "ethnicity", "ethnicity_prioritised", "year_band", "target", "new_family")
@@ -284,6 +284,18 @@ def _sorted_groups(parts: list[tuple]) -> pd.DataFrame:
     group = pd.Categorical.from_codes(group[order], categories=pd.Index(groups))
     del order
     return pd.DataFrame({"unit": unit, "group_type": gtype, "group": group}, copy=False)
+
+
+def family_keys(frame: pd.DataFrame) -> np.ndarray:
+    """The record key of each family row (school_id, family_id): one family, one key, every year.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"school_id": ["A", "A"], "year": [2023, 2024], "family_id": ["F1", "F1"]})
+    >>> k = family_keys(f); bool(k[0] == k[1])
+    True
+    """
+    return record_keys(frame, ["school_id", "family_id"], "family")
 
 
 def family_units(enrolments: pd.DataFrame, group_types=None) -> Units:

@@ -56,8 +56,8 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .aggregate import Cells, count, for_indicator, moments, per_unit, tally
-from .keys import codes_of, dense_unique, distinct, pack, positions
+from .aggregate import KEY_SUMS, Cells, count, for_indicator, moments, per_unit, tally
+from .keys import codes_of, dense_unique, distinct, mix64, pack, positions, record_hashes, record_keys, to_record_keys
 
 RESPONDENT = ["instrument", "year", "school_id", "respondent_id"]
 ITEM = ["instrument", "item_id"]
@@ -65,7 +65,7 @@ ALPHA_MIN = 10  #: fewest respondents answering every item for a scale_alpha row
 OUT = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
        "people", "value", "ci_low", "ci_high"]
 COUNTED = ["school_id", "year", "group_type", "group", "indicator", "numerator", "denominator", "people", "people_num",
-           "sum", "sumsq"]
+           "sum", "sumsq", *KEY_SUMS]
 
 
 # ---------------------------------------------------------------------------
@@ -203,6 +203,17 @@ class _Answers:
         groups, inverse = dense_unique(where[units // ns] * ns + units % ns, len(first) * ns)
         return items, decoded(groups).assign(**moments_of(inverse, total))
 
+    def respondent_hashes(self) -> np.ndarray:
+        """Each respondent row's record hash (:func:`hsp_eval.keys.record_hashes`), made once."""
+        if not hasattr(self, "_respondent_hashes"):
+            self._respondent_hashes = record_hashes(self.who, RESPONDENT, "respondent")
+        return self._respondent_hashes
+
+    def answer_keys(self, rows: np.ndarray) -> np.ndarray:
+        """The record key of each answer at ``rows``: its respondent's and its item's."""
+        item = record_hashes(self.items, ITEM, "item")
+        return to_record_keys(mix64(self.respondent_hashes()[self.resp[rows]] ^ item[self.item[rows]]))
+
     def scale_codes(self) -> tuple[np.ndarray, pd.Index]:
         """Each answer's scale as a code into the sorted scale names (-1: an inventory item)."""
         codes, scales = pd.factorize(self.items["scale"], sort=True)
@@ -325,11 +336,15 @@ def instrument_response_rates(families, linked: pd.DataFrame) -> pd.DataFrame:
     m = (families.frame[key + ["family_id"]].merge(surveyed, on=key)
          .merge(linked, on=key + ["instrument", "family_id"], how="left"))
     m["responded"] = m["responded"].eq(True).astype("float64")
-    g = (m.groupby(key + ["instrument"], observed=True, sort=True)["responded"]
-         .agg(numerator="sum", denominator="size").reset_index())
+    m["_k"] = record_keys(m, ["school_id", "family_id"], "family")  # the families' record keys
+    m["_kn"] = m["_k"] * m["responded"]
+    g = (m.groupby(key + ["instrument"], observed=True, sort=True)
+         .agg(numerator=("responded", "sum"), denominator=("responded", "size"), ck_numerator=("_kn", "sum"),
+              ck_denominator=("_k", "sum")).reset_index())
     return g.rename(columns={"instrument": "group"}).assign(
         group_type="instrument", denominator=lambda d: d["denominator"] * 1.0,
-        people=lambda d: d["denominator"], people_num=lambda d: d["numerator"])  # a family each
+        people=lambda d: d["denominator"], people_num=lambda d: d["numerator"],  # a family each
+        ck_people=lambda d: d["ck_denominator"])
 
 
 # ---------------------------------------------------------------------------
@@ -448,15 +463,22 @@ def _grouped_count(answers: _Answers, rows: np.ndarray, codes: np.ndarray, names
     fav = answers.favourable[rows]
     favourable = per_unit(index, fav, len(groups))
     answered = per_unit(index, None, len(groups))
-    people, people_num = _respondents_per_group(index, answers.resp[rows], fav, len(groups), len(answers.who))
+    key = answers.answer_keys(rows)
+    keys = (per_unit(index, np.where(np.nan_to_num(fav) > 0, key, 0.0), len(groups)), per_unit(index, key, len(groups)))
+    del key
+    resp_key = to_record_keys(answers.respondent_hashes())
+    people, people_num, people_key = _respondents_per_group(index, answers.resp[rows], fav, len(groups),
+                                                            len(answers.who), resp_key)
     del index, fav
-    return tally(_one_group_cells(groups, group_type, groups["group"]), favourable, answered, people, people_num)
+    return tally(_one_group_cells(groups, group_type, groups["group"]), favourable, answered, people, people_num,
+                 keys=keys + (people_key,))
 
 
 def _respondents_per_group(index: np.ndarray, resp: np.ndarray, favourable: np.ndarray, n_groups: int,
-                           n_resp: int) -> tuple[np.ndarray, np.ndarray]:
+                           n_resp: int, resp_key: np.ndarray | None = None) -> tuple:
     """Distinct respondents per group among the answers (``index``: each answer's group), and
-    those with at least one favourable answer: the people behind a count of answers.
+    those with at least one favourable answer: the people behind a count of answers. With
+    ``resp_key`` (each respondent's record key), also the sum of the keys of each group's respondents.
 
     Examples
     --------
@@ -469,14 +491,20 @@ def _respondents_per_group(index: np.ndarray, resp: np.ndarray, favourable: np.n
     every = distinct(pair)
     some_fav = distinct(pair[fav])
     width = max(n_resp, 1)
-    return (np.bincount(every // width, minlength=n_groups).astype("float64"),
-            np.bincount(some_fav // width, minlength=n_groups).astype("float64"))
+    out = (np.bincount(every // width, minlength=n_groups).astype("float64"),
+           np.bincount(some_fav // width, minlength=n_groups).astype("float64"))
+    if resp_key is None:
+        return out
+    return out + (np.bincount(every // width, weights=resp_key[every % width], minlength=n_groups),)
 
 
 def _scale_counted(ctx, answers: _Answers) -> list[pd.DataFrame]:
     sc, _ = _scales(ctx, answers)
     score = np.where(sc["kept"].to_numpy(dtype=bool), sc["score"].to_numpy(dtype="float64"), np.nan)
-    out = [moments(_one_group_cells(sc, "scale", scale_group(sc)), score).assign(indicator="scale_score")]
+    cells = _one_group_cells(sc, "scale", scale_group(sc))
+    cells.key = record_keys(sc.reset_index(drop=True), RESPONDENT, "respondent")
+    out = [moments(cells, score).assign(indicator="scale_score")]
+    del cells
     del sc, score  # this function's references (the respondent scales stay in the topic's cache)
     scale, names = answers.scale_codes()
     on, off = np.flatnonzero(scale >= 0), np.flatnonzero(scale < 0)  # off: inventory items

@@ -413,6 +413,27 @@ def test_relations_hold_on_an_unsuppressed_engine_table(tmp_path, name):
         assert checked.get("year", 0) > 0
 
 
+def test_a_region_of_one_school_publishes_that_schools_counts(tmp_path):
+    # the same records (the school's families, contacts...) get one published count at both levels,
+    # and counts of the same records in two indicators agree (the contacts of two_way_share and
+    # learning_contact_share; the families of reach and of contact_reach)
+    schools, families = HAND_MADE["region_of_one_school"]
+    ds = _load(tmp_path, schools, families, years=(2023, 2024))
+    t = hsp_eval.indicators.compute(ds, publication=True, key=KEY)
+    keys = ["year", "indicator", "group_type", "group"]
+    school = t[(t["level"] == "school") & (t["area_id"] == "0001")].set_index(keys)
+    region = t[(t["level"] == "region") & (t["area_id"] == "Otago")].set_index(keys)
+    assert len(school) and school.index.equals(region.index)
+    shown = ~school["suppressed"]
+    assert shown.any()
+    for c in ("numerator", "denominator", "people", "value"):
+        pd.testing.assert_series_equal(school.loc[shown, c], region.loc[shown, c], check_names=False)
+    cell = t.set_index(["level", "area_id", "year", "group_type", "group"])
+    for a, b, c in (("two_way_share", "learning_contact_share", "denominator"), ("reach", "contact_reach", "denominator")):
+        x, y = cell[cell["indicator"] == a][c].dropna().align(cell[cell["indicator"] == b][c].dropna(), join="inner")
+        assert len(x) and (x == y).all(), (a, b)
+
+
 def test_check_relations_finds_a_false_relation():
     schools = pd.DataFrame({"school_id": ["A", "B"], "region": ["Otago", "Otago"]})
     t = _t([("school", "A", 2024, "reach", "all", "all", 5, 20, 20),

@@ -272,15 +272,38 @@ def test_the_same_key_gives_the_same_publication_and_another_key_another():
     assert (a["denominator"] != b["denominator"]).any() and (a["numerator"] != b["numerator"]).any()
 
 
-def test_the_same_population_gets_the_same_published_count_at_school_and_region():
-    # a region of one school counts that school's families: its counts must not be rounded independently
-    school = _pub_table(40).assign(area_id="0001", year=lambda d: 2000 + np.arange(len(d)))
-    t = _cat(school, school.assign(level="region", area_id="Otago"))
+def _with_record_keys(t, seed=5):
+    """``t`` with sums of record keys for its counts, as the engine gives them (one set per row)."""
+    rng = np.random.default_rng(seed)
+    return t.assign(**{f"ck_{c}": rng.integers(0, 2 ** 30, len(t)).astype("float64")
+                       for c in ("numerator", "denominator", "people")})
+
+
+def test_the_same_records_get_the_same_published_count_wherever_they_are_counted():
+    # a region of one school counts that school's records; so does another indicator of the same
+    # families: the engine gives them the same sums of record keys, so they must round alike
+    school = _with_record_keys(_pub_table(40).assign(area_id="0001", year=lambda d: 2000 + np.arange(len(d))))
+    t = _cat(school, school.assign(level="region", area_id="Otago"),
+             school.assign(indicator="reach_learning"))
     out = disclosure.protect(t, publication=True, key=KEY, region_of=pd.Series({"0001": "Otago"}))
     assert not out["suppressed"].any()
-    s, r = (out[out["level"] == lv].reset_index(drop=True) for lv in ("school", "region"))
+    assert not any(c.startswith("ck_") for c in out.columns)  # the key sums stay inside
+    n = len(school)
+    s, r, other = (out.iloc[i * n:(i + 1) * n].reset_index(drop=True) for i in range(3))
     for c in ("numerator", "denominator", "people", "value"):
         pd.testing.assert_series_equal(s[c], r[c], check_names=False)
+        pd.testing.assert_series_equal(s[c], other[c], check_names=False)
+
+
+def test_one_record_more_or_less_gives_an_independent_draw():
+    # the same labels and counts, but other records (another sum of keys): rounded independently
+    a = _with_record_keys(_pub_table(300), seed=5)
+    b = a.assign(ck_numerator=a["ck_numerator"] + 1, ck_denominator=a["ck_denominator"] + 1,
+                 ck_people=a["ck_people"] + 1)
+    pa_, pb = (disclosure.protect(x, publication=True, key=KEY) for x in (a, b))
+    moved = (pa_["denominator"] != pb["denominator"]).mean()
+    # two independent roundings of a count that is not a multiple of 3 differ with probability 4/9
+    assert 0.3 < moved < 0.6, moved
 
 
 def test_publication_never_shows_a_proportion_outside_0_to_1():
