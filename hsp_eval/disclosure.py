@@ -93,10 +93,11 @@ RULES = {
 
 
 def _is_derived(indicator: pd.Series, group: pd.Series) -> np.ndarray:
-    ind = indicator.astype("str")
+    ind = _text(indicator)
     derived_ids = [i for i, x in REGISTRY.items() if x.derived_from]
-    return (ind.str.endswith(GAP_SUFFIX) | ind.isin(derived_ids) | (ind == "scale_alpha")
-            | ((ind == "accelerated_by_codesign") & (group.astype("str") == "adjusted_odds_ratio"))).to_numpy()
+    return (ind.str.endswith(GAP_SUFFIX).to_numpy(dtype=bool) | ind.isin(derived_ids).to_numpy()
+            | (ind == "scale_alpha").to_numpy()
+            | ((ind == "accelerated_by_codesign").to_numpy() & (_text(group) == "adjusted_odds_ratio").to_numpy()))
 
 
 def _people(t: pd.DataFrame) -> np.ndarray:
@@ -106,8 +107,37 @@ def _people(t: pd.DataFrame) -> np.ndarray:
 
 # --- relations -------------------------------------------------------------------------------------
 
+def _text(s: pd.Series) -> pd.Series:
+    """A text key column as a categorical, index 0..n-1 (the engine's already are categoricals).
+
+    Compared, merged and mapped by its codes: text columns of millions of rows, made into Python
+    strings, were most of the memory disclosure control took at national scale (docs/performance.md).
+    """
+    s = s.reset_index(drop=True)
+    return s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype("str").astype("category")
+
+
 def _keys(t: pd.DataFrame, cols) -> pd.DataFrame:
-    return pd.DataFrame({c: t[c].astype("str").to_numpy() if c != "year" else t[c].to_numpy() for c in cols})
+    """The key columns ``cols`` of ``t``: text as categoricals, the year as it is."""
+    return pd.DataFrame({c: _text(t[c]) if c != "year" else t[c].reset_index(drop=True) for c in cols})
+
+
+def _with(s: pd.Series, *values) -> pd.Series:
+    """The categorical ``s`` with ``values`` among its categories (to assign them)."""
+    new = [v for v in values if v not in s.cat.categories]
+    return s.cat.add_categories(new) if new else s
+
+
+def _like(s: pd.Series, values) -> pd.Series:
+    """``values`` as a categorical with the categories of ``s`` (values outside them are missing):
+    merged with ``s`` by codes."""
+    cats = s.cat.categories
+    return pd.Series(pd.Categorical.from_codes(cats.get_indexer(pd.Index(values, dtype=object)), cats))
+
+
+def _per_indicator(ind: pd.Series, fact) -> np.ndarray:
+    """``fact(REGISTRY entry)`` per row ("" outside the registry), looked up once per indicator."""
+    return _text(ind).map(lambda i: fact(REGISTRY[i]) if i in REGISTRY else "").astype(object).to_numpy()
 
 
 def relations(t: pd.DataFrame, region_of: pd.Series) -> pd.DataFrame:
@@ -119,8 +149,7 @@ def relations(t: pd.DataFrame, region_of: pd.Series) -> pd.DataFrame:
     """
     derived = _is_derived(t["indicator"], t["group"])
     k = _keys(t, KEY_COLS).assign(row=np.arange(len(t)))[~derived]
-    ind = k["indicator"].to_numpy()
-    unit = np.array([REGISTRY[i].people if i in REGISTRY else "" for i in ind], dtype=object)
+    unit = _per_indicator(k["indicator"], lambda x: x.people)
     out = []
     # groups that partition the all row's population (year bands do for students: one year level each)
     gt = k["group_type"]
@@ -139,10 +168,13 @@ def relations(t: pd.DataFrame, region_of: pd.Series) -> pd.DataFrame:
     # levels: school rows add up to their region's row, region rows to the nation's
     same = ["year", "indicator", "group_type", "group"]
     school = k[k["level"] == "school"]
-    school = school.assign(up=school["area_id"].map(region_of).astype("str"))
+    area = k["area_id"].cat.categories  # each school's region, as a code of the same categories
+    region_code = area.get_indexer(area.map(lambda a: region_of.get(a)))
+    school = school.assign(up=pd.Categorical.from_codes(region_code[school["area_id"].cat.codes.to_numpy()], area))
     region = k[k["level"] == "region"].rename(columns={"area_id": "up"})
     out.append((True, school, region[["up"] + same + ["row"]], ["up"] + same))
-    reg = k[k["level"] == "region"].assign(up="NZ")
+    reg = k[k["level"] == "region"]
+    reg = reg.assign(up=_like(k["area_id"], ["NZ"] * len(reg)).array)
     nat = k[k["level"] == "national"].rename(columns={"area_id": "up"})
     out.append((True, reg, nat[["up"] + same + ["row"]], ["up"] + same))
     # accelerated_rate over measures counts the same rows as accelerated_by_codesign's two groups
@@ -183,26 +215,33 @@ def _secondary(m: pd.DataFrame, withheld: np.ndarray, people: np.ndarray, thresh
     retention's families are among last year's reached, its retained among this year's reached): a
     withheld part is then between what the others can hold at most and its own bound, which can pin it.
     """
-    w = withheld[m["row"].to_numpy()]
+    rows, sets = m["row"].to_numpy(), m["set"].to_numpy()
+    w = withheld[rows]
     tot = m["total"].to_numpy()
-    p = people[m["row"].to_numpy()]
+    p = np.nan_to_num(people[rows])
     # the people a reader can attribute to the withheld parts together: the total's people minus the
     # shown parts' (the parts' own people where there is no total; a part withheld upstream, e.g. in a
     # table protected before, may have no people left in it)
-    n = np.zeros(len(m)) if numerator is None else np.nan_to_num(numerator[m["row"].to_numpy()])
-    f = pd.DataFrame({"set": m["set"].to_numpy(), "wp": w & ~tot, "sp": ~w & ~tot, "wt": w & tot, "t": tot,
-                      "ns": np.where(~w & ~tot, n, 0.0), "nt": np.where(tot, n, 0.0),
-                      "pw": np.where(w & ~tot, np.nan_to_num(p), 0.0),
-                      "ps": np.where(~w & ~tot, np.nan_to_num(p), 0.0), "pt": np.where(tot, np.nan_to_num(p), 0.0)})
-    g = f.groupby("set", sort=False).agg(wp=("wp", "sum"), sp=("sp", "sum"), wt=("wt", "any"), t=("t", "any"),
-                                         ns=("ns", "sum"), nt=("nt", "sum"),
-                                         pw=("pw", "sum"), ps=("ps", "sum"), pt=("pt", "sum"))
+    n = np.zeros(len(m)) if numerator is None else np.nan_to_num(numerator[rows])
+    # per set (codes 0..S-1), one np.bincount a column: a frame of every member's columns at once took
+    # gigabytes at national scale (docs/performance.md)
+    n_sets = int(sets.max()) + 1 if len(sets) else 0
+
+    def per_set(weights) -> np.ndarray:
+        return np.bincount(sets, weights=weights, minlength=n_sets)
+
+    wpart, spart = w & ~tot, ~w & ~tot
+    g = pd.DataFrame({"wp": per_set(wpart), "sp": per_set(spart), "wt": per_set(w & tot) > 0, "t": per_set(tot) > 0,
+                      "ns": per_set(np.where(spart, n, 0.0)), "nt": per_set(np.where(tot, n, 0.0)),
+                      "pw": per_set(np.where(wpart, p, 0.0)), "ps": per_set(np.where(spart, p, 0.0)),
+                      "pt": per_set(np.where(tot, p, 0.0))})
+    del p, n, wpart, spart
     g["pw"] = np.where(g["t"], np.maximum(g["pt"] - g["ps"], g["pw"]), g["pw"])
     total_shown = g["t"] & ~g["wt"]
     # a withheld row is there, so it has at least one person: of k withheld parts covering P people,
     # one can hold at most P - (k - 1); that must reach the threshold, or each is proven small (groups
     # that overlap give no such sum: there only a lone withheld group is unsafe)
-    cover = m.groupby("set", sort=False)["cover"].first().reindex(g.index).to_numpy()
+    cover = per_set(m["cover"].to_numpy()) > 0  # a set's members are all of a cover or none
     few = np.where(cover, False, g["pw"] - (g["wp"] - 1) < threshold)
     lone = (g["wp"] == 1) & (~cover | ((g["ns"] == 0) & (g["nt"] > 0)))
     unsafe = ((total_shown & (g["wp"] >= 1) & (lone | few))
@@ -214,20 +253,22 @@ def _secondary(m: pd.DataFrame, withheld: np.ndarray, people: np.ndarray, thresh
     if not len(bad):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     # sets whose withheld rows are all withheld for counts, not people
-    pop_w = w & (np.ones(len(m), bool) if for_people is None else for_people[m["row"].to_numpy()])
-    counts_only = ~pd.Series(pop_w).groupby(m["set"].to_numpy()).any()
-    free = np.ones(len(m), dtype=bool) if known is None else ~known[m["row"].to_numpy()]
-    cand = m[m["set"].isin(bad).to_numpy() & ~w & ~tot & free].assign(p=lambda d: people[d["row"].to_numpy()])
+    pop_w = w & (np.ones(len(m), bool) if for_people is None else for_people[rows])
+    counts_only = pd.Series(per_set(pop_w) == 0)
+    free = np.ones(len(m), dtype=bool) if known is None else ~known[rows]
+    is_bad = np.zeros(n_sets, dtype=bool)
+    is_bad[bad] = True
+    cand = m[is_bad[sets] & ~w & ~tot & free].assign(p=lambda d: people[d["row"].to_numpy()])
     pick = cand.sort_values(["set", "p", "row"], kind="stable").drop_duplicates("set")
-    rows, sets = pick["row"].to_numpy(), pick["set"].to_numpy()
+    picked, by = pick["row"].to_numpy(), pick["set"].to_numpy()
     # a set with no shown part left: its total goes
-    no_part = np.setdiff1d(bad, sets)
+    no_part = np.setdiff1d(bad, by)
     if len(no_part):
-        last = m[m["set"].isin(no_part).to_numpy() & tot]
-        rows, sets = np.concatenate([rows, last["row"].to_numpy()]), np.concatenate([sets, last["set"].to_numpy()])
-    only = counts_only.reindex(sets).fillna(False).to_numpy(dtype=bool)
+        last = m[np.isin(sets, no_part) & tot]
+        picked, by = np.concatenate([picked, last["row"].to_numpy()]), np.concatenate([by, last["set"].to_numpy()])
+    only = counts_only.reindex(by).fillna(False).to_numpy(dtype=bool)
     # a row picked by a set for its people and by another for counts: for its people
-    frame = pd.DataFrame({"row": rows.astype(np.int64), "only": only}).groupby("row", sort=False)["only"].all()
+    frame = pd.DataFrame({"row": picked.astype(np.int64), "only": only}).groupby("row", sort=False)["only"].all()
     return frame.index.to_numpy(dtype=np.int64), frame.to_numpy(dtype=bool)
 
 
@@ -236,25 +277,28 @@ def _bounded_parts(m: pd.DataFrame, w: np.ndarray, tot: np.ndarray, g: pd.DataFr
     """Per set, whether a withheld part is pinned (or, in people, proven small) by the parts' bounds."""
     rows, sets = m["row"].to_numpy(), m["set"].to_numpy()
     part = w & ~tot
-    out = pd.Series(False, index=g.index)
+    out = np.zeros(len(g), dtype=bool)  # g: one row per set code
+
+    def per_set(weights) -> np.ndarray:
+        return np.bincount(sets, weights=weights, minlength=len(g))
+
     for what, rest in (("people", g["pw"]), ("numerator", g["nt"] - g["ns"])):
         bound = upper[what][rows]
         u = np.where(part, bound, 0.0)
-        su = pd.Series(u).groupby(sets).sum().reindex(g.index).to_numpy()
+        su = per_set(u)
         # the withheld parts' bounds together: also the total's bound less the shown parts' (the
         # bounding rows' own sum: last year's reached families of every group add up too)
-        ut = pd.Series(np.where(tot, bound, 0.0)).groupby(sets).sum().reindex(g.index).to_numpy()
-        us = pd.Series(np.where(~w & ~tot, bound, 0.0)).groupby(sets).sum().reindex(g.index).to_numpy()
+        ut = per_set(np.where(tot, bound, 0.0))
+        us = per_set(np.where(~w & ~tot, bound, 0.0))
         with np.errstate(invalid="ignore"):
             su = np.minimum(su, np.where(np.isfinite(ut) & np.isfinite(us), ut - us, np.inf))
-        at = g.index.get_indexer(sets)
-        r = rest.to_numpy()[at]
+        r = rest.to_numpy()[sets]
         with np.errstate(invalid="ignore"):
-            lo = r - (su[at] - u)
+            lo = r - (su[sets] - u)
             up = np.minimum(u, r)
             hit = part & (((lo >= up - 1e-9) & (up >= 1)) | ((what == "people") & (lo >= 1) & (up < threshold)))
-        out |= pd.Series(hit).groupby(sets).any().reindex(g.index).fillna(False).to_numpy(dtype=bool)
-    return out
+        out |= per_set(hit) > 0
+    return pd.Series(out, index=g.index)
 
 
 def _year_rows(t: pd.DataFrame) -> np.ndarray:
@@ -281,10 +325,12 @@ def _population_labels(t: pd.DataFrame) -> pd.DataFrame:
     An indicator over a group of the population (registry ``within``: new families) has that group's
     cell for its ``all`` row, and a population of its own for its groups.
     """
-    ind = t["indicator"].astype("str")
+    ind = _text(t["indicator"])
     reg = {i: REGISTRY[i] for i in ind.unique() if i in REGISTRY}
-    pop = ind.map(lambda i: reg[i].population if i in reg else "").to_numpy(dtype=object)
-    k = _keys(t, ["group_type", "group"]).assign(pop=pop)
+    k = _keys(t, ["group_type", "group"]).assign(pop=_per_indicator(ind, lambda x: x.population))
+    within = [x.within for x in reg.values() if x.within]
+    k["group_type"] = _with(k["group_type"], "all", *[w[0] for w in within])
+    k["group"] = _with(k["group"], "all", *[w[1] for w in within])
     whole = k["group_type"].isin(NOT_OF_ALL).to_numpy()
     k.loc[whole, "group_type"] = "all"
     k.loc[whole, "group"] = "all"
@@ -301,8 +347,7 @@ def _population_labels(t: pd.DataFrame) -> pd.DataFrame:
 def _cell_codes(t: pd.DataFrame, gt_g: pd.DataFrame, name: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes of (level, area, year, group_type, group, name) for rows with a name (-1: none)."""
     shared = name != ""
-    k = _keys(t, ["level", "area_id", "year"]).assign(gt=gt_g["group_type"].to_numpy(),
-                                                      g=gt_g["group"].to_numpy(), name=name)
+    k = _keys(t, ["level", "area_id", "year"]).assign(gt=gt_g["group_type"].array, g=gt_g["group"].array, name=name)
     codes = np.full(len(t), -1, dtype=np.int64)
     if shared.any():
         codes[shared] = pd.factorize(pd.MultiIndex.from_frame(k[shared]))[0]
@@ -330,13 +375,13 @@ def _all_rows(t: pd.DataFrame) -> np.ndarray:
 def _bounded_rows(t: pd.DataFrame) -> tuple[np.ndarray, bool]:
     """(all row, row of the bounding cell) pairs for indicators with ``bounded_by``: every row of the
     bounding group's cell of the same population (e.g. reach of the returning families)."""
-    ind = t["indicator"].astype("str")
+    ind = _text(t["indicator"])
     wanted = {i: REGISTRY[i] for i in ind.unique() if i in REGISTRY and REGISTRY[i].bounded_by}
     if not wanted:
         return np.zeros((0, 2), dtype=np.int64), False
     k = _keys(t, ["level", "area_id", "year"]).assign(row=np.arange(len(t)), pop=_population_labels(t)["pop"].to_numpy(),
-                                                      gt=t["group_type"].astype("str").to_numpy(),
-                                                      g=t["group"].astype("str").to_numpy(), ind=ind.to_numpy())
+                                                      gt=_text(t["group_type"]).array, g=_text(t["group"]).array,
+                                                      ind=ind.array)
     pairs = []
     for i, x in wanted.items():
         tops = k[(k["ind"] == i) & (k["gt"] == "all")]
@@ -350,7 +395,7 @@ def _bounded_rows(t: pd.DataFrame) -> tuple[np.ndarray, bool]:
 
 def _linked_rows(t: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Codes of (level, area, year, group_type, group, link) for rows of linked indicators (-1: none)."""
-    name = np.array([REGISTRY[i].linked if i in REGISTRY else "" for i in t["indicator"].astype("str")], dtype=object)
+    name = _per_indicator(t["indicator"], lambda x: x.linked)
     return _cell_codes(t, _keys(t, ["group_type", "group"]), name)
 
 
@@ -361,7 +406,7 @@ def _sources(t: pd.DataFrame) -> pd.DataFrame:
     k = _keys(t, KEY_COLS).assign(row=np.arange(len(t)))
     ind, grp = k["indicator"], k["group"]
     wanted = []
-    gap = ind.str.endswith(GAP_SUFFIX)
+    gap = ind.str.endswith(GAP_SUFFIX).to_numpy(dtype=bool)
     # (assigning a column of k to an empty selection of k would give it k's rows: take the selection's own)
     wanted.append(k[gap].assign(s_ind=ind[gap].str.removesuffix(GAP_SUFFIX), s_gt=k.loc[gap, "group_type"],
                                 s_grp=grp[gap]))
@@ -370,15 +415,17 @@ def _sources(t: pd.DataFrame) -> pd.DataFrame:
     wanted.append(k[rep].assign(s_ind="survey_response_rate", s_gt="all", s_grp="all"))
     per = ind == "perception_gap"
     for role in ("staff", "whanau"):
-        wanted.append(k[per].assign(s_ind="scale_favourable", s_gt="scale", s_grp=role + ":" + grp[per]))
+        wanted.append(k[per].assign(s_ind="scale_favourable", s_gt="scale", s_grp=role + ":" + grp[per].astype(object)))
     srg = ind == "self_review_gap"
     for role in ("leaders", "whanau"):
-        wanted.append(k[srg].assign(s_ind="self_review_rating", s_gt="dimension", s_grp=grp[srg] + ":" + role))
+        wanted.append(k[srg].assign(s_ind="self_review_rating", s_gt="dimension", s_grp=grp[srg].astype(object) + ":" + role))
     odds = (ind == "accelerated_by_codesign") & (grp == "adjusted_odds_ratio")
     for g in ("codesigned", "not_codesigned"):
         wanted.append(k[odds].assign(s_ind="accelerated_by_codesign", s_gt="codesign", s_grp=g))
     w = pd.concat(wanted, ignore_index=True)
     look = k.rename(columns={"indicator": "s_ind", "group_type": "s_gt", "group": "s_grp", "row": "src"})
+    for c in ("s_ind", "s_gt", "s_grp"):  # the sources' keys in the table's categories (merged by codes)
+        w[c] = _like(look[c], w[c].astype(object)).array
     on = ["level", "area_id", "year", "s_ind", "s_gt", "s_grp"]
     m = w[on + ["row"]].merge(look[on + ["src"]], on=on, how="left")
     return pd.DataFrame({"row": m["row"].to_numpy(dtype=np.int64),
@@ -433,7 +480,7 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
     known = np.zeros(len(t), dtype=bool)
     if publication:
         reports = protect(table, min_n=school_min_n, region_of=region_of)
-        at_school = t["level"].astype("str").to_numpy() == "school"
+        at_school = (_text(t["level"]) == "school").to_numpy()
         known = at_school & ~reports["suppressed"].to_numpy(dtype=bool)
         rule[at_school & ~known] = "school_reports"
 
@@ -471,7 +518,7 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
     link, linked = _linked_rows(t)
     bound, bounded = _bounded_rows(t)
     years = _year_rows(t)
-    is_gap = t["indicator"].astype("str").str.endswith(GAP_SUFFIX).to_numpy()
+    is_gap = _text(t["indicator"]).str.endswith(GAP_SUFFIX).to_numpy(dtype=bool)
     gap_src = src[is_gap[src["row"].to_numpy()]][["row", "src"]].to_numpy(dtype=np.int64)  # (gap row, group row)
     for _ in range(100):
         changed = False
@@ -643,10 +690,10 @@ def value_places(indicator: pd.Series, group: pd.Series, numerator: pd.Series | 
     ...              pd.Series(["all", "all", "c", "adjusted_odds_ratio"])).tolist()
     [3, 2, 3, 2]
     """
-    ind = indicator.astype("str").reset_index(drop=True)
-    kind = ind.map(lambda i: REGISTRY[base_id(i)].kind if base_id(i) in REGISTRY else "")
-    odds = (group.astype("str").reset_index(drop=True) == "adjusted_odds_ratio").to_numpy()
-    three = (((kind == "proportion").to_numpy() & ~odds) | ind.str.endswith(GAP_SUFFIX).to_numpy()
+    ind = _text(indicator)
+    kind = ind.map(lambda i: REGISTRY[base_id(i)].kind if base_id(i) in REGISTRY else "").astype(object)
+    odds = (_text(group) == "adjusted_odds_ratio").to_numpy()
+    three = (((kind == "proportion").to_numpy() & ~odds) | ind.str.endswith(GAP_SUFFIX).to_numpy(dtype=bool)
              | ind.isin(SHARE_DIFFERENCES).to_numpy())
     if numerator is not None:
         three |= (kind == "").to_numpy() & numerator.notna().to_numpy()
@@ -665,8 +712,8 @@ def _publish(out: pd.DataFrame, withheld: np.ndarray, key: bytes, full: pd.DataF
         rounded[c] = rr3(out[c].to_numpy(dtype="float64"), _draws(out, key, c))
         out[c] = rounded[c]
     num, den = rounded["numerator"], rounded["denominator"]
-    ind = out["indicator"].astype("str")
-    kind = ind.map(lambda i: REGISTRY[base_id(i)].kind if base_id(i) in REGISTRY else "").to_numpy()
+    ind = _text(out["indicator"])
+    kind = ind.map(lambda i: REGISTRY[base_id(i)].kind if base_id(i) in REGISTRY else "").to_numpy(dtype=object)
     derived = _is_derived(out["indicator"], out["group"])
     rule = np.full(len(out), "", dtype=object)
     prop = (kind == "proportion") & ~derived
@@ -685,12 +732,13 @@ def _publish(out: pd.DataFrame, withheld: np.ndarray, key: bytes, full: pd.DataF
         out["ci_low"] = np.where(prop, lo, out["ci_low"])
         out["ci_high"] = np.where(prop, hi, out["ci_high"])
         # equity gaps from the group's and the all row's rounded counts
-        gap = ind.str.endswith(GAP_SUFFIX).to_numpy()
+        gap = ind.str.endswith(GAP_SUFFIX).to_numpy(dtype=bool)
         if gap.any():
             k = _keys(out, ["level", "area_id", "year", "indicator"])
-            g = k[gap].assign(row=np.flatnonzero(gap), indicator=ind[gap].str.removesuffix(GAP_SUFFIX).to_numpy())
+            g = k[gap].assign(row=np.flatnonzero(gap),
+                              indicator=_like(k["indicator"], ind[gap].str.removesuffix(GAP_SUFFIX).astype(object)).array)
             alls = k.assign(n=num, d=den, row_all=np.arange(len(out)))[
-                (out["group_type"].astype("str") == "all").to_numpy()]
+                (_text(out["group_type"]) == "all").to_numpy()]
             m = g.merge(alls[["level", "area_id", "year", "indicator", "n", "d"]],
                         on=["level", "area_id", "year", "indicator"], how="left")
             r = m["row"].to_numpy()

@@ -234,15 +234,20 @@ def positions(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: li
 RECORD_KEY_BITS = 24
 
 
-def mix64(x: np.ndarray) -> np.ndarray:
+_HASH_SLICE = 1 << 20  #: rows hashed at a time by :func:`record_hashes`
+
+
+def mix64(x: np.ndarray, copy: bool = True) -> np.ndarray:
     """splitmix64's finaliser: every bit of the input reaches every bit of the output.
+
+    ``copy=False`` mixes a uint64 array in place.
 
     Examples
     --------
     >>> mix64(np.array([0, 1], dtype=np.uint64)).tolist()[0], int(mix64(np.array([1], dtype=np.uint64))[0]) > 0
     (0, True)
     """
-    x = np.asarray(x).astype(np.uint64, copy=True)
+    x = np.asarray(x).astype(np.uint64, copy=copy)
     with np.errstate(over="ignore"):
         x ^= x >> np.uint64(30)
         x *= np.uint64(0xBF58476D1CE4E5B9)
@@ -258,9 +263,15 @@ def record_hashes(frame: pd.DataFrame, cols: list[str], kind: str) -> np.ndarray
     Text, categorical and integer columns hash by value (a categorical as its text), so the same
     record gets the same hash from whichever table it is read.
     """
-    h = pd.util.hash_pandas_object(frame[cols], index=False, categorize=True).to_numpy(np.uint64)
     tag = np.uint64(int.from_bytes(kind.encode()[:8].ljust(8, b"\0"), "little"))
-    return mix64(h ^ tag)
+    out = np.empty(len(frame), dtype=np.uint64)
+    # in slices: hashing text makes a Python string of every value, which for tens of millions of
+    # contacts at once cost more memory than the rest of the engine's step (docs/performance.md)
+    for start in range(0, len(frame), _HASH_SLICE):
+        part = frame[cols].iloc[start:start + _HASH_SLICE]
+        out[start:start + len(part)] = pd.util.hash_pandas_object(part, index=False, categorize=True).to_numpy(np.uint64)
+    out ^= tag
+    return mix64(out, copy=False)
 
 
 def record_keys(frame: pd.DataFrame, cols: list[str], kind: str) -> np.ndarray:
@@ -281,4 +292,8 @@ def record_keys(frame: pd.DataFrame, cols: list[str], kind: str) -> np.ndarray:
 
 def to_record_keys(hashes: np.ndarray) -> np.ndarray:
     """Record keys (float64 below 2**24) from 64-bit record hashes."""
-    return (np.asarray(hashes, dtype=np.uint64) >> np.uint64(64 - RECORD_KEY_BITS)).astype("float64")
+    h = np.asarray(hashes, dtype=np.uint64)
+    out = np.empty(len(h), dtype="float64")
+    for start in range(0, len(h), _HASH_SLICE):  # no whole shifted copy of tens of millions of hashes
+        out[start:start + _HASH_SLICE] = h[start:start + _HASH_SLICE] >> np.uint64(64 - RECORD_KEY_BITS)
+    return out

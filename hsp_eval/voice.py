@@ -212,7 +212,9 @@ class _Answers:
     def answer_keys(self, rows: np.ndarray) -> np.ndarray:
         """The record key of each answer at ``rows``: its respondent's and its item's."""
         item = record_hashes(self.items, ITEM, "item")
-        return to_record_keys(mix64(self.respondent_hashes()[self.resp[rows]] ^ item[self.item[rows]]))
+        h = self.respondent_hashes()[self.resp[rows]]
+        h ^= item[self.item[rows]]
+        return to_record_keys(mix64(h, copy=False))
 
     def scale_codes(self) -> tuple[np.ndarray, pd.Index]:
         """Each answer's scale as a code into the sorted scale names (-1: an inventory item)."""
