@@ -104,21 +104,23 @@ def for_indicator(cells: Cells, indicator: str) -> Cells:
     return cells.only(*REGISTRY[indicator].groups)
 
 
-def count(cells: Cells, flag: np.ndarray) -> pd.DataFrame:
+def count(cells: Cells, flag: np.ndarray, cluster: np.ndarray | None = None) -> pd.DataFrame:
     """Numerator (flag true) and denominator (flag known) per cell; cells with no units dropped.
 
     ``flag`` has one value per unit row: 1/True, 0/False, or NaN for "not in the denominator".
+    ``cluster`` (per unit, an integer id) names what the units are nested in (students' families).
     """
     f = np.asarray(flag, dtype="float64")
     known = ~np.isnan(f)
     keys = None
     if cells.key is not None:  # the units are the records counted
         keys = (np.where(known & (f > 0), cells.key, 0.0), np.where(known, cells.key, 0.0), None)
-    return tally(cells, np.where(known, f, 0.0), known.astype("float64"), keys=keys)
+    return tally(cells, np.where(known, f, 0.0), known.astype("float64"), keys=keys, cluster=cluster)
 
 
 def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: np.ndarray | None = None,
-          people_num: np.ndarray | None = None, keys: tuple | None = None) -> pd.DataFrame:
+          people_num: np.ndarray | None = None, keys: tuple | None = None, cluster: np.ndarray | None = None,
+          cluster_sums: tuple | None = None) -> pd.DataFrame:
     """Sum per-unit numerators and denominators into cells (cells with denominator 0 dropped).
 
     Used for indicators whose unit is below the family (attendances, contacts, invitations):
@@ -135,6 +137,14 @@ def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: 
     for a count of contacts); a None entry for people, with ``people`` not given, takes the
     units' own keys (``cells.key``). The cells' sums are the columns ``ck_numerator``,
     ``ck_denominator`` and ``ck_people`` (NaN where not known).
+
+    Each cell also gets the **cluster sums** a cluster-robust interval needs (columns
+    ``c_yy``, ``c_xy``, ``c_xx``: sums over the cell's clusters of y^2, x y and x^2, y and x a
+    cluster's numerator and denominator; ``c_n``: its clusters with a denominator;
+    :func:`hsp_eval.stats.ratio_variance`). The clusters are the units themselves (a family and
+    its contacts), or ``cluster`` (per unit, an integer id: students' families), or given
+    per unit in ``cluster_sums`` = (yy, xy, xx, n) when a unit holds several clusters whole
+    (a group of answers holds its respondents').
 
     Examples
     --------
@@ -158,8 +168,32 @@ def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: 
     if keys is not None and keys[2] is None and not people_given and cells.key is not None:
         keys = (keys[0], keys[1], np.where(people, cells.key, 0.0))  # the people are the units themselves
     out = cells.cells.assign(numerator=num, denominator=den, people=ppl, people_num=ppl_num,
-                             **_key_sums(cells, keys))
+                             **_key_sums(cells, keys), **_cluster_sums(cells, numerator, denominator, cluster,
+                                                                     cluster_sums))
     return out[out["denominator"] > 0].reset_index(drop=True)
+
+
+CLUSTER_SUMS = ("c_yy", "c_xy", "c_xx", "c_n")
+
+
+def _cluster_sums(cells: Cells, y: np.ndarray, x: np.ndarray, cluster: np.ndarray | None,
+                  given: tuple | None) -> dict:
+    """Per cell, the sums over its clusters of y^2, x y, x^2 and the clusters with x > 0 (see :func:`tally`)."""
+    k = len(cells.cells)
+    if given is not None:
+        return {name: np.bincount(cells.code, weights=np.asarray(w, dtype="float64")[cells.row], minlength=k)
+                for name, w in zip(CLUSTER_SUMS, given)}
+    code, yc, xc = cells.code, y[cells.row], x[cells.row]
+    if cluster is not None:  # a cluster's units in a cell summed first: (cell, cluster) pairs
+        c = np.asarray(cluster, dtype=np.int64)[cells.row]
+        width = int(c.max()) + 1 if len(c) else 1
+        pairs, inverse = dense_unique(code * width + c, k * width)
+        yc, xc = np.bincount(inverse, weights=yc), np.bincount(inverse, weights=xc)
+        code = pairs // width
+    return {"c_yy": np.bincount(code, weights=yc * yc, minlength=k),
+            "c_xy": np.bincount(code, weights=xc * yc, minlength=k),
+            "c_xx": np.bincount(code, weights=xc * xc, minlength=k),
+            "c_n": np.bincount(code, weights=(xc > 0).astype("float64"), minlength=k)}
 
 
 KEY_SUMS = ("ck_numerator", "ck_denominator", "ck_people")
@@ -221,17 +255,72 @@ def moments(cells: Cells, value: np.ndarray) -> pd.DataFrame:
     return out[out["denominator"] > 0].reset_index(drop=True)
 
 
+def _cluster_of(indicator: pd.Series) -> np.ndarray:
+    """The registry's cluster of each row's indicator ("" none or unknown), looked up once per indicator."""
+    from .registry import REGISTRY
+
+    codes, ids = pd.factorize(indicator.astype("str"))
+    return np.array([REGISTRY[i].cluster if i in REGISTRY else "" for i in ids] + [""], dtype=object)[codes]
+
+
+def _column(df: pd.DataFrame, name: str) -> np.ndarray:
+    return df[name].to_numpy(dtype="float64") if name in df else np.full(len(df), np.nan)
+
+
 def finish_proportions(df: pd.DataFrame) -> pd.DataFrame:
-    """Add value and Wilson interval to rows with numerator and denominator."""
-    lo, hi = stats.wilson(df["numerator"].to_numpy(), df["denominator"].to_numpy())
-    return df.assign(value=df["numerator"] / df["denominator"], ci_low=lo, ci_high=hi)
+    """Add value and interval to rows with numerator and denominator (uncertainty spec v2).
+
+    - a school's share of people (families, students, respondents): Wilson on the counts;
+    - a school's ratio of events nested in people (contacts in families, answers in respondents;
+      registry ``cluster``): Wilson on the effective sample size p(1-p)/V, V the cluster-robust
+      variance over the cells' clusters (:func:`hsp_eval.stats.ratio_variance`);
+    - region and national rows: the larger of the variance over schools as clusters (columns
+      ``s_*``, with at least 2 schools) and the within-school one, likewise.
+
+    The effective sample size is kept in ``n_eff`` (gaps and publication use it).
+    """
+    num, den = df["numerator"].to_numpy(dtype="float64"), df["denominator"].to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = num / den
+    clustered = (_cluster_of(df["indicator"]) != "") if "indicator" in df else np.zeros(len(df), bool)
+    c = [_column(df, n) for n in CLUSTER_SUMS]
+    v_unit = np.where(clustered, stats.ratio_variance(num, den, *c), p * (1 - p) / den)
+    above = (df["level"] != "school").to_numpy() if "level" in df else np.zeros(len(df), bool)
+    v_school = np.where(above, stats.ratio_variance(num, den, *[_column(df, n) for n in SCHOOL_SUMS]), np.nan)
+    v = np.fmax(v_unit, v_school)
+    fallback = np.where(clustered & ~np.isnan(c[3]), c[3], den)  # p of 0 or 1: one observation per cluster
+    n_eff = np.minimum(stats.effective_n(p, v, fallback), den)
+    # a variance over G clusters is itself uncertain: t with G - 1 degrees of freedom (as Wilson's width)
+    by_schools = above & (v_school >= np.nan_to_num(v_unit))
+    clusters = np.where(by_schools, _column(df, "s_n"), np.where(clustered, c[3], np.nan))
+    n_eff = stats.t_adjusted_n(n_eff, clusters)
+    n_eff = np.where(clustered | above, n_eff, den)
+    lo, hi = stats.wilson_effective(p, n_eff)
+    return df.assign(value=p, ci_low=lo, ci_high=hi, n_eff=n_eff)
+
+
+#: sums over the schools of a region or the nation (schools as clusters): y^2, x y, x^2, schools
+SCHOOL_SUMS = ("s_yy", "s_xy", "s_xx", "s_n")
 
 
 def finish_means(df: pd.DataFrame) -> pd.DataFrame:
-    """Turn n/sum/sumsq rows into mean rows with a t interval (numerator blank)."""
+    """Turn n/sum/sumsq rows into mean rows with a t interval (numerator blank).
+
+    School rows: t over the people. Region and national rows: the larger of that variance and the
+    one over schools as clusters (the mean is a ratio of sums over schools), t with the schools'
+    degrees of freedom when that one is used.
+    """
     n = df["denominator"].to_numpy(dtype="float64")
     mean = df["sum"].to_numpy() / n
     var = np.where(n > 1, (df["sumsq"].to_numpy() - n * mean * mean) / np.maximum(n - 1, 1), np.nan)
     sd = np.sqrt(np.clip(var, 0, None))
     lo, hi = stats.t_interval(mean, sd, n)
+    if "level" in df and (df["level"] != "school").any():
+        v_people = sd * sd / n
+        v_school = stats.ratio_variance(df["sum"].to_numpy(), n, *[_column(df, c) for c in SCHOOL_SUMS])
+        wider = np.isfinite(v_school) & (v_school > np.nan_to_num(v_people)) & (df["level"] != "school").to_numpy()
+        if wider.any():
+            schools = _column(df, "s_n")
+            slo, shi = stats.t_interval(mean, np.sqrt(v_school) * np.sqrt(schools), schools)
+            lo, hi = np.where(wider, slo, lo), np.where(wider, shi, hi)
     return df.drop(columns=["sum", "sumsq"]).assign(numerator=np.nan, value=mean, ci_low=lo, ci_high=hi)

@@ -62,6 +62,8 @@ KEY_COLS = ["level", "area_id", "year", "indicator", "group_type", "group"]
 COUNTS = ("numerator", "denominator", "people")
 #: the engine's sums of record keys per count (aggregate.KEY_SUMS): what publication's draws hash
 KEY_SUMS = tuple(f"ck_{c}" for c in COUNTS)
+#: the engine's columns for its own use (record key sums, cluster sums, effective sample size): dropped
+HELPERS = (*KEY_SUMS, "c_yy", "c_xy", "c_xx", "c_n", "s_yy", "s_xy", "s_xx", "s_n", "n_eff")
 BLANKED = ("numerator", "denominator", "people", "value", "ci_low", "ci_high")
 #: group types whose groups overlap (a family in several), so they do not add up to the ``all`` row:
 #: total-response ethnicity, and year bands of families (a student has one year band: for indicators
@@ -508,7 +510,7 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
         # known now, so that secondary suppression and derived rows take them into account
         helpers = [c for c in ("people_num", "rest_people", "rest_denominator") if c in t]
         first = _publish(t.drop(columns=helpers), np.zeros(len(t), dtype=bool), key, t)
-        first = first.drop(columns=[c for c in KEY_SUMS if c in first])
+        first = first.drop(columns=[c for c in HELPERS if c in first])
         for name in ("rounding", "extreme"):
             mark(first["withheld_rule"].to_numpy(dtype=object) == name, name)
 
@@ -575,7 +577,7 @@ def protect(table: pd.DataFrame, min_n: int = 5, publication: bool = False, regi
         if not changed:
             break
     withheld = rule != ""
-    out = t.drop(columns=[c for c in ("people_num", "rest_people", "rest_denominator", *KEY_SUMS) if c in t])
+    out = t.drop(columns=[c for c in ("people_num", "rest_people", "rest_denominator", *HELPERS) if c in t])
     if publication:
         # the rounded counts and values made before the rules (their own rules are marked already)
         out = first.drop(columns="withheld_rule")
@@ -726,8 +728,14 @@ def _publish(out: pd.DataFrame, withheld: np.ndarray, key: bytes, full: pd.DataF
     few = np.nan_to_num(full["people"].to_numpy(dtype="float64") if "people" in full else den, nan=np.inf) < EXTREME_MIN
     extreme = ~withheld & (kind == "proportion") & ~derived & few & ((num == 0) | (num == den))
     rule[extreme & (rule == "")] = "extreme"
+    # the design effect of each row, from the exact counts (clustering: docs/methods.md), to 2 places:
+    # the interval of the published counts is as much wider than Wilson's as the exact one is
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo, hi = stats.wilson(num, den)
+        ratio = (full["n_eff"].to_numpy(dtype="float64") / full["denominator"].to_numpy(dtype="float64")
+                 if "n_eff" in full else np.ones(len(out)))
+    ratio = np.clip(np.where(np.isfinite(ratio), np.round(ratio, 2), 1.0), 0.01, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo, hi = stats.wilson(num * ratio, den * ratio)
         out["value"] = np.where(prop, num / den, out["value"])  # written rounded below (value_places)
         out["ci_low"] = np.where(prop, lo, out["ci_low"])
         out["ci_high"] = np.where(prop, hi, out["ci_high"])
@@ -737,15 +745,16 @@ def _publish(out: pd.DataFrame, withheld: np.ndarray, key: bytes, full: pd.DataF
             k = _keys(out, ["level", "area_id", "year", "indicator"])
             g = k[gap].assign(row=np.flatnonzero(gap),
                               indicator=_like(k["indicator"], ind[gap].str.removesuffix(GAP_SUFFIX).astype(object)).array)
-            alls = k.assign(n=num, d=den, row_all=np.arange(len(out)))[
+            alls = k.assign(n=num, d=den, f=ratio, row_all=np.arange(len(out)))[
                 (_text(out["group_type"]) == "all").to_numpy()]
-            m = g.merge(alls[["level", "area_id", "year", "indicator", "n", "d"]],
+            m = g.merge(alls[["level", "area_id", "year", "indicator", "n", "d", "f"]],
                         on=["level", "area_id", "year", "indicator"], how="left")
             r = m["row"].to_numpy()
             gn, gd = num[r], den[r]
             rn, rd = m["n"].to_numpy() - gn, m["d"].to_numpy() - gd
             ok = (rd > 0) & (rn >= 0) & (rn <= rd) & (gd > 0)
-            glo, ghi = stats.newcombe(gn, gd, rn, rd)
+            gf, rf = ratio[r], m["f"].fillna(1.0).to_numpy()  # the rest with the all row's design effect
+            glo, ghi = stats.newcombe(gn * gf, gd * gf, rn * rf, rd * rf)
             out.loc[r, "value"] = np.where(ok, gn / gd - rn / rd, np.nan)
             out.loc[r, "ci_low"] = np.where(ok, glo, np.nan)
             out.loc[r, "ci_high"] = np.where(ok, ghi, np.nan)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import communication, disclosure, inquiry, participation, self_review, stats, voice
-from .aggregate import KEY_SUMS, Cells, finish_means, finish_proportions
+from .aggregate import CLUSTER_SUMS, KEY_SUMS, SCHOOL_SUMS, Cells, finish_means, finish_proportions
 from .keys import record_keys
 from .memory import release_free_memory
 from .registry import GAP_SUFFIX, INDICATORS, REGISTRY, base_id
@@ -181,7 +181,8 @@ def _counted(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """School-level counted rows of every available indicator (sum-able columns)."""
     if not parts:
         return pd.DataFrame(columns=["school_id", "year", "group_type", "group", "indicator", "numerator",
-                                     "denominator", "people", "people_num", "sum", "sumsq", *KEY_SUMS])
+                                     "denominator", "people", "people_num", "sum", "sumsq", *KEY_SUMS,
+                                     *CLUSTER_SUMS])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -234,6 +235,8 @@ def combine(parts: list[Part], schools: pd.DataFrame) -> pd.DataFrame:
     frames = [p.counted for p in parts]
     parts.clear()
     rows = _finish(_roll_up(_by_school(frames), schools))
+    # the cluster sums are spent once the intervals are made (n_eff stays, for gaps and publication)
+    rows = rows.drop(columns=[c for c in (*CLUSTER_SUMS, *SCHOOL_SUMS) if c in rows])
     region_of = schools.set_index("school_id")["region"].astype("str")
     derived = [TOPICS[t].derived(rows, pooled, region_of) for t in topics if hasattr(TOPICS[t], "derived")]
     return pd.concat([rows, _gaps(rows), *derived], ignore_index=True)
@@ -287,8 +290,15 @@ def _roll_up(counted: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     sch = counted.rename(columns={"school_id": "area_id"}).assign(level="school")
     region = schools.set_index("school_id")["region"].astype("str")
     keys = ["year", "indicator", "group_type", "group"]
-    sums = [c for c in ("numerator", "denominator", "people", "people_num", "sum", "sumsq", *KEY_SUMS)
-            if c in counted]
+    # schools are the clusters of region and national rows: each school's totals y (the numerator,
+    # or a mean's sum) and x (the denominator) give the sums of y^2, x y, x^2 over them
+    x = counted["denominator"].to_numpy(dtype="float64")
+    y = counted["numerator"].to_numpy(dtype="float64") if "numerator" in counted else np.full(len(x), np.nan)
+    if "sum" in counted:
+        y = np.where(np.isnan(y), counted["sum"].to_numpy(dtype="float64"), y)
+    counted = counted.assign(s_yy=y * y, s_xy=x * y, s_xx=x * x, s_n=(x > 0).astype("float64"))
+    sums = [c for c in ("numerator", "denominator", "people", "people_num", "sum", "sumsq", *KEY_SUMS,
+                        *CLUSTER_SUMS, *SCHOOL_SUMS) if c in counted]
     reg = (counted.assign(area_id=counted["school_id"].map(region))
            .groupby(["area_id"] + keys, sort=False, observed=True)[sums].sum(min_count=1).reset_index()
            .assign(level="region"))
@@ -314,21 +324,31 @@ def _gaps(table: pd.DataFrame) -> pd.DataFrame:
     keys = ["level", "area_id", "year", "indicator"]
     g = table[table["indicator"].isin(gap_ids) & table["group_type"].isin(GAP_GROUP_TYPES)]
     a = table[table["indicator"].isin(gap_ids) & (table["group_type"] == "all")][
-        keys + ["numerator", "denominator", "people"]].rename(
-        columns={"numerator": "num_all", "denominator": "den_all", "people": "people_all"})
+        keys + ["numerator", "denominator", "people", "n_eff"]].rename(
+        columns={"numerator": "num_all", "denominator": "den_all", "people": "people_all", "n_eff": "n_eff_all"})
     m = g.merge(a, on=keys, how="inner")
     rest_num = m["num_all"] - m["numerator"]
     rest_den = m["den_all"] - m["denominator"]
     ok = (rest_den > 0).to_numpy()
     m, rest_num, rest_den = m[ok], rest_num[ok], rest_den[ok]
-    lo, hi = stats.newcombe(m["numerator"], m["denominator"], rest_num, rest_den)
+    # each side on its effective sample size: the group's own; the rest's with the all row's design
+    # effect (the rest's own clusters are not summed apart); as v1's Newcombe where units are independent
+    lo, hi = gap_interval(m["numerator"], m["denominator"], m["n_eff"], rest_num, rest_den,
+                          rest_den * m["n_eff_all"] / m["den_all"])
     return m.assign(indicator=m["indicator"] + GAP_SUFFIX,
                     value=m["numerator"] / m["denominator"] - rest_num / rest_den,
                     ci_low=lo, ci_high=hi, rest_denominator=rest_den,
                     rest_people=m["people_all"] - m["people"])[
         keys[:3] + ["indicator", "group_type", "group", "numerator", "denominator", "people", "people_num",
-                    "value", "ci_low", "ci_high", "rest_denominator", "rest_people",
+                    "value", "ci_low", "ci_high", "rest_denominator", "rest_people", "n_eff",
                     *[c for c in KEY_SUMS if c in m]]]
+
+
+def gap_interval(num1, den1, n_eff1, num2, den2, n_eff2) -> tuple[np.ndarray, np.ndarray]:
+    """Newcombe interval for num1/den1 - num2/den2 with each share on its effective sample size."""
+    p1, p2 = (np.asarray(a, dtype="float64") / np.asarray(b, dtype="float64") for a, b in ((num1, den1), (num2, den2)))
+    n1, n2 = (np.fmin(np.asarray(n, dtype="float64"), np.asarray(d, dtype="float64")) for n, d in ((n_eff1, den1), (n_eff2, den2)))
+    return stats.newcombe(p1 * n1, n1, p2 * n2, n2)
 
 
 def _order(table: pd.DataFrame) -> pd.DataFrame:

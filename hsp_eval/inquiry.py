@@ -47,7 +47,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .aggregate import KEY_SUMS, Cells, count, for_indicator, tally
+from .aggregate import CLUSTER_SUMS, KEY_SUMS, Cells, count, for_indicator, tally
 from .keys import record_keys
 
 #: indicator id -> inquiry_steps column
@@ -188,11 +188,14 @@ def counted(ctx) -> pd.DataFrame:
             student_key = record_keys(p, ["school_id", "student_id"], "student")
             keys = (np.where(known & (acc > 0), row_key, 0.0), np.where(known, row_key, 0.0),
                     np.where(first & known, student_key, 0.0))
+            # a student's measures are clustered in the student (school, student)
+            student = pd.factorize(pd.MultiIndex.from_frame(p[["school_id", "student_id"]]))[0]
             parts.append(tally(by_codesign, np.where(known, acc, 0.0), known.astype("float64"),
-                               first & known, first_acc, keys=keys).assign(indicator="accelerated_by_codesign"))
+                               first & known, first_acc, keys=keys, cluster=student)
+                         .assign(indicator="accelerated_by_codesign"))
     # sum/sumsq present (blank) so the engine can finish its means when no topic has any
     cols = ["school_id", "year", "group_type", "group", "indicator", "numerator", "denominator", "people",
-            "people_num", "sum", "sumsq", *KEY_SUMS]
+            "people_num", "sum", "sumsq", *KEY_SUMS, *CLUSTER_SUMS]
     if not parts:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True).assign(sum=np.nan, sumsq=np.nan)[cols]

@@ -159,7 +159,9 @@ def counted(ctx) -> pd.DataFrame:
         students = ctx.students
         fam_of_student = families.locate(students.frame, "family_id")
         conf = fm["reached_learning_conference"].to_numpy()[fam_of_student]
-        add(count(for_indicator(ctx.student_cells, "conference_reach"), conf), "conference_reach")
+        # siblings share their family's attendance: the students are clustered in their families
+        add(count(for_indicator(ctx.student_cells, "conference_reach"), conf, cluster=fam_of_student),
+            "conference_reach")
 
     # attended rows and invitations, counted per family and then into the family's groups
     n = len(families)

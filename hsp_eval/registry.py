@@ -41,6 +41,9 @@ class Indicator:
     better: str = "higher"  #: which direction is an improvement: higher, lower, or "" (neither)
     #: the people behind a row (families, students, respondents, raters): disclosure thresholds count them
     people: str = "families"
+    #: what the counted units are nested in within a school ("" none: the units are independent people):
+    #: the interval clusters on it (uncertainty spec v2); region and national rows cluster on schools
+    cluster: str = ""
     #: rows of indicators naming the same population have the same denominator people in a cell: they
     #: are withheld together and get the same published count ("" for a population of the indicator's own)
     population: str = ""
@@ -212,6 +215,13 @@ _LINKED = {
     "contacts": ("two_way_share", "learning_contact_share", "good_news_share", "deficit_share"),
     "portal_users": ("portal_adoption", "portal_regular_use"),
 }
+#: the cluster each indicator's units are nested in at school level (uncertainty spec v2)
+_CLUSTER = {
+    "family": ("two_way_share", "reply_rate", "good_news_share", "deficit_share", "learning_contact_share",
+               "learning_share", "invitation_uptake", "conference_reach"),
+    "respondent": ("scale_favourable", "perception_gap"),
+    "student": ("accelerated_by_codesign",),
+}
 _WITHIN = {"new_family_reach": ("new_family", "new")}
 _BOUNDED_BY = {"retention": ("families", "new_family", "returning")}
 _DERIVED = {"respondent_representation": ("survey_response_rate",), "perception_gap": ("scale_favourable",),
@@ -222,7 +232,8 @@ def _with_disclosure_facts(i: Indicator) -> Indicator:
     people = next((p for p, ids in _PEOPLE.items() if i.id in ids), "families")
     population = next((p for p, ids in _POPULATION.items() if i.id in ids), "")
     linked = next((k for k, ids in _LINKED.items() if i.id in ids), "")
-    return replace(i, people=people, population=population, derived_from=_DERIVED.get(i.id, ()),
+    cluster = next((k for k, ids in _CLUSTER.items() if i.id in ids), "")
+    return replace(i, people=people, population=population, derived_from=_DERIVED.get(i.id, ()), cluster=cluster,
                    within=_WITHIN.get(i.id, ()), bounded_by=_BOUNDED_BY.get(i.id, ()), linked=linked)
 
 
@@ -255,12 +266,13 @@ def render_markdown() -> str:
            ""]
     for topic in dict.fromkeys(i.topic for i in INDICATORS):
         out += [f"## {topic.replace('_', ' ').capitalize()}", "",
-                "| id | what it measures | unit | people | kind | numerator | denominator | tables | groups | better |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
+                "| id | what it measures | unit | nested in | people | kind | numerator | denominator | tables | groups "
+                "| better |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
         for i in (i for i in INDICATORS if i.topic == topic):
             groups = ", ".join(i.groups) + (" (+ equity gap rows)" if i.gap else "")
-            out.append(f"| `{i.id}` | {i.label} | {i.unit} | {i.people} | {i.kind} | {i.numerator} | {i.denominator} "
-                       f"| {', '.join(i.tables)} | {groups} | {i.better or 'neither'} |")
+            out.append(f"| `{i.id}` | {i.label} | {i.unit} | {i.cluster or '-'} | {i.people} | {i.kind} | {i.numerator} "
+                       f"| {i.denominator} | {', '.join(i.tables)} | {groups} | {i.better or 'neither'} |")
         notes = [(i.id, i.note) for i in INDICATORS if i.topic == topic and i.note]
         if notes:
             out.append("")
@@ -273,7 +285,9 @@ def render_markdown() -> str:
             "denominator are those of group g.", "",
             "*better* says which direction counts as improving in trends and targets. *people* is who is",
             "behind a row: disclosure control counts them, never contacts, answers or attendances",
-            "(`docs/disclosure.md`).", ""]
+            "(`docs/disclosure.md`). *nested in* is the cluster the counted units belong to within a school",
+            "(contacts come in families, answers in respondents): the interval allows for it; region and",
+            "national rows cluster on schools (`docs/methods.md`).", ""]
     return "\n".join(out)
 
 

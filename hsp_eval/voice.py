@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .aggregate import KEY_SUMS, Cells, count, for_indicator, moments, per_unit, tally
+from .aggregate import CLUSTER_SUMS, KEY_SUMS, Cells, count, for_indicator, moments, per_unit, tally
 from .keys import codes_of, dense_unique, distinct, mix64, pack, positions, record_hashes, record_keys, to_record_keys
 
 RESPONDENT = ["instrument", "year", "school_id", "respondent_id"]
@@ -65,7 +65,7 @@ ALPHA_MIN = 10  #: fewest respondents answering every item for a scale_alpha row
 OUT = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator",
        "people", "value", "ci_low", "ci_high"]
 COUNTED = ["school_id", "year", "group_type", "group", "indicator", "numerator", "denominator", "people", "people_num",
-           "sum", "sumsq", *KEY_SUMS]
+           "sum", "sumsq", *KEY_SUMS, *CLUSTER_SUMS]
 
 
 # ---------------------------------------------------------------------------
@@ -471,9 +471,29 @@ def _grouped_count(answers: _Answers, rows: np.ndarray, codes: np.ndarray, names
     resp_key = to_record_keys(answers.respondent_hashes())
     people, people_num, people_key = _respondents_per_group(index, answers.resp[rows], fav, len(groups),
                                                             len(answers.who), resp_key)
+    sums = _respondent_sums(index, answers.resp[rows], fav, len(groups), len(answers.who))
     del index, fav
     return tally(_one_group_cells(groups, group_type, groups["group"]), favourable, answered, people, people_num,
-                 keys=keys + (people_key,))
+                 keys=keys + (people_key,), cluster_sums=sums)
+
+
+def _respondent_sums(index: np.ndarray, resp: np.ndarray, favourable: np.ndarray, n_groups: int,
+                     n_resp: int) -> tuple:
+    """Per group, the cluster sums of its answers with respondents as clusters (y: a respondent's
+    favourable answers in the group, x: their answers): sums of y^2, x y, x^2 and the respondents.
+
+    Examples
+    --------
+    >>> s = _respondent_sums(np.array([0, 0, 0]), np.array([1, 1, 2]), np.array([1.0, 0.0, 1.0]), 1, 3)
+    >>> [float(v[0]) for v in s]     # respondent 1: 1 of 2, respondent 2: 1 of 1
+    [2.0, 3.0, 5.0, 2.0]
+    """
+    pair = index.astype(np.int64) * max(n_resp, 1) + resp.astype(np.int64)
+    pairs, inverse = dense_unique(pair, n_groups * max(n_resp, 1))
+    y = np.bincount(inverse, weights=np.nan_to_num(np.asarray(favourable, dtype="float64")))
+    x = np.bincount(inverse).astype("float64")
+    g = pairs // max(n_resp, 1)
+    return tuple(np.bincount(g, weights=w, minlength=n_groups) for w in (y * y, x * y, x * x, np.ones(len(x))))
 
 
 def _respondents_per_group(index: np.ndarray, resp: np.ndarray, favourable: np.ndarray, n_groups: int,
@@ -611,9 +631,13 @@ def perception_gap_rows(table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=OUT)
     if "people" not in fav:
         fav = fav.assign(people=fav["denominator"])
-    fav = fav.assign(role=parts[0], scale=parts[1])[keys + ["role", "numerator", "denominator", "people"]]
+    if "n_eff" not in fav:  # answers taken as independent (a table from outside the engine)
+        fav = fav.assign(n_eff=fav["denominator"])
+    fav = fav.assign(role=parts[0], scale=parts[1])[keys + ["role", "numerator", "denominator", "people", "n_eff"]]
     m = fav[fav["role"] == "staff"].merge(fav[fav["role"] == "whanau"], on=keys, suffixes=("_s", "_w"))
-    lo, hi = stats.newcombe(m["numerator_s"], m["denominator_s"], m["numerator_w"], m["denominator_w"])
+    # each side on its effective sample size: answers are clustered in respondents
+    lo, hi = stats.newcombe(m["numerator_s"] / m["denominator_s"] * m["n_eff_s"], m["n_eff_s"],
+                            m["numerator_w"] / m["denominator_w"] * m["n_eff_w"], m["n_eff_w"])
     return m.assign(indicator="perception_gap", group_type="scale", group=m["scale"], numerator=np.nan,
                     denominator=np.minimum(m["denominator_s"], m["denominator_w"]),
                     people=np.minimum(m["people_s"], m["people_w"]),

@@ -573,8 +573,14 @@ def back_out(cells: pd.DataFrame, precision: int | None) -> pd.DataFrame:
 
     with np.errstate(divide="ignore", invalid="ignore"):
         fit = ok & matches(n / np.where(d > 0, d, 1), p["value"].to_numpy())
+    # the interval is Wilson's on an effective sample size of at most the denominator (clustered
+    # events count for less: docs/methods.md), so it is at least as wide as Wilson's on (n, d):
+    # a candidate fits when Wilson's on it lies within the shown interval (to the written precision)
     lo, hi = stats.wilson(np.where(ok, n, 0).ravel(), np.where(ok, d, 1).ravel())
-    fit &= matches(lo.reshape(n.shape), p["ci_low"].to_numpy()) & matches(hi.reshape(n.shape), p["ci_high"].to_numpy())
+    lo, hi = lo.reshape(n.shape), hi.reshape(n.shape)
+    tol = half if half is not None else 1e-9
+    shown_lo, shown_hi = p["ci_low"].to_numpy()[:, None], p["ci_high"].to_numpy()[:, None]
+    fit &= (~np.isfinite(shown_lo) | (lo >= shown_lo - tol)) & (~np.isfinite(shown_hi) | (hi <= shown_hi + tol))
     centre = int(np.flatnonzero((off[:, 0] == 0) & (off[:, 1] == 0))[0])
     big = np.iinfo(np.int64).max
     nf, df_ = np.where(fit, n, big), np.where(fit, d, big)

@@ -30,6 +30,7 @@ The main dataset (schools 0001 and 0002 in Otago, 0003 in Canterbury):
 from __future__ import annotations
 
 import numpy as np
+import statsmodels.api as sm
 import pytest
 from scipy import stats as sps
 
@@ -251,9 +252,18 @@ def test_scale_favourable_counts_every_answered_response(table):
     assert counts(table, "scale_favourable", "scale", "whanau:comm", area="Otago") == (7, 16, 7 / 16)
     assert counts(table, "scale_favourable", "scale", "staff:comm", area="Canterbury") == (1, 2, 0.5)
     assert counts(table, "scale_favourable", "scale", "staff:comm", area="NZ") == (4, 7, approx(4 / 7))
+    # the interval clusters the answers in their respondents (uncertainty spec v2): the variance is
+    # statsmodels' cluster-robust one of the answers' mean, on the effective sample size p(1-p)/V
     r = row(table, "scale_favourable", "scale", "whanau:comm")
-    lo, hi = stats.wilson([5], [12])
+    answers = np.array([1, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0], dtype=float)
+    respondent = np.array([1, 1, 1, 2, 3, 3, 3, 3, 5, 5, 5, 5])
+    fit = sm.OLS(answers, np.ones(12)).fit(cov_type="cluster", cov_kwds={"groups": respondent})
+    p = 5 / 12
+    n_eff = stats.t_adjusted_n([min(p * (1 - p) / fit.bse[0] ** 2, 12)], [4])  # t with 4 - 1 df
+    lo, hi = stats.wilson_effective([p], n_eff)
     assert (r["ci_low"], r["ci_high"]) == (approx(lo[0]), approx(hi[0]))
+    wide_lo, wide_hi = stats.wilson([5], [12])
+    assert r["ci_low"] < wide_lo[0] and r["ci_high"] > wide_hi[0]  # wider than answers taken one by one
 
 
 def test_weights_are_not_used(table):
@@ -268,7 +278,10 @@ def test_perception_gap_is_staff_minus_whanau_with_newcombe_interval(table):
         lo, hi = stats.newcombe([ns], [ds_], [nw], [dw])
         assert r["value"] == approx(ns / ds_ - nw / dw), area
         assert np.isnan(r["numerator"]) and r["denominator"] == min(ds_, dw), area
-        assert (r["ci_low"], r["ci_high"]) == (approx(lo[0]), approx(hi[0])), area
+        # each side on its effective sample size (answers clustered in respondents): never narrower
+        # than Newcombe's interval on the answers taken one by one, and it holds the value
+        assert r["ci_low"] <= lo[0] + 1e-12 and r["ci_high"] >= hi[0] - 1e-12, area
+        assert r["ci_low"] < r["value"] < r["ci_high"], area
     assert row(table, "perception_gap", "scale", "comm")["value"] == approx(11 / 60)   # staff more positive
     # no staff at 0002, no whānau at 0003 / Canterbury: no gap
     for area in ("0002", "0003", "Canterbury"):
