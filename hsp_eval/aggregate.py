@@ -120,7 +120,7 @@ def count(cells: Cells, flag: np.ndarray, cluster: np.ndarray | None = None) -> 
 
 def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: np.ndarray | None = None,
           people_num: np.ndarray | None = None, keys: tuple | None = None, cluster: np.ndarray | None = None,
-          cluster_sums: tuple | None = None) -> pd.DataFrame:
+          cluster_sums: tuple | None = None, clustered: bool = False) -> pd.DataFrame:
     """Sum per-unit numerators and denominators into cells (cells with denominator 0 dropped).
 
     Used for indicators whose unit is below the family (attendances, contacts, invitations):
@@ -142,9 +142,10 @@ def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: 
     ``c_yy``, ``c_xy``, ``c_xx``: sums over the cell's clusters of y^2, x y and x^2, y and x a
     cluster's numerator and denominator; ``c_n``: its clusters with a denominator;
     :func:`hsp_eval.stats.ratio_variance`). The clusters are the units themselves (a family and
-    its contacts), or ``cluster`` (per unit, an integer id: students' families), or given
-    per unit in ``cluster_sums`` = (yy, xy, xx, n) when a unit holds several clusters whole
-    (a group of answers holds its respondents').
+    its contacts: ``clustered=True``), or ``cluster`` (per unit, an integer id: students'
+    families), or given per unit in ``cluster_sums`` = (yy, xy, xx, n) when a unit holds several
+    clusters whole (a group of answers holds its respondents'). Otherwise the units are
+    independent people and the columns are NaN (their interval needs no cluster sums).
 
     Examples
     --------
@@ -168,8 +169,10 @@ def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: 
     if keys is not None and keys[2] is None and not people_given and cells.key is not None:
         keys = (keys[0], keys[1], np.where(people, cells.key, 0.0))  # the people are the units themselves
     out = cells.cells.assign(numerator=num, denominator=den, people=ppl, people_num=ppl_num,
-                             **_key_sums(cells, keys), **_cluster_sums(cells, numerator, denominator, cluster,
-                                                                     cluster_sums))
+                             **_key_sums(cells, keys),
+                             **(_cluster_sums(cells, numerator, denominator, cluster, cluster_sums)
+                                if clustered or cluster is not None or cluster_sums is not None
+                                else dict.fromkeys(CLUSTER_SUMS, np.full(k, np.nan))))
     return out[out["denominator"] > 0].reset_index(drop=True)
 
 

@@ -61,7 +61,7 @@ def _contacts_counted(ctx) -> list[pd.DataFrame]:
         keys = (per_unit(unit, np.where(known & (flag > 0), contact_key, 0.0), n),
                 per_unit(unit, np.where(known, contact_key, 0.0), n), None)
         out.append(tally(for_indicator(ctx.family_cells, ind), per_unit(unit, np.where(known, flag, 0.0), n),
-                         per_unit(unit, known.astype("float64"), n), keys=keys).assign(indicator=ind))
+                         per_unit(unit, known.astype("float64"), n), keys=keys, clustered=True).assign(indicator=ind))
     return out
 
 

@@ -346,8 +346,11 @@ def _gaps(table: pd.DataFrame) -> pd.DataFrame:
 
 def gap_interval(num1, den1, n_eff1, num2, den2, n_eff2) -> tuple[np.ndarray, np.ndarray]:
     """Newcombe interval for num1/den1 - num2/den2 with each share on its effective sample size."""
-    p1, p2 = (np.asarray(a, dtype="float64") / np.asarray(b, dtype="float64") for a, b in ((num1, den1), (num2, den2)))
-    n1, n2 = (np.fmin(np.asarray(n, dtype="float64"), np.asarray(d, dtype="float64")) for n, d in ((n_eff1, den1), (n_eff2, den2)))
+    def floats(a):
+        return np.asarray(a, dtype="float64")
+
+    p1, p2 = floats(num1) / floats(den1), floats(num2) / floats(den2)
+    n1, n2 = np.fmin(floats(n_eff1), floats(den1)), np.fmin(floats(n_eff2), floats(den2))
     return stats.newcombe(p1 * n1, n1, p2 * n2, n2)
 
 

@@ -174,7 +174,7 @@ def counted(ctx) -> pd.DataFrame:
         add(tally(for_indicator(family_cells, "learning_share"),
                   per_unit(unit[attended], learning.astype("float64"), n),
                   per_unit(unit[attended], None, n),
-                  keys=(per_unit(unit[attended], np.where(learning, k, 0.0), n), per_unit(unit[attended], k, n), None)),
+                  keys=(per_unit(unit[attended], np.where(learning, k, 0.0), n), per_unit(unit[attended], k, n), None), clustered=True),
             "learning_share")
     if ctx.wants("invitation_uptake"):
         invited = rows["invited"].to_numpy()
@@ -183,7 +183,7 @@ def counted(ctx) -> pd.DataFrame:
                   per_unit(unit[invited], attended[invited].astype("float64"), n),
                   per_unit(unit[invited], None, n),
                   keys=(per_unit(unit[invited], np.where(attended[invited], k, 0.0), n),
-                        per_unit(unit[invited], k, n), None)),
+                        per_unit(unit[invited], k, n), None), clustered=True),
             "invitation_uptake")
 
     # year over year: retention of last year's reached families, reach of new families
