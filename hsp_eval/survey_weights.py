@@ -48,8 +48,9 @@ totals, so both are computed as ratios for the full sample and every replicate a
 for replicate variance estimation (each replicate re-computes the same ratio on its own weights);
 a domain so small that some replicate gives it no weight at all has no replicate variance, and
 its SE is NaN (never a made-up 0).
-The 95% interval is :math:`\\hat\\theta \\pm z_{0.975}\\,\\mathrm{SE}` (normal; pass
-``df_t`` for a t quantile, e.g. :math:`R - 1`), clipped to [0, 1] for shares. ``cv`` is
+The 95% interval is :math:`\\hat\\theta \\pm t_{0.975, R-1}\\,\\mathrm{SE}`, t with the
+replicates' degrees of freedom (pass ``df_t`` for others, e.g. the number of variance strata),
+clipped to [0, 1] for shares. ``cv`` is
 SE / estimate: NCES asks readers to interpret estimates with a CV of 30-50% with caution and
 does not report those at 50% or more (``flag``).
 
@@ -199,7 +200,9 @@ def _estimate(df: pd.DataFrame, y: np.ndarray, used: np.ndarray, variable: str, 
         est = num / den
     theta = est[:, 0]
     se = replicate_se(theta, est[:, 1:], method, fay_rho)
-    q = sps.t.ppf(1 - alpha / 2, df_t) if df_t else sps.norm.ppf(1 - alpha / 2)
+    # t with the replicates' degrees of freedom (R - 1) unless told otherwise (uncertainty spec v2):
+    # a variance from R replicates is itself uncertain
+    q = sps.t.ppf(1 - alpha / 2, df_t if df_t else max(len(replicate_weights) - 1, 1))
     lo, hi = theta - q * se, theta + q * se
     if share:
         lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
@@ -240,7 +243,7 @@ def weighted_proportion(df: pd.DataFrame, var: str, weight: str, replicate_weigh
     exclude : values that are not answers (valid skips, missing codes): those rows are left out
         of the denominator, as are missing values (NaN).
     alpha : 1 - confidence level of the interval; ``df_t``: degrees of freedom for a t quantile
-        (default: normal quantile).
+        (default: R - 1, the replicates').
 
     Returns
     -------

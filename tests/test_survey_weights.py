@@ -35,8 +35,9 @@ def test_hand_worked_overall(tiny):
     assert row["n"] == 4 and row["n_yes"] == 3 and row["weighted_n"] == 100
     assert row["estimate"] == pytest.approx(0.8)
     assert row["se"] == pytest.approx(math.sqrt(v))
-    assert row["ci_low"] == pytest.approx(0.8 - 1.959964 * math.sqrt(v), abs=1e-6)
-    assert row["ci_high"] == pytest.approx(min(1.0, 0.8 + 1.959964 * math.sqrt(v)), abs=1e-6)
+    t2 = 4.302653  # t(0.975) with R - 1 = 2 degrees of freedom (the replicates')
+    assert row["ci_low"] == pytest.approx(max(0.0, 0.8 - t2 * math.sqrt(v)), abs=1e-6)
+    assert row["ci_high"] == pytest.approx(min(1.0, 0.8 + t2 * math.sqrt(v)), abs=1e-6)
 
 
 def test_hand_worked_domains(tiny):
