@@ -155,3 +155,22 @@ def t_adjusted_n(n_eff, clusters, alpha: float = Z95) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         t = sps.t.ppf(1 - alpha / 2, np.where(g >= 2, g - 1, np.nan))
     return np.where(np.isfinite(t), n * (z / t) ** 2, n)
+
+
+def feldt(alpha, n, k, level_alpha: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Feldt's interval for Cronbach's alpha of ``n`` respondents and ``k`` items (Feldt, Woodruff
+    and Salih 1987, formulas 6 and 7): 1 - (1 - alpha) F, F the F distribution's quantiles with
+    n - 1 and (n - 1)(k - 1) degrees of freedom. NaN with fewer than 2 respondents or items.
+
+    Examples
+    --------
+    >>> lo, hi = feldt([0.85], [89], [7])    # statpsych::ci.cronbach(.05, .85, 7, 89): .7971254, .8931436
+    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
+    (0.7971, 0.8932)
+    """
+    a, n, k = (np.asarray(x, dtype="float64") for x in (alpha, n, k))
+    ok = np.isfinite(a) & (n >= 2) & (k >= 2)
+    d1, d2 = np.where(ok, n - 1, 1), np.where(ok, (n - 1) * (k - 1), 1)
+    lo = 1 - (1 - a) * sps.f.ppf(1 - level_alpha / 2, d1, d2)
+    hi = 1 - (1 - a) * sps.f.ppf(level_alpha / 2, d1, d2)
+    return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)

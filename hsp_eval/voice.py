@@ -678,9 +678,10 @@ def alpha_rows(items: pd.DataFrame, totals: pd.DataFrame, region_of: pd.Series) 
     a = a[(a["n"] >= ALPHA_MIN) & a["alpha"].notna()]
     a = a.assign(group=scale_group(a))
     a = a[~a.duplicated(["level", "area_id", "year", "group"], keep=False)]
-    return _blank_interval(a.assign(indicator="scale_alpha", group_type="scale", numerator=np.nan,
-                                    denominator=a["n"].astype("float64"), people=a["n"].astype("float64"),
-                                    value=a["alpha"]))[OUT]
+    lo, hi = stats.feldt(a["alpha"], a["n"], a["k"])  # Feldt's interval (uncertainty spec v2)
+    return a.assign(indicator="scale_alpha", group_type="scale", numerator=np.nan,
+                    denominator=a["n"].astype("float64"), people=a["n"].astype("float64"),
+                    value=a["alpha"], ci_low=lo, ci_high=hi)[OUT]
 
 
 def derived(table: pd.DataFrame, pooled: dict, region_of: pd.Series) -> pd.DataFrame:

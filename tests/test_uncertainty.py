@@ -152,3 +152,16 @@ def test_publication_keeps_the_design_effect(demo):
     assert (width >= (hi - lo) - 0.0011).all()
     every = (rows["group_type"] == "all").to_numpy()
     assert every.any() and (width[every] > (hi - lo)[every] + 0.005).all()
+
+
+def test_feldt_interval_for_alpha_matches_a_published_example():
+    # statpsych::ci.cronbach(.05, .85, 7, 89) returns .7971254 and .8931436 (its documentation)
+    lo, hi = stats.feldt([0.85], [89], [7])
+    assert lo[0] == pytest.approx(0.7971254, abs=1e-4) and hi[0] == pytest.approx(0.8931436, abs=1e-4)
+
+
+def test_scale_alpha_rows_have_feldt_intervals(demo):
+    _, table = demo
+    a = table[table["indicator"] == "scale_alpha"]
+    assert len(a) and a[["ci_low", "ci_high"]].notna().all().all()
+    assert ((a["ci_low"] < a["value"]) & (a["value"] < a["ci_high"])).all()

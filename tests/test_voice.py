@@ -404,7 +404,9 @@ def test_alpha_at_school_level_uses_complete_respondents_after_reverse_scoring(a
     assert 0.5 < expected < 1   # a consistent scale once W2 is reversed (raw W2 would make it negative)
     assert alpha_by_covariance(ALPHA_WHANAU["0001"]) < 0
     assert np.isnan(r["numerator"]) and r["denominator"] == 10          # "skip" is left out
-    assert np.isnan(r["ci_low"]) and np.isnan(r["ci_high"]) and not r["suppressed"]
+    k = len(ALPHA_WHANAU["0001"][0])
+    lo, hi = stats.feldt([expected], [10], [k])                             # Feldt's interval
+    assert (r["ci_low"], r["ci_high"]) == (approx(lo[0]), approx(hi[0])) and not r["suppressed"]
     r = row(alpha_table, "scale_alpha", "scale", "staff:comm")           # same scale name, staff apart
     assert (r["denominator"], r["value"]) == (10, approx(alpha_by_covariance(ALPHA_STAFF)))
 
