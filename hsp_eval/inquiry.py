@@ -24,10 +24,11 @@ Choices:
   (+ measure)`` fitted per school, region and nation and year (:func:`codesign_model`).
   ``start_score`` is standardised within each measure (z-score over the rows being
   modelled) because measures are on different scales. A student with several measures
-  contributes several rows, so the interval is cluster-robust by student then. The row is
-  given only where a model can be fitted sensibly (see :func:`fittable`); elsewhere there is
-  no row rather than a wild number. Region and national models pool students across schools
-  without adjusting for the school.
+  contributes several rows, so the interval is cluster-robust by student (school, student id)
+  then; region and national models pool students across schools with the interval
+  cluster-robust by school. With fewer than 20 clusters there is no odds ratio (uncertainty
+  spec v2). The row is given only where a model can be fitted sensibly (see :func:`fittable`);
+  elsewhere there is no row rather than a wild number.
 
 **The odds ratio is an association, not proof of cause**: schools and families that
 co-design may differ in ways the model does not see (motivation, the school's wider
@@ -59,6 +60,9 @@ STEPS = {
 }
 #: the fewest rows (student x measure) a model is fitted on
 MIN_MODEL_N = 30
+#: the fewest clusters (students at a school; schools above it) a cluster-robust odds ratio is shown
+#: with (uncertainty spec v2): with fewer, its interval is not to be trusted
+MIN_CLUSTERS = 20
 ASSOCIATION_NOTE = "An association, not proof of cause."
 MODEL_COLUMNS = ["term", "odds_ratio", "ci_low", "ci_high", "p_value", "n"]
 FINAL = ["level", "area_id", "year", "indicator", "group_type", "group", "numerator", "denominator", "people",
@@ -253,11 +257,13 @@ def _design(codesigned, z, year_level, measure) -> tuple[np.ndarray, list[str]]:
     return np.column_stack([cols[i] for i in keep]), [names[i] for i in keep]
 
 
-def _fit(y: np.ndarray, x: np.ndarray, names: list[str], student: np.ndarray):
+def _fit(y: np.ndarray, x: np.ndarray, names: list[str], clusters: np.ndarray, always: bool = False):
     """Fitted statsmodels Logit result (with ``names`` attached), or None when it cannot be fitted sensibly.
 
-    ``student`` (codes) gives a cluster-robust covariance when a student has several rows.
-    Separation, non-convergence, a singular design or non-finite standard errors give None.
+    ``clusters`` (codes: students, or schools above school level) give a cluster-robust covariance
+    when a cluster has several rows (``always``: in any case); then fewer than
+    :data:`MIN_CLUSTERS` clusters give None. Separation, non-convergence, a singular design or
+    non-finite standard errors give None.
     """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import (ConvergenceWarning, HessianInversionWarning,
@@ -266,8 +272,11 @@ def _fit(y: np.ndarray, x: np.ndarray, names: list[str], student: np.ndarray):
     if np.linalg.matrix_rank(x) < x.shape[1]:
         return None
     cov = {}
-    if len(np.unique(student)) < len(student):  # a student with several measures: cluster by student
-        cov = {"cov_type": "cluster", "cov_kwds": {"groups": student}}
+    n_clusters = len(np.unique(clusters))
+    if always or n_clusters < len(clusters):  # a student with several measures, or schools: clustered
+        if n_clusters < MIN_CLUSTERS:
+            return None
+        cov = {"cov_type": "cluster", "cov_kwds": {"groups": clusters}}
     caught = (ConvergenceWarning, HessianInversionWarning, PerfectSeparationWarning, RuntimeWarning)
     with warnings.catch_warnings():
         for w in caught:
@@ -287,14 +296,20 @@ def _model_arrays(rows: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"codesigned": rows["codesigned"].to_numpy(dtype=bool),
             "year_level": rows["year_level"].to_numpy(dtype="float64"),
             "measure": rows["measure"].to_numpy(dtype=object),
-            "student": pd.factorize(rows["student_id"].astype("str"))[0],
+            # a student is (school, student id): ids are unique only within a school
+            "student": pd.factorize(pd.MultiIndex.from_frame(rows[["school_id", "student_id"]].astype("str")))[0],
+            "school": pd.factorize(rows["school_id"].astype("str"))[0],
             "accelerated": rows["accelerated"].to_numpy(dtype="float64")}
 
 
 def _fit_rows(arrays: dict[str, np.ndarray], z: np.ndarray, idx=slice(None)):
     """Fit the model on the model rows at ``idx`` of ``arrays`` (:func:`_model_arrays`), with
-    their standardised start scores ``z``."""
+    their standardised start scores ``z``: clustered on students within one school, on schools
+    when the rows come from several (students of a school share its practice)."""
     x, names = _design(arrays["codesigned"][idx], z, arrays["year_level"][idx], arrays["measure"][idx])
+    school = pd.factorize(arrays["school"][idx])[0]
+    if school.max(initial=0) > 0:
+        return _fit(arrays["accelerated"][idx], x, names, school, always=True)
     student = pd.factorize(arrays["student"][idx])[0]  # numbered within the fit, as its clusters
     return _fit(arrays["accelerated"][idx], x, names, student)
 
@@ -322,7 +337,8 @@ def codesign_model(dataset, school_id=None, years=None, min_n: int = MIN_MODEL_N
     rows (one row per student x measure; a student without an ``inquiry_steps`` row counts as
     not co-designed). ``start_score_z`` is the start score standardised within each measure
     over the rows modelled, because measures have different scales. With a student on
-    several measures the interval is cluster-robust by student.
+    several measures the interval is cluster-robust by student; with several schools, by school
+    (and at least 20 clusters are needed).
 
     **The odds ratio is an association, not proof of cause**: families and schools that
     co-design may differ in ways the model does not see.
@@ -359,6 +375,11 @@ def codesign_model(dataset, school_id=None, years=None, min_n: int = MIN_MODEL_N
     if not fittable(rows, ["_all"], min_n).any():
         raise ValueError(f"cannot fit the codesign model: {len(rows)} rows (at least {min_n} needed) or "
                          "no students in one of the codesigned x accelerated groups")
+    schools = rows["school_id"].nunique()
+    if schools > 1 and schools < MIN_CLUSTERS:
+        raise ValueError(f"cannot fit the codesign model over {schools} schools: students of one school share "
+                         f"its practice, so the interval clusters on schools, and that needs at least "
+                         f"{MIN_CLUSTERS} of them (fit one school at a time instead)")
     res = _fit_rows(_model_arrays(rows), standardise(rows, []))
     if res is None:
         raise ValueError("cannot fit the codesign model: separation, collinearity or no convergence")

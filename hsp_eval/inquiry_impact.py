@@ -4,7 +4,7 @@ The study follows ERO's inquiry cycle for the students whose progress a school s
 accelerate (the *target students*, see :mod:`hsp_eval.inquiry`): who they are, how their
 whānau took part at each step (helping identify strengths and needs, co-designing the
 response, bringing a goal, reviewing what worked), whether the students made accelerated
-progress, what worked for whom, and the model behind ``accelerated_by_codesign``.
+progress, progress with and without each step, and the model behind ``accelerated_by_codesign``.
 
 Two sources:
 
@@ -19,7 +19,7 @@ Two sources:
   suppressed like the indicator table: under ``min_n`` with complementary suppression for
   one school; randomly rounded and under 6 suppressed for all schools (publication rules).
 
-What worked for whom is descriptive: a higher rate with a step is **associated with** the
+Progress with and without each step is descriptive: a higher rate with a step is **associated with** the
 step, not caused by it. The adjusted odds ratio (:func:`codesign_fit`) adjusts for start
 score and year level only; families who co-design may differ in other ways.
 
