@@ -104,18 +104,21 @@ def for_indicator(cells: Cells, indicator: str) -> Cells:
     return cells.only(*REGISTRY[indicator].groups)
 
 
-def count(cells: Cells, flag: np.ndarray, cluster: np.ndarray | None = None) -> pd.DataFrame:
+def count(cells: Cells, flag: np.ndarray, cluster: np.ndarray | None = None,
+          cluster_sums: tuple | None = None) -> pd.DataFrame:
     """Numerator (flag true) and denominator (flag known) per cell; cells with no units dropped.
 
     ``flag`` has one value per unit row: 1/True, 0/False, or NaN for "not in the denominator".
-    ``cluster`` (per unit, an integer id) names what the units are nested in (students' families).
+    ``cluster`` (per unit, an integer id) names what the units are nested in, or ``cluster_sums``
+    gives each unit's share of its cluster's sums (see :func:`tally`).
     """
     f = np.asarray(flag, dtype="float64")
     known = ~np.isnan(f)
     keys = None
     if cells.key is not None:  # the units are the records counted
         keys = (np.where(known & (f > 0), cells.key, 0.0), np.where(known, cells.key, 0.0), None)
-    return tally(cells, np.where(known, f, 0.0), known.astype("float64"), keys=keys, cluster=cluster)
+    return tally(cells, np.where(known, f, 0.0), known.astype("float64"), keys=keys, cluster=cluster,
+                 cluster_sums=cluster_sums)
 
 
 def tally(cells: Cells, numerator: np.ndarray, denominator: np.ndarray, people: np.ndarray | None = None,

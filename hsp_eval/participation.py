@@ -159,9 +159,14 @@ def counted(ctx) -> pd.DataFrame:
         students = ctx.students
         fam_of_student = families.locate(students.frame, "family_id")
         conf = fm["reached_learning_conference"].to_numpy()[fam_of_student]
-        # siblings share their family's attendance: the students are clustered in their families
-        add(count(for_indicator(ctx.student_cells, "conference_reach"), conf, cluster=fam_of_student),
-            "conference_reach")
+        # siblings share their family's attendance: the students are clustered in their families.
+        # Each student carries its family's sums, with x_c its family's enrolled children w: summed over
+        # a cell's students, w gives sum_c x_c^2 exactly where all siblings share the cell (the all
+        # row) and more where some do not (a wider, cautious interval), with no (cell, family) pairs
+        # to sort (tens of millions of memberships nationally)
+        w = np.bincount(fam_of_student, minlength=len(families)).astype("float64")[fam_of_student]
+        sums = (w * conf, w * conf, w, 1.0 / w)
+        add(count(for_indicator(ctx.student_cells, "conference_reach"), conf, cluster_sums=sums), "conference_reach")
 
     # attended rows and invitations, counted per family and then into the family's groups
     n = len(families)

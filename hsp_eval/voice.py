@@ -245,6 +245,7 @@ class _Answers:
         del key
         n = np.bincount(inverse).astype(np.int64)
         total = np.bincount(inverse, weights=self.scored[on])
+        favourable = np.bincount(inverse, weights=np.nan_to_num(self.favourable[on]))
         del inverse, on
         by_rank = np.empty(len(rank), dtype=np.int64)
         by_rank[rank] = np.arange(len(rank))
@@ -253,7 +254,7 @@ class _Answers:
         g = who[RESPONDENT].reset_index(drop=True).assign(
             role=who["role"].astype("str").to_numpy(),
             scale=pd.Series(names.take(keys % len(names)), dtype=self.items["scale"].dtype),
-            answered=n, score=total / n)
+            answered=n, score=total / n, favourable=favourable)
         return _with_n_items(g, self.items), rows
 
     def groups_of(self, rows: np.ndarray, codes: np.ndarray, names, role: bool) -> tuple[pd.DataFrame, np.ndarray]:
@@ -373,9 +374,11 @@ def respondent_scales(answered: pd.DataFrame, items: pd.DataFrame) -> pd.DataFra
     [['q', 2.0, False], ['r', 4.0, True]]
     """
     s = answered[answered["scale"].notna()]
-    g = (s.groupby(RESPONDENT + ["role", "scale"], observed=True, sort=True)["scored"]
-         .agg(answered="size", score="mean").reset_index())
-    return _with_n_items(g, items)
+    by = s.groupby(RESPONDENT + ["role", "scale"], observed=True, sort=True)
+    g = by["scored"].agg(answered="size", score="mean")
+    if "favourable" in s:  # the respondent's favourable answers on the scale (its cluster sums)
+        g["favourable"] = by["favourable"].sum().astype("float64")
+    return _with_n_items(g.reset_index(), items)
 
 
 def _one_group_cells(rows: pd.DataFrame, group_type: str, group: pd.Series) -> Cells:
@@ -471,29 +474,27 @@ def _grouped_count(answers: _Answers, rows: np.ndarray, codes: np.ndarray, names
     resp_key = to_record_keys(answers.respondent_hashes())
     people, people_num, people_key = _respondents_per_group(index, answers.resp[rows], fav, len(groups),
                                                             len(answers.who), resp_key)
-    sums = _respondent_sums(index, answers.resp[rows], fav, len(groups), len(answers.who))
     del index, fav
     return tally(_one_group_cells(groups, group_type, groups["group"]), favourable, answered, people, people_num,
-                 keys=keys + (people_key,), cluster_sums=sums)
+                 keys=keys + (people_key,))
 
 
-def _respondent_sums(index: np.ndarray, resp: np.ndarray, favourable: np.ndarray, n_groups: int,
-                     n_resp: int) -> tuple:
-    """Per group, the cluster sums of its answers with respondents as clusters (y: a respondent's
-    favourable answers in the group, x: their answers): sums of y^2, x y, x^2 and the respondents.
+def _respondent_cluster_sums(sc: pd.DataFrame) -> pd.DataFrame:
+    """Per (school, year, scale group), the cluster sums of scale_favourable with respondents as
+    clusters, from the respondent-scale rows (y: a respondent's favourable answers on the scale,
+    x: their answers): one row per respondent and scale, so no per-answer pairs are made.
 
     Examples
     --------
-    >>> s = _respondent_sums(np.array([0, 0, 0]), np.array([1, 1, 2]), np.array([1.0, 0.0, 1.0]), 1, 3)
-    >>> [float(v[0]) for v in s]     # respondent 1: 1 of 2, respondent 2: 1 of 1
+    >>> sc = pd.DataFrame({"school_id": ["A", "A"], "year": [2024, 2024], "role": ["whanau"] * 2,
+    ...                    "scale": ["s", "s"], "favourable": [1.0, 1.0], "answered": [2, 1]})
+    >>> _respondent_cluster_sums(sc)[["c_yy", "c_xy", "c_xx", "c_n"]].values.tolist()[0]
     [2.0, 3.0, 5.0, 2.0]
     """
-    pair = index.astype(np.int64) * max(n_resp, 1) + resp.astype(np.int64)
-    pairs, inverse = dense_unique(pair, n_groups * max(n_resp, 1))
-    y = np.bincount(inverse, weights=np.nan_to_num(np.asarray(favourable, dtype="float64")))
-    x = np.bincount(inverse).astype("float64")
-    g = pairs // max(n_resp, 1)
-    return tuple(np.bincount(g, weights=w, minlength=n_groups) for w in (y * y, x * y, x * x, np.ones(len(x))))
+    cells = _one_group_cells(sc, "scale", scale_group(sc))
+    out = tally(cells, sc["favourable"].to_numpy(dtype="float64"), sc["answered"].to_numpy(dtype="float64"),
+                clustered=True)
+    return out[["school_id", "year", "group_type", "group", *CLUSTER_SUMS]]
 
 
 def _respondents_per_group(index: np.ndarray, resp: np.ndarray, favourable: np.ndarray, n_groups: int,
@@ -526,13 +527,17 @@ def _scale_counted(ctx, answers: _Answers) -> list[pd.DataFrame]:
     cells = _one_group_cells(sc, "scale", scale_group(sc))
     cells.key = record_keys(sc.reset_index(drop=True), RESPONDENT, "respondent")
     out = [moments(cells, score).assign(indicator="scale_score")]
+    sums = _respondent_cluster_sums(sc)  # scale_favourable's, respondents as clusters
     del cells
     del sc, score  # this function's references (the respondent scales stay in the topic's cache)
     scale, names = answers.scale_codes()
     on, off = np.flatnonzero(scale >= 0), np.flatnonzero(scale < 0)  # off: inventory items
     on_scale = scale[on]
     del scale  # one per answer: not held through the counts below
-    out.append(_grouped_count(answers, on, on_scale, names, True, "scale").assign(indicator="scale_favourable"))
+    fav = _grouped_count(answers, on, on_scale, names, True, "scale").drop(columns=list(CLUSTER_SUMS))
+    on_keys = ["school_id", "year", "group_type", "group"]
+    out.append(fav.merge(sums.astype({c: fav[c].dtype for c in on_keys if c in fav}), on=on_keys, how="left")
+               .assign(indicator="scale_favourable"))
     del on, on_scale
     # inventory items: one group per item
     item, item_names = pd.factorize(answers.items["item_id"].astype("str"))
