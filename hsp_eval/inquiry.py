@@ -25,9 +25,9 @@ Choices:
   ``start_score`` is standardised within each measure (z-score over the rows being
   modelled) because measures are on different scales. A student with several measures
   contributes several rows, so the interval is cluster-robust by student (school, student id)
-  then; region and national models pool students across schools with the interval
-  cluster-robust by school. With fewer than 20 clusters there is no odds ratio (uncertainty
-  spec v2). The row is given only where a model can be fitted sensibly (see :func:`fittable`);
+  then; region and national models pool students across schools with a fixed effect per
+  school, so the odds ratio compares students within schools. With fewer than 20 clusters
+  (students) there is no odds ratio (uncertainty spec v2). The row is given only where a model can be fitted sensibly (see :func:`fittable`);
   elsewhere there is no row rather than a wild number.
 
 **The odds ratio is an association, not proof of cause**: schools and families that
@@ -60,8 +60,8 @@ STEPS = {
 }
 #: the fewest rows (student x measure) a model is fitted on
 MIN_MODEL_N = 30
-#: the fewest clusters (students at a school; schools above it) a cluster-robust odds ratio is shown
-#: with (uncertainty spec v2): with fewer, its interval is not to be trusted
+#: the fewest clusters (students) a cluster-robust odds ratio is shown with (uncertainty spec v2):
+#: with fewer, its interval is not to be trusted
 MIN_CLUSTERS = 20
 ASSOCIATION_NOTE = "An association, not proof of cause."
 MODEL_COLUMNS = ["term", "odds_ratio", "ci_low", "ci_high", "p_value", "n"]
@@ -304,12 +304,23 @@ def _model_arrays(rows: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def _fit_rows(arrays: dict[str, np.ndarray], z: np.ndarray, idx=slice(None)):
     """Fit the model on the model rows at ``idx`` of ``arrays`` (:func:`_model_arrays`), with
-    their standardised start scores ``z``: clustered on students within one school, on schools
-    when the rows come from several (students of a school share its practice)."""
-    x, names = _design(arrays["codesigned"][idx], z, arrays["year_level"][idx], arrays["measure"][idx])
+    their standardised start scores ``z``; rows from several schools get a fixed effect per school
+    (students of a school share its practice: the odds ratio compares students within schools).
+    Clustered on students (school, student id) when a student has several rows."""
+    idx = np.arange(len(arrays["school"]))[idx]
+    z = np.asarray(z)
     school = pd.factorize(arrays["school"][idx])[0]
     if school.max(initial=0) > 0:
-        return _fit(arrays["accelerated"][idx], x, names, school, always=True)
+        # a school whose students all made (or all missed) accelerated progress tells nothing about
+        # co-design once it has its own effect, and would make the fit separate: left out
+        y = arrays["accelerated"][idx]
+        both = (np.bincount(school, weights=y) > 0) & (np.bincount(school, weights=1 - y) > 0)
+        idx, z = idx[both[school]], z[both[school]]
+    x, names = _design(arrays["codesigned"][idx], z, arrays["year_level"][idx], arrays["measure"][idx])
+    school = pd.factorize(arrays["school"][idx])[0]
+    if school.max(initial=0) > 0:  # several schools: a fixed effect each (the first is the baseline)
+        dummies = (school[:, None] == np.arange(1, school.max() + 1)[None, :]).astype("float64")
+        x, names = np.column_stack([x, dummies]), names + [f"school[{k}]" for k in range(1, school.max() + 1)]
     student = pd.factorize(arrays["student"][idx])[0]  # numbered within the fit, as its clusters
     return _fit(arrays["accelerated"][idx], x, names, student)
 
@@ -337,8 +348,8 @@ def codesign_model(dataset, school_id=None, years=None, min_n: int = MIN_MODEL_N
     rows (one row per student x measure; a student without an ``inquiry_steps`` row counts as
     not co-designed). ``start_score_z`` is the start score standardised within each measure
     over the rows modelled, because measures have different scales. With a student on
-    several measures the interval is cluster-robust by student; with several schools, by school
-    (and at least 20 clusters are needed).
+    several measures the interval is cluster-robust by student (at least 20 needed); with several
+    schools, each school gets a fixed effect (terms ``school[k]``).
 
     **The odds ratio is an association, not proof of cause**: families and schools that
     co-design may differ in ways the model does not see.
@@ -375,15 +386,10 @@ def codesign_model(dataset, school_id=None, years=None, min_n: int = MIN_MODEL_N
     if not fittable(rows, ["_all"], min_n).any():
         raise ValueError(f"cannot fit the codesign model: {len(rows)} rows (at least {min_n} needed) or "
                          "no students in one of the codesigned x accelerated groups")
-    schools = rows["school_id"].nunique()
-    if schools > 1 and schools < MIN_CLUSTERS:
-        raise ValueError(f"cannot fit the codesign model over {schools} schools: students of one school share "
-                         f"its practice, so the interval clusters on schools, and that needs at least "
-                         f"{MIN_CLUSTERS} of them (fit one school at a time instead)")
     res = _fit_rows(_model_arrays(rows), standardise(rows, []))
     if res is None:
         raise ValueError("cannot fit the codesign model: separation, collinearity or no convergence")
-    return _tidy(res, len(rows))
+    return _tidy(res, int(res.nobs))
 
 
 def _area_ids(rows: pd.DataFrame, region_of: pd.Series) -> dict[str, pd.Series]:
@@ -414,7 +420,7 @@ def odds_ratio_rows(rows: pd.DataFrame, region_of: pd.Series, min_n: int = MIN_M
             ci = np.exp(np.asarray(res.conf_int())[j])
             out.append({"level": level, "area_id": area_id, "year": int(year),
                         "value": np.exp(np.asarray(res.params)[j]), "ci_low": ci[0], "ci_high": ci[1],
-                        "denominator": float(len(idx)), "people": float(len(idx))})
+                        "denominator": float(res.nobs), "people": float(res.nobs)})  # the rows used
     if not out:
         return pd.DataFrame(columns=FINAL)
     return pd.DataFrame(out).assign(indicator="accelerated_by_codesign", group_type="codesign",

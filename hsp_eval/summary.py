@@ -252,6 +252,13 @@ def contacts_sentence(rows: pd.DataFrame, year: int) -> str:
     return text[0].upper() + text[1:] + "."
 
 
+#: beside every accelerated-progress figure (uncertainty spec v2): why it reads high
+REGRESSION_NOTE = ("Target students were chosen because their scores were low, so part of their gain is "
+                   "regression to the mean (a low score is partly bad luck on the day) and measurement error: "
+                   "accelerated progress reads higher than the real acceleration. Compare target students "
+                   "with each other, not with all students.")
+
+
 def codesign_sentence(rows: pd.DataFrame, year: int | None = None) -> str:
     """Accelerated progress with and without co-designed goals, stated as an association."""
     c = _one(rows, "accelerated_by_codesign", "codesign", "codesigned", year)

@@ -259,16 +259,15 @@ def generated(tmp_path_factory):
 
 def test_model_recovers_the_true_odds_ratio(generated):
     ds, _ = generated
-    # three schools are too few clusters for a pooled model (uncertainty spec v2: at least 20)
-    with pytest.raises(ValueError, match="clusters on schools"):
-        inquiry.codesign_model(ds)
-    fit = inquiry.codesign_model(ds, school_id="0001").set_index("term")
+    fit = inquiry.codesign_model(ds).set_index("term")
     assert list(fit.columns) == ["odds_ratio", "ci_low", "ci_high", "p_value", "n"]
-    assert {"Intercept", "codesigned", "start_score_z", "year_level", "measure[T.reading]"} == set(fit.index)
+    # the three schools get a fixed effect each (the first is the baseline): students compared within schools
+    assert {"Intercept", "codesigned", "start_score_z", "year_level", "measure[T.reading]", "school[1]",
+            "school[2]"} == set(fit.index)
     c = fit.loc["codesigned"]
     assert c["ci_low"] < TRUE_OR < c["ci_high"]
-    assert c["ci_high"] / c["ci_low"] < 3            # about a thousand students: a narrow interval
-    assert c["n"] == (ds["progress"]["school_id"] == "0001").sum()   # every student x measure row used
+    assert c["ci_high"] / c["ci_low"] < 2            # a few thousand rows: a narrow interval
+    assert c["n"] == len(ds["progress"])             # every student x measure row used
     assert "not proof of cause" in inquiry.codesign_model.__doc__
     assert "not proof of cause" in inquiry.__doc__
 
@@ -276,30 +275,32 @@ def test_model_recovers_the_true_odds_ratio(generated):
 def test_odds_ratio_rows_match_the_model_and_differ_from_the_crude_ratio(generated):
     ds, t = generated
     ors = t[t["group"] == "adjusted_odds_ratio"]
-    # schools, and Canterbury (one school: its students are the clusters); Otago (two schools) and the
-    # nation (three) have too few school clusters
     assert set(zip(ors["level"], ors["area_id"])) == {("school", "0001"), ("school", "0002"), ("school", "0003"),
-                                                     ("region", "Canterbury")}
+                                                     ("region", "Otago"), ("region", "Canterbury"),
+                                                     ("national", "NZ")}
     assert (ors["indicator"] == "accelerated_by_codesign").all() and (ors["group_type"] == "codesign").all()
     assert ors["numerator"].isna().all()
+    nat = row(t, "accelerated_by_codesign", "codesign", "adjusted_odds_ratio", area="NZ", level="national")
+    fit = inquiry.codesign_model(ds).set_index("term").loc["codesigned"]
+    assert nat["value"] == pytest.approx(fit["odds_ratio"])
+    assert (nat["ci_low"], nat["ci_high"]) == pytest.approx((fit["ci_low"], fit["ci_high"]))
+    assert nat["denominator"] == len(ds["progress"])
     school = row(t, "accelerated_by_codesign", "codesign", "adjusted_odds_ratio", area="0002")
-    fit = inquiry.codesign_model(ds, school_id="0002", years=2024).set_index("term").loc["codesigned"]
-    assert school["value"] == pytest.approx(fit["odds_ratio"])
-    assert (school["ci_low"], school["ci_high"]) == pytest.approx((fit["ci_low"], fit["ci_high"]))
+    fit2 = inquiry.codesign_model(ds, school_id="0002", years=2024).set_index("term").loc["codesigned"]
+    assert school["value"] == pytest.approx(fit2["odds_ratio"])
     assert school["denominator"] == (ds["progress"]["school_id"] == "0002").sum()
     # the crude (unadjusted) odds ratio from the split rows is confounded by the start score
-    yes = row(t, "accelerated_by_codesign", "codesign", "codesigned", area="0002")
-    no = row(t, "accelerated_by_codesign", "codesign", "not_codesigned", area="0002")
+    yes = row(t, "accelerated_by_codesign", "codesign", "codesigned", area="NZ", level="national")
+    no = row(t, "accelerated_by_codesign", "codesign", "not_codesigned", area="NZ", level="national")
     crude = (yes["value"] / (1 - yes["value"])) / (no["value"] / (1 - no["value"]))
-    assert crude < school["value"]
-    assert yes["denominator"] + no["denominator"] == school["denominator"]
+    assert crude < nat["ci_low"]
+    assert yes["denominator"] + no["denominator"] == len(ds["progress"])
 
 
 def test_codesign_model_filters(generated):
     ds, _ = generated
-    assert inquiry.codesign_model(ds, school_id=["0003"])["n"].iloc[0] == (ds["progress"]["school_id"] == "0003").sum()
-    with pytest.raises(ValueError, match="at least 20"):   # two schools: too few school clusters
-        inquiry.codesign_model(ds, school_id=["0001", "0003"])
+    assert inquiry.codesign_model(ds, school_id=["0001", "0003"])["n"].iloc[0] == \
+        ds["progress"]["school_id"].isin(["0001", "0003"]).sum()
     with pytest.raises(ValueError):
         inquiry.codesign_model(ds, years=[2023])
 
