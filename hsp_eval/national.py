@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from . import disclosure, stats
 from .funnel import funnel_table
@@ -279,15 +280,51 @@ def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reac
 
 
 def national_trends(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.DataFrame:
-    """Trend tests of the national rows (:func:`hsp_eval.trends.compute_trends`): one row per indicator.
+    """Is the typical school changing? One row per indicator: the national values' change, and the
+    schools' own trends combined.
 
-    The logistic trend is fitted to the national counts as the table holds them (randomly
-    rounded in a publication table: a change of at most 2 in counts of thousands).
+    Each school's trend of the indicator (all families) comes from :func:`hsp_eval.trends.compute_trends`
+    (its shown school rows, with the between-year variance estimated across schools); the slopes
+    are combined by a random-effects meta-analysis (Paule-Mandel, with the Hartung-Knapp
+    t interval on schools - 1 degrees of freedom, never narrower than the plain random-effects one:
+    statsmodels' ``combine_effects``), so schools
+    whose trends differ widen the interval. The national series alone would not do: its yearly
+    intervals allow for the spread between schools, which does not change from year to year for
+    the same schools, and one series cannot show its own between-year variance.
+
+    Returns
+    -------
+    The trends table's columns for the national rows (first and last value and their change, as
+    the table holds them), with ``slope``, its interval, ``p_value`` and ``trend`` from the
+    combined school trends, ``schools`` (the number of school series combined) and ``label``.
     """
-    from .trends import compute_trends
+    from statsmodels.stats.meta_analysis import combine_effects
 
-    rows = national_trend(table, indicators)
-    out = compute_trends(rows.assign(level="school"))
+    from .trends import ALPHA, classify, compute_trends
+
+    nat = national_trend(table, indicators)
+    out = compute_trends(nat.assign(level="school"), between_year_var={i: 0.0 for i in indicators})
+    per_school = compute_trends(_select(table, "school", indicators)).dropna(subset=["slope"])
+    per_school = per_school[per_school["slope_ci_high"] > per_school["slope_ci_low"]]
+    for c in ("slope", "slope_ci_low", "slope_ci_high", "p_value", "between_year_sd"):
+        out[c] = np.nan
+    out["schools"] = 0
+    for i, s in per_school.groupby("indicator", sort=False):
+        here = out["indicator"] == i
+        out.loc[here, "schools"] = len(s)
+        if len(s) < 3 or not here.any():
+            continue
+        se = (s["slope_ci_high"] - s["slope_ci_low"]) / (2 * sps.norm.ppf(1 - ALPHA / 2))
+        res = combine_effects(s["slope"].to_numpy(), (se ** 2).to_numpy(), method_re="iterated", use_t=True)
+        # Hartung-Knapp, never narrower than the plain random-effects interval (Jackson et al. 2017)
+        eff, sd = res.mean_effect_re, np.sqrt(max(res.var_hksj_re, res.var_eff_w_re))
+        q = sps.t.ppf(1 - ALPHA / 2, len(s) - 1)
+        out.loc[here, ["slope", "slope_ci_low", "slope_ci_high"]] = eff, eff - q * sd, eff + q * sd
+        out.loc[here, "p_value"] = 2 * sps.t.sf(abs(eff / sd), len(s) - 1)
+        out.loc[here, "between_year_sd"] = s["between_year_sd"].iloc[0]
+    better = out["indicator"].map(lambda i: REGISTRY[i].better).to_numpy()
+    out["trend"] = np.where(out["slope"].notna(), classify(out["slope"].to_numpy(), out["p_value"].to_numpy(),
+                                                             better), "too few years")
     out = out.assign(label=out["indicator"].map(lambda i: REGISTRY[i].label))
     order = {k: i for i, k in enumerate(indicators)}
     return out.sort_values("indicator", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)

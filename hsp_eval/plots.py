@@ -477,27 +477,35 @@ def gap_chart(rows: pd.DataFrame, title: str | None = None, ax=None, order=None,
     return _horizontal(rows, False, title or "", ax, order, None, hint or "")
 
 
-def fitted_trend(rows: pd.DataFrame, years) -> np.ndarray:
-    """The logistic trend (as in :mod:`hsp_eval.trends`) of one proportion series, at ``years``.
+def fitted_trend(rows: pd.DataFrame, years, trends_row=None) -> np.ndarray:
+    """The trend line (as in :mod:`hsp_eval.trends`) of one series, at ``years``.
 
-    Returns NaN everywhere when the series has fewer than 3 unsuppressed years.
+    The line of ``trends_row`` (a row of the trends table) when it has one; otherwise the line
+    fitted to ``rows`` with no between-year variance. NaN everywhere when the series has fewer
+    than 3 shown years.
 
     Examples
     --------
-    >>> r = pd.DataFrame({"year": [2022, 2023, 2024], "numerator": [20, 30, 40], "denominator": [100] * 3,
-    ...                   "suppressed": False, "value": [0.2, 0.3, 0.4]})
-    >>> np.round(fitted_trend(r, [2022, 2024]), 2).tolist()  # the logistic curve bends a little
-    [0.2, 0.4]
+    >>> r = pd.DataFrame({"year": [2022, 2023, 2024], "value": [0.2, 0.3, 0.4], "ci_low": [0.1] * 3,
+    ...                   "ci_high": [0.3] * 3, "suppressed": False})
+    >>> np.round(fitted_trend(r, [2022, 2025]), 2).tolist()
+    [0.2, 0.5]
     """
-    from .trends import MIN_YEARS, logistic_trend
+    from .trends import MIN_YEARS, linear_trend, row_variance
 
-    ok = rows[~_suppressed(rows) & rows["numerator"].notna()]
     years = np.asarray(years, dtype=float)
-    if ok["year"].nunique() < MIN_YEARS:
-        return np.full(len(years), np.nan)
-    fit = logistic_trend(ok["numerator"], ok["denominator"], ok["year"], np.zeros(len(ok), dtype=int))
-    eta = fit["intercept"][0] + fit["slope"][0] * (years - fit["centre"][0])
-    return 1 / (1 + np.exp(-eta))
+    if trends_row is not None and not pd.isna(trends_row.get("slope", np.nan)):
+        centre, level, slope = (float(trends_row[k]) for k in ("centre_year", "fitted_at_centre", "slope"))
+    else:
+        ok = rows[~_suppressed(rows) & rows["value"].notna()]
+        if ok["year"].nunique() < MIN_YEARS:
+            return np.full(len(years), np.nan)
+        fit = linear_trend(ok["value"], row_variance(ok["ci_low"], ok["ci_high"]), ok["year"],
+                           np.zeros(len(ok), dtype=int))
+        centre, level, slope = fit["centre"][0], fit["level"][0], fit["slope"][0]
+    line = level + slope * (years - centre)
+    share = len(rows) and "indicator" in rows and REGISTRY[base_id(rows["indicator"].iloc[0])].kind == "proportion"
+    return np.clip(line, 0, 1) if share else line
 
 
 def target_chart(rows: pd.DataFrame, trends_row=None, title: str | None = None, ax=None):
@@ -530,9 +538,9 @@ def target_chart(rows: pd.DataFrame, trends_row=None, title: str | None = None, 
             t_value, t_year = float(tv), int(ty)
         status = trends_row.get("target_status")
     end = max(years + ([t_year] if t_year else []))
-    if REGISTRY[base_id(ind)].kind == "proportion" and "numerator" in rows:
+    if REGISTRY[base_id(ind)].kind in ("proportion", "mean"):
         xs = np.linspace(min(years), end, 50)
-        fit = fitted_trend(rows, xs)
+        fit = fitted_trend(rows, xs, trends_row)
         if not np.isnan(fit).all():
             ax.plot(xs, fit * scale, "--", color=GREY, lw=1.5, label="fitted trend")
     if t_year is not None:

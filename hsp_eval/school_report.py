@@ -276,6 +276,11 @@ def ratings_table(rows: pd.DataFrame, year: int) -> pd.DataFrame:
     return value_table(r, index="group", columns="rater")
 
 
+#: a target's status in words (the trends table's ``target_status``)
+TARGET_WORDS = {"met": "met", "on_track": "on track", "uncertain": "not yet clear either way",
+                "not_on_track": "not on track", "insufficient_data": "without enough data yet"}
+
+
 def targets_table(trends: pd.DataFrame, params: dict, school_id: str) -> pd.DataFrame:
     """The school's targets (indicators of success) with the latest value and status in words."""
     cols = ["indicator", "group", "target", "by year", "latest value", "status"]
@@ -284,8 +289,8 @@ def targets_table(trends: pd.DataFrame, params: dict, school_id: str) -> pd.Data
         row = target_trend_row(trends, tg, school_id)
         latest = "no data" if row is None or pd.isna(row["value_last"]) else \
             f"{fmt_value(row['value_last'], tg['indicator'])} in {int(row['last_year'])}"
-        status = "insufficient data" if row is None or pd.isna(row["target_status"]) else \
-            str(row["target_status"]).replace("_", " ")
+        status = TARGET_WORDS["insufficient_data" if row is None or pd.isna(row["target_status"])
+                              else str(row["target_status"])]
         rows.append({"indicator": REGISTRY[base_id(tg["indicator"])].label,
                      "group": group_label(tg["group_type"], tg["group"]),
                      "target": fmt_value(tg["value"], tg["indicator"]), "by year": tg["year"],
@@ -382,7 +387,7 @@ def load_inputs(school_id: str, years=None, indicators_path=None, trends_path=No
     (a record for :func:`hsp_eval.provenance.provenance_table`) and ``parameters``.
     """
     from . import demo, params as params_mod, provenance
-    from .trends import compute_trends, targets_frame
+    from .trends import between_year_variances, compute_trends, targets_frame
 
     school_id = demo.SCHOOL if school_id in (None, "") else str(school_id)
     parameters = {"school_id": school_id, "years": years, "indicators_path": indicators_path,
@@ -413,7 +418,8 @@ def load_inputs(school_id: str, years=None, indicators_path=None, trends_path=No
     complete = all(target_trend_row(trends, t, school_id) is not None for t in params["targets"])
     if used_min_n > table_min_n or not complete or set(rows["year"]) != all_years:
         targets = targets_frame({school_id: params})
-        trends = compute_trends(rows, targets if len(targets) else None)
+        # one school's rows cannot show the between-year variance: take the all-school estimate
+        trends = compute_trends(rows, targets if len(targets) else None, between_year_variances(trends))
     rec = provenance.record(side.get("data_fingerprint"), side.get("data_dir"), side.get("data_read_at"),
                             indicator_table=str(indicators_path), trends_table=str(trends_path),
                             params_file=str(params_path) if params["_from_file"] else "none (no targets)",

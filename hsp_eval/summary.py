@@ -25,7 +25,7 @@ import pandas as pd
 
 from .plots import fmt_value, group_label
 from .registry import REGISTRY
-from .school_report import REACH_GROUPS, pick, shown, target_trend_row
+from .school_report import REACH_GROUPS, TARGET_WORDS, pick, shown, target_trend_row
 from .vocab import NOT_STATED
 
 #: indicators for all families whose clear changes the summary reports, in this order
@@ -119,7 +119,7 @@ def change_sentences(trends: pd.DataFrame, school_id: str) -> list[str]:
     t = trends[(trends["area_id"] == str(school_id)) & (trends["group_type"] == "all") & (trends["group"] == "all")
                & trends["indicator"].isin(KEY_INDICATORS)]
     t = t.assign(_o=t["indicator"].map({k: i for i, k in enumerate(KEY_INDICATORS)})).sort_values("_o")
-    tested = t[t["trend"].notna() & (t["trend"] != "insufficient_data") & t["first_year"].notna()]
+    tested = t[t["trend"].notna() & ~t["trend"].isin(["too few years", "not tested"]) & t["first_year"].notna()]
     if tested.empty:
         return ["There are not yet enough years of data to say whether things are changing."]
     out = []
@@ -184,9 +184,7 @@ def target_sentence(trends: pd.DataFrame, params: dict | None, school_id: str) -
             behind.append(f"{what} "
                           f"({fmt_value(r['value_last'], tg['indicator'])} in {int(r['last_year'])}, target "
                           f"{fmt_value(tg['value'], tg['indicator'])} by {tg['year']})")
-    words = {"met": "met", "on_track": "on track", "not_on_track": "not on track",
-             "insufficient_data": "without enough data yet"}
-    counts = [f"{status.count(k)} {'is' if status.count(k) == 1 else 'are'} {w}" for k, w in words.items()
+    counts = [f"{status.count(k)} {'is' if status.count(k) == 1 else 'are'} {w}" for k, w in TARGET_WORDS.items()
               if status.count(k)]
     n = len(targets)
     text = f"Of the school's {n} target{'s' if n != 1 else ''}, {_join(counts)}"

@@ -46,7 +46,20 @@ def test_school0_maori_reach_rises_and_is_classed_improving(table, effects):
     assert r["ci_low"].iloc[-1] > r["ci_high"].iloc[0]  # last year's interval clear of the first's
     tr = trends.compute_trends(table).set_index(["area_id", "indicator", "group_type", "group"])
     assert tr.loc[(school, "reach", "ethnicity", "Māori"), "trend"] == "improving"
-    assert tr.loc[(school, "reach", "ethnicity", "European"), "trend"] == "stable"
+    assert tr.loc[(school, "reach", "ethnicity", "European"), "trend"] == "no clear change"
+
+
+def test_the_planted_national_rise_in_portal_use_is_found_and_nothing_else_is_claimed(table):
+    # the generator raises every school's portal share by 3 points a year and plants no other
+    # change common to all schools (each school's reach drifts its own way, sd 0.04 probit a year)
+    from hsp_eval import national
+
+    nt = national.national_trends(table).set_index("indicator")
+    assert nt.loc["portal_adoption", "trend"] == "improving"
+    assert 0.015 < nt.loc["portal_adoption", "slope"] < 0.045
+    assert nt.loc["portal_adoption", "schools"] == 10
+    for ind in ("survey_response_rate", "good_news_share", "contact_reach"):
+        assert nt.loc[ind, "trend"] == "no clear change", ind
 
 
 def test_school1_relies_on_one_way_problem_focused_contact(table, effects):

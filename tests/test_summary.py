@@ -62,10 +62,12 @@ def trend(indicator, trend_class, first, last, group_type="all", group="all", ta
 def trends():
     t = pd.DataFrame([
         trend("reach", "improving", 0.40, 0.60),
-        trend("portal_adoption", "stable", 0.5, 0.52),
+        trend("portal_adoption", "no clear change", 0.5, 0.52),
         trend("deficit_share", "declining", 0.20, 0.30),
         trend("reach_learning", "improving", 0.30, 0.35, target=(0.30, 2024), status="met"),
         trend("reach", "improving", 0.30, 0.45, "ethnicity", "Māori", target=(0.6, 2025), status="not_on_track"),
+        # not a key indicator: its change is never claimed in a sentence (one of hundreds of series)
+        trend("conference_reach", "improving", 0.20, 0.50),
     ])
     t["target_year"] = t["target_year"].astype("Int64")
     return t
@@ -81,7 +83,7 @@ def test_school_summary_sentences_worked_out_by_hand(table, trends):
     assert got == [
         "In 2024, 60% of families took part in at least one school activity (likely range 50% to 69%), and 35% "
         "in an activity focused on their child's learning (26% to 45%).",
-        # improving for all families, in the summary's fixed order; stable portal use is not mentioned
+        # improving for all families, in the summary's fixed order; portal use with no clear change is not mentioned
         "Clear improvements over the years: families taking part in at least one activity (from 40% in 2022 to "
         "60% in 2024) and families taking part in a learning-focused activity (from 30% in 2022 to 35% in 2024).",
         # deficit contacts rising is the wrong way (lower is better)
@@ -103,15 +105,22 @@ def test_summary_never_names_a_suppressed_group_and_is_not_causal(table, trends)
 
 
 def test_summary_when_nothing_is_known(table):
-    empty = pd.DataFrame([trend("reach", "insufficient_data", 0.4, 0.6)])
+    empty = pd.DataFrame([trend("reach", "too few years", 0.4, 0.6)])
     got = summary.school_summary(table, empty, SID, None)
     assert got[1] == "There are not yet enough years of data to say whether things are changing."
     assert got[-1] == "The school has not yet set targets (indicators of success) in its params file."
     assert 3 <= len(got) <= 5
 
 
-def test_stable_only_says_within_margin_of_error(table):
-    t = pd.DataFrame([trend("reach", "stable", 0.4, 0.45)])
+def test_a_target_whose_trend_interval_holds_it_is_not_yet_clear(table):
+    t = pd.DataFrame([trend("reach", "improving", 0.4, 0.5, target=(0.6, 2026), status="uncertain")])
+    t["target_year"] = t["target_year"].astype("Int64")
+    params = {"targets": [{"indicator": "reach", "group_type": "all", "group": "all", "value": 0.6, "year": 2026}]}
+    assert summary.target_sentence(t, params, SID) == "Of the school's 1 target, 1 is not yet clear either way."
+
+
+def test_no_clear_change_only_says_within_margin_of_error(table):
+    t = pd.DataFrame([trend("reach", "no clear change", 0.4, 0.45)])
     assert summary.change_sentences(t, SID) == [
         "Between 2022 and 2024, none of the main measures for all families changed clearly; the differences "
         "between years are within the margin of error."]
