@@ -63,6 +63,13 @@ CUTS = np.array([-1.5, -0.8, 0.0, 1.1])   # latent -> 1..5; favourable (>= 4) wh
 REVIEW_DIMENSIONS = ("vision_and_culture", "collaborative_practice", "two_way_communication",
                      "resources_and_review", "time")
 REVIEW_SHIFT = {"leaders": 0.7, "staff": 0.35, "whanau": 0.0}
+# --- families' own propensities (persistent over years; docs/synthetic.md, "Clustering") ---------
+#: sd of each family trait: contact rate (log scale), starting contacts, replying, hearing about
+#: behaviour or attendance, hearing good news (log-odds or log-multiplier), taking up an invitation
+TRAIT_SD = {"contact": 0.6, "start": 1.0, "reply": 1.0, "deficit": 1.2, "good_news": 0.8, "uptake": 0.8}
+TRAITS = tuple(TRAIT_SD)
+#: sd of a school's year-to-year shock to reach (probit) and to its contact mix (log-odds)
+YEAR_SHOCK_REACH, YEAR_SHOCK_CONTACT = 0.08, 0.15
 # --- effect 3: contact purposes ------------------------------------------------------------------
 PURPOSES = vocab.PURPOSES       # learning, wellbeing, good_news, behaviour, attendance, administration
 FAMILY_PURPOSE_P = np.array([0.30, 0.20, 0.03, 0.05, 0.12, 0.30])
@@ -157,13 +164,32 @@ def _pick_child(rng, finv, student, rows, F) -> np.ndarray:
 def school_tables(world: World, i: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
     """All tables except schools/enrolments/survey_items for school ``i``, as code columns."""
     rng = np.random.default_rng([seed, 2, i])
+    traits = family_traits(len(world.rolls[i].fam_u), seed, i)
     out = Tables()
     for k, y in enumerate(world.years):
-        _school_year(rng, world, i, y, k, out)
+        _school_year(rng, world, i, y, k, out, traits)
     return out.result()
 
 
-def _school_year(rng, world: World, i: int, y: int, k: int, out: Tables) -> None:
+def family_traits(n_families: int, seed: int, i: int) -> dict[str, np.ndarray]:
+    """Each family's own propensities, N(0, sd) per trait of :data:`TRAIT_SD`, the same every year.
+
+    Drawn from their own stream ``default_rng([seed, 4, i])``, so the rest of a school's data
+    does not depend on them. They make a family's contacts, replies and attendances hang
+    together, as in real schools, where a few families make most contacts.
+
+    Examples
+    --------
+    >>> t = family_traits(1000, 7, 0)
+    >>> sorted(t) == sorted(TRAITS), round(float(t["start"].std()), 1)
+    (True, 1.0)
+    """
+    rng = np.random.default_rng([seed, 4, i])
+    z = rng.normal(0, 1, (len(TRAITS), n_families))
+    return {name: TRAIT_SD[name] * z[k] for k, name in enumerate(TRAITS)}
+
+
+def _school_year(rng, world: World, i: int, y: int, k: int, out: Tables, traits: dict) -> None:
     s, r = world.schools, world.rolls[i]
     p = {name: v[i] for name, v in s.params.items()}
     years = world.years
@@ -193,7 +219,8 @@ def _school_year(rng, world: World, i: int, y: int, k: int, out: Tables) -> None
         lo_p, hi_p = SCHOOL0_MAORI_REACH
         base = np.where(mask & (1 << MAORI) > 0, ndtri(lo_p + (hi_p - lo_p) * frac), ndtri(SCHOOL0_OTHER_REACH))
     else:
-        base = np.full(F, ndtri(p["reach"]) + p["reach_slope"] * (y - years[0]))
+        shock = YEAR_SHOCK_REACH * rng.normal()  # a school's year: staff, events, weather, cohorts
+        base = np.full(F, ndtri(p["reach"]) + p["reach_slope"] * (y - years[0]) + shock)
     latent = np.sqrt(ENGAGEMENT_SHARE) * u + np.sqrt(1 - ENGAGEMENT_SHARE) * rng.normal(0, 1, F)
     reached = latent < base + NEW_FAMILY_SHIFT * new
     # ---------------- the activity calendar ----------------
@@ -238,7 +265,7 @@ def _school_year(rng, world: World, i: int, y: int, k: int, out: Tables) -> None
             inv = np.flatnonzero((target_child >= 0) | (rng.random(F) < 0.10))
             stud = np.full(len(inv), -1)
         q = SECONDARY_CONFERENCE_UPTAKE if (secondary and t == "learning_conference") else INVITED_UPTAKE[t]
-        came = reached[inv] & (rng.random(len(inv)) < q)
+        came = reached[inv] & (rng.random(len(inv)) < expit(_centred(q, TRAIT_SD["uptake"]) + traits["uptake"][fams[inv]]))
         if t == "goal_setting":
             goal_attended[inv[came]] = True
         record(a, inv, stud, 1, came)
@@ -282,7 +309,8 @@ def _school_year(rng, world: World, i: int, y: int, k: int, out: Tables) -> None
             date=acts["date"][order], activity_type=acts["type"][order], mode=acts["mode"][order],
             title=acts["title"][order])
     # ---------------- contacts ----------------
-    _contacts(rng, out, i, y, p, r.fam_global[fams], finv, student, target_child, u)
+    _contacts(rng, out, i, y, p, r.fam_global[fams], finv, student, target_child, u,
+              {name: v[fams] for name, v in traits.items()})
     # ---------------- portal ----------------
     share = min(0.95, p["portal"] + 0.03 * (y - years[0]))
     has = np.flatnonzero(r.fam_w[fams] < share)
@@ -381,21 +409,54 @@ def _calendar(rng, s, i, y, secondary, has_target, has_iep, maori, pacific) -> d
     return {"type": types, "kind": kinds, "date": dates, "mode": modes, "title": titles, "seq": seq}
 
 
-def _contacts(rng, out, i, y, p, fam_ids, finv, student, target_child, u) -> None:
+def _logit(q):
+    return np.log(q / (1 - q))
+
+
+def _centred(q, sd):
+    """The log-odds that gives an average share ``q`` over families whose own log-odds vary with ``sd``
+    (the logistic-normal approximation of Zeger, Liang and Albert 1988: logit(q) * sqrt(1 + 0.346 sd^2)).
+
+    Examples
+    --------
+    >>> z = np.random.default_rng(0).normal(0, 1.2, 200_000)
+    >>> round(float(expit(_centred(0.1, 1.2) + z).mean()), 2)
+    0.1
+    """
+    return _logit(q) * np.sqrt(1 + 0.346 * sd * sd)
+
+
+def _contacts(rng, out, i, y, p, fam_ids, finv, student, target_child, u, tr) -> None:
+    """A year's contacts: how many, who started them, what about, by which channel, replied or not.
+
+    ``tr`` holds the families' own propensities (:func:`family_traits`); each has mean 1 (rates)
+    or is centred (log-odds), so the school's parameters keep their meaning on average.
+    """
     F = len(fam_ids)
     has_target = target_child >= 0
-    rate = p["contact_rate"] * (1 + 0.8 * has_target) * np.exp(0.4 * u - 0.08) * rng.gamma(2.0, 0.5, F)
+    sd = TRAIT_SD
+    rate = (p["contact_rate"] * (1 + 0.8 * has_target) * np.exp(0.4 * u - 0.08) * rng.gamma(2.0, 0.5, F)
+            * np.exp(tr["contact"] - sd["contact"] ** 2 / 2))
     n_per = rng.poisson(rate)
     fam = np.repeat(np.arange(F), n_per)
     n = fam.size
     if n == 0:
         return
-    by_family = rng.random(n) < p["two_way"]
+    shock = YEAR_SHOCK_CONTACT * rng.normal(size=2)  # this year's mix at this school
+    by_family = rng.random(n) < expit(_centred(p["two_way"], sd["start"]) + shock[0] + tr["start"][fam])
+    # a school-started contact: about behaviour or attendance by the family's own deficit propensity,
+    # else good news by its good-news propensity, else learning, wellbeing or administration
     gn, d = p["good_news"], p["deficit"]
-    school_p = np.array([0.25, 0.10, gn, 0.55 * d, 0.45 * d, 0.0])
-    school_p[5] = max(0.02, 1 - school_p.sum())
-    school_p /= school_p.sum()
-    purpose = np.where(by_family, rng.choice(6, n, p=FAMILY_PURPOSE_P), rng.choice(6, n, p=school_p))
+    mix = np.array([0.25, 0.10, gn, 0.55 * d, 0.45 * d, 0.0])
+    mix[5] = max(0.02, 1 - mix.sum())
+    mix /= mix.sum()
+    deficit_share, rest = mix[3] + mix[4], mix[[0, 1, 5]] / mix[[0, 1, 5]].sum()
+    is_def = rng.random(n) < expit(_centred(deficit_share, sd["deficit"]) + shock[1] + tr["deficit"][fam])
+    is_good = rng.random(n) < expit(_centred(mix[2] / (1 - deficit_share), sd["good_news"]) + tr["good_news"][fam])
+    other = np.array([0, 1, 5])[rng.choice(3, n, p=rest)]
+    school_purpose = np.where(is_def, np.where(rng.random(n) < mix[3] / deficit_share, 3, 4),
+                              np.where(is_good, 2, other))
+    purpose = np.where(by_family, rng.choice(6, n, p=FAMILY_PURPOSE_P), school_purpose)
     # target students' families hear more about learning
     relearn = ~by_family & has_target[fam] & (purpose == 5) & (rng.random(n) < 0.5)
     purpose = np.where(relearn, 0, purpose)
@@ -405,7 +466,8 @@ def _contacts(rng, out, i, y, p, fam_ids, finv, student, target_child, u) -> Non
     ch_fam = rng.choice(9, n, p=CHANNEL_P["family"])
     channel = np.where(by_family, ch_fam, np.where(deficit, ch_def, ch_school))
     known = rng.random(n) < 0.9
-    replied = rng.random(n) < np.clip(CHANNEL_REPLY[channel] * p["reply"] / 0.575, 0, 0.98)
+    q = np.clip(CHANNEL_REPLY[channel] * p["reply"] / 0.575, 0.02, 0.98)
+    replied = rng.random(n) < expit(_centred(q, sd["reply"]) + tr["reply"][fam])
     response = np.where(by_family | ~known, -1, replied.astype(np.int8))
     allday = np.concatenate([wd for wd, _ in term_days(y)])
     date = allday[rng.integers(0, len(allday), n)]
@@ -526,7 +588,7 @@ def _inquiry(rng, out, i, y, p, students, levels, goal) -> None:
     n = students.size
     if n == 0:
         return
-    lg = lambda q: np.log(q / (1 - q))  # noqa: E731
+    lg = _logit
     codesigned = rng.random(n) < expit(lg(p["codesigned"]) + 1.2 * goal)
     identified = (rng.random(n) < expit(lg(p["identified"]) + 1.0 * goal)) | (codesigned & (rng.random(n) < 0.9))
     goal_incl = rng.random(n) < np.where(codesigned, 0.7, 0.05)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import statsmodels.api as sm
+from scipy.special import expit
 
 from hsp_eval import synthetic, vocab
 from hsp_eval.contract import TABLES
@@ -452,3 +453,44 @@ def test_families_report_learning_at_home_whatever_they_attend(medium):
     assert by["Māori"] >= by["European"] - 0.02 and by["Pacific"] >= by["European"] - 0.02
     not_reached = home[~home["reached"]]["participated"].mean()
     assert not_reached > 0.7  # families no register saw still support learning at home
+
+
+def _icc_within_school_year(frame: pd.DataFrame, y: str) -> float:
+    """One-way ANOVA intraclass correlation of ``y`` within families (after each school-year's mean)."""
+    d = frame.assign(_y=frame[y].astype(float) - frame.groupby("_sy")[y].transform("mean"))
+    g = d.groupby("_fam")["_y"]
+    n_i, m_i = g.size(), g.mean()
+    N, k = len(d), len(n_i)
+    msb = (n_i * (m_i - d["_y"].mean()) ** 2).sum() / (k - 1)
+    msw = ((d["_y"] - d["_fam"].map(m_i)) ** 2).sum() / (N - k)
+    n0 = (N - (n_i ** 2).sum() / N) / (k - 1)
+    return (msb - msw) / (msb + (n0 - 1) * msw)
+
+
+def test_contacts_hang_together_in_families_as_in_real_schools(medium):
+    # families have their own propensities to start contacts, reply and hear about problems
+    # (docs/synthetic.md, "Clustering"): the intra-family correlation within a school and year
+    c = medium["contacts"].copy()
+    year = pd.to_datetime(c["date"]).dt.year.astype(str)
+    c["_sy"] = c["school_id"].astype(str) + ":" + year
+    c["_fam"] = c["_sy"] + ":" + c["family_id"].astype(str)
+    c["start"] = (c["initiated_by"] == "family").astype(float)
+    school = c[c["initiated_by"] == "school"].copy()
+    school["deficit"] = school["purpose"].isin(vocab.DEFICIT_PURPOSES).astype(float)
+    known = school[school["response_received"].notna()].copy()
+    known["reply"] = known["response_received"].astype(bool).astype(float)
+    assert _icc_within_school_year(c, "start") > 0.1
+    assert _icc_within_school_year(school, "deficit") > 0.1
+    assert _icc_within_school_year(known, "reply") > 0.05
+    # and a family's propensity lasts: its share of family-started contacts correlates across years
+    share = c.assign(_y=year).groupby(["school_id", "family_id", "_y"])["start"].mean().unstack()
+    both = share[["2021", "2022"]].dropna()
+    assert both.corr().iloc[0, 1] > 0.15
+
+
+def test_family_traits_keep_the_schools_averages():
+    from hsp_eval.synthetic_school import _centred
+
+    z = np.random.default_rng(0).normal(0, 1, 400_000)
+    for q, sd in ((0.05, 1.2), (0.4, 1.0), (0.9, 0.8)):
+        assert expit(_centred(q, sd) + sd * z).mean() == pytest.approx(q, abs=0.01)
