@@ -80,7 +80,7 @@ import pandas as pd
 
 from . import __version__, disclosure, disclosure_key, provenance
 from .execute import write_text_atomic
-from .params import ParamsError, load_params_each, load_school_params, params_path
+from .params import ParamsError, load_params_each, load_school_params, margins_frame, params_path
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -98,7 +98,7 @@ DATA_MIN_N = 5
 MANIFEST_COLUMNS = ["school", "notebook", "status", "seconds", "error", "display_name", "html", "ipynb",
                     "run_at", "hsp_eval_version", "git_commit", "data_fingerprint", "data_read_at",
                     "parameters", "inputs_hash"]
-PATH_PARAMETERS = frozenset({"indicators_path", "trends_path", "params_path", "data_dir"})
+PATH_PARAMETERS = frozenset({"indicators_path", "trends_path", "params_path", "data_dir", "params_dir"})
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
@@ -213,6 +213,7 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
         When the dataset does not meet the data contract (the message lists the problems).
     """
     from . import indicators
+    from .inquiry import with_margins
     from .load import load_dataset
     from .problems import DataContractError
     from .trends import compute_trends, targets_frame
@@ -229,10 +230,14 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
         raise BatchError(f"the publication tables and national reports: {e}") from None
     os.environ[disclosure_key.ENV_VAR] = str(disclosure_key.key_path(key_file, data_dir).resolve())
     old = json.loads(p["stamp"].read_text()) if p["stamp"].exists() else {}
+    good, _ = load_params_each(params_dir)
+    margins = margins_frame(good)  # the schools' standard errors of measurement change the indicators
     stamp = {"data": _data_stamp(data_dir, years), "params": _folder_sha256(params_dir, "*.yaml"),
-             "key": hashlib.sha256(b"hsp_eval key check " + key).hexdigest()[:16]}
+             "key": hashlib.sha256(b"hsp_eval key check " + key).hexdigest()[:16],
+             "margins": _json_sha256(margins.to_dict("records"))}
     have = all(p[k].exists() for k in ("indicators", "publication", "trends", "schools", "log"))
-    if force or not have or old.get("data") != stamp["data"] or old.get("key") != stamp["key"]:
+    if (force or not have or old.get("data") != stamp["data"] or old.get("key") != stamp["key"]
+            or old.get("margins", _json_sha256([])) != stamp["margins"]):
         read_at = provenance.now()
         t0 = time.perf_counter()
         try:
@@ -241,6 +246,7 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
             raise BatchError(f"{data_dir} does not meet the data contract; run 'hsp-eval validate {data_dir}'.\n"
                              + e.report.format(cap=20)) from None
         fp = ds.fingerprint()
+        ds = with_margins(ds, margins)
         logs = []
         for name, publication in (("indicators", False), ("publication", True)):
             table = indicators.compute(ds, years=years, min_n=DATA_MIN_N, publication=publication, workers=workers,
@@ -260,7 +266,6 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
         log(f"Data: {data_dir} read and validated; indicator tables written to {p['folder']} "
             f"({time.perf_counter() - t0:.1f} s; fingerprint {fp[:16]}).")
     if files.rebuilt or old.get("params") != stamp["params"]:
-        good, _ = load_params_each(params_dir)
         trends = compute_trends(indicators.read_table(p["indicators"]), targets_frame(good))
         indicators.write_table(trends, p["trends"])
         provenance.write_sidecar(p["trends"], {**provenance.read_sidecar(p["indicators"]),
@@ -423,7 +428,8 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
                                    display_name=NATIONAL_NAMES[nb], rec=nrec))
                 continue
             parameters = {"years": years, "indicators_path": str(files.publication), "data_dir": str(files.data_dir),
-                          **({"region": None} if nb == NATIONAL_NOTEBOOK else {"school_id": "all", "measure": None})}
+                          **({"region": None} if nb == NATIONAL_NOTEBOOK else
+                             {"school_id": "all", "measure": None, "params_dir": str(Path(params_dir).resolve())})}
             key = inputs_hash(template, parameters, nrec.get("data_fingerprint"),
                               {"publication": file_sha256(files.publication)})
             tasks.append(Task(NATIONAL, nb, str(template), str(report_paths(reports, NATIONAL, nb)["ipynb"]),

@@ -137,6 +137,16 @@ def _cmd_indicators(args) -> int:
               file=sys.stderr)
         print(e.report.format(cap=20), file=sys.stderr)
         return 1
+    fp = ds.fingerprint()  # of the data as read, before any params are applied
+    if args.params is not None:
+        from .inquiry import with_margins
+        from .params import ParamsError, load_params_dir, margins_frame
+
+        try:
+            ds = with_margins(ds, margins_frame(load_params_dir(args.params)))
+        except ParamsError as e:
+            print(f"hsp-eval: {e}", file=sys.stderr)
+            return 1
     t0 = time.perf_counter()
     table = indicators.compute(ds, years=args.years, min_n=args.min_n, publication=args.publication,
                                ethnicity=args.ethnicity, indicators=args.indicators, group_types=args.group_types,
@@ -148,11 +158,12 @@ def _cmd_indicators(args) -> int:
         log.to_csv(args.log, index=False, lineterminator="\n")
     table = table.drop(columns="withheld_rule")
     indicators.write_table(table, args.out)
-    fp = ds.fingerprint()
     subset = {} if args.indicators is None and args.group_types is None else {
         "indicators": None if args.indicators is None else ",".join(args.indicators),
         "group_types": None if args.group_types is None else ",".join(args.group_types),
         "tables": ",".join(ds.tables)}  # the fingerprint covers these tables only
+    if args.params is not None:
+        subset["measurement_error_from"] = str(args.params)
     provenance.write_sidecar(args.out, provenance.record(
         fp, args.data_dir, read_at, min_n=args.min_n, publication=args.publication, ethnicity=args.ethnicity,
         years=None if args.years is None else f"{args.years[0]}-{args.years[-1]}", **subset))
@@ -393,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--log", type=Path, default=None,
                    help="write the disclosure log (every cell shown or withheld, and why) to this CSV file")
     i.add_argument("--ethnicity", choices=["total", "prioritised", "both"], default="both")
+    i.add_argument("--params", type=Path, default=None,
+                   help="folder of params/<school_id>.yaml files: each school's measurement_error "
+                        "(accelerated progress must beat the expected gain by it)")
     i.add_argument("--indicators", type=parse_names(_indicator_ids), default=None, metavar="ID,ID,...",
                    help="only these indicators (default: all); only the tables they need are read")
     i.add_argument("--group-types", type=parse_names(_group_types), default=None, metavar="TYPE,...",

@@ -97,6 +97,21 @@ class Dataset:
                 out.links[name, ref] = (tables[name], tables[ref], renumber[rows[masks[name]]])
         return out
 
+    def with_table(self, name: str, frame: pd.DataFrame) -> Dataset:
+        """The same dataset with table ``name`` replaced by ``frame`` (this one is unchanged).
+
+        Links that do not involve ``name`` are kept.
+
+        Examples
+        --------
+        >>> ds = Dataset({"schools": pd.DataFrame({"school_id": ["0042"]})})
+        >>> ds.with_table("schools", pd.DataFrame({"school_id": ["0043"]}))["schools"]["school_id"].tolist()
+        ['0043']
+        """
+        out = Dataset({**self.tables, name: frame}, self.source, self.report)
+        out.links = {k: v for k, v in self.links.items() if name not in k}
+        return out
+
     def fingerprint(self) -> str:
         """SHA-256 of the dataset's tables (see :func:`hsp_eval.fingerprint.fingerprint`)."""
         return fingerprint(self.tables)

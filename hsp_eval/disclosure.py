@@ -642,14 +642,16 @@ def publish_from_published(rows: pd.DataFrame) -> pd.DataFrame:
 
     Sums of published counts add nothing a reader of the publication could not add up; they are
     multiples of 3 already. Rows under 6 are withheld all the same, values and intervals are
-    computed from the counts and rounded to 0.001.
+    computed from the counts and rounded to 0.001: Wilson's, on the counts times the row's
+    ``design_ratio`` when the rows carry one (clustering; the column is dropped).
     """
     out = rows.copy()
     num, den = out["numerator"].to_numpy(dtype="float64"), out["denominator"].to_numpy(dtype="float64")
+    ratio = out.pop("design_ratio").to_numpy(dtype="float64") if "design_ratio" in out else np.ones(len(out))
     small = (den < PUBLICATION_MIN) | ((num >= 1) & (num < PUBLICATION_MIN))
     gap = out["indicator"].astype("str").str.endswith(GAP_SUFFIX).to_numpy()  # computed by the caller
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo, hi = stats.wilson(num, den)
+        lo, hi = stats.wilson(num * ratio, den * ratio)
         out["value"] = _round(np.where(gap, out["value"].to_numpy(dtype="float64"), num / den), 3)
     out["ci_low"] = _round(np.where(gap, out["ci_low"].to_numpy(dtype="float64"), lo), 3)
     out["ci_high"] = _round(np.where(gap, out["ci_high"].to_numpy(dtype="float64"), hi), 3)

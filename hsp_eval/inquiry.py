@@ -3,7 +3,7 @@
 ERO's *educationally powerful connections* (2015) describe an inquiry cycle for students
 whose progress a school sets out to accelerate (the **target students**: ``enrolments.target``
 true for that school and year): whānau help identify strengths and needs, co-design the
-response and its goals (including a goal the family brings), and review what worked. The
+response and its goals (including a goal the family brings), and review how the response went. The
 impact question is whether the students made **accelerated progress**
 (``end_score - start_score > expected_gain``, strictly: a gain equal to a year's expected
 progress is not accelerated).
@@ -120,7 +120,12 @@ def step_flags(students, steps: pd.DataFrame) -> pd.DataFrame:
 # --- progress rows ---------------------------------------------------------------------------
 
 def accelerated(progress: pd.DataFrame) -> np.ndarray:
-    """1.0 where ``end_score - start_score > expected_gain``, 0.0 where not, NaN where a score is missing.
+    """1.0 where ``end_score - start_score > expected_gain (+ margin)``, 0.0 where not, NaN where a
+    score is missing.
+
+    ``margin`` is an optional column (:func:`with_margins`): the measure's standard error of
+    measurement from the school's params file, so that a gain within measurement error of a
+    year's expected progress does not count as accelerated.
 
     Examples
     --------
@@ -128,11 +133,38 @@ def accelerated(progress: pd.DataFrame) -> np.ndarray:
     ...                   "expected_gain": [2.0, 2.0, 2.0]})
     >>> accelerated(p).tolist()
     [1.0, 0.0, nan]
+    >>> accelerated(p.assign(margin=1.5)).tolist()      # 3 points is within 1.5 of the expected 2
+    [0.0, 0.0, nan]
     """
     gain = progress["end_score"].to_numpy(dtype="float64") - progress["start_score"].to_numpy(dtype="float64")
     expected = progress["expected_gain"].to_numpy(dtype="float64")
+    if "margin" in progress:
+        expected = expected + progress["margin"].to_numpy(dtype="float64")
     known = np.isfinite(gain) & np.isfinite(expected)
     return np.where(known, (gain > expected).astype("float64"), np.nan)
+
+
+def with_margins(dataset, margins: pd.DataFrame):
+    """The dataset with its progress rows carrying each school's standard error of measurement.
+
+    Parameters
+    ----------
+    dataset : a :class:`hsp_eval.Dataset` with a ``progress`` table.
+    margins : school_id, measure, margin (:func:`hsp_eval.params.margins_frame`); measures a
+        school gives none for get 0.
+
+    Returns
+    -------
+    A new Dataset (the files and the given dataset are unchanged) whose ``progress`` has a
+    ``margin`` column, or ``dataset`` itself when there are no margins or no progress.
+    """
+    if margins is None or margins.empty or not dataset.has("progress"):
+        return dataset
+    p = dataset["progress"]
+    m = margins.set_index(["school_id", "measure"])["margin"]
+    idx = pd.MultiIndex.from_arrays([p["school_id"].astype(str), p["measure"].astype(str)])
+    margin = m.reindex(idx).fillna(0.0).to_numpy(dtype="float64")
+    return dataset.with_table("progress", p.assign(margin=margin))
 
 
 def progress_rows(dataset) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 The study follows ERO's inquiry cycle for the students whose progress a school sets out to
 accelerate (the *target students*, see :mod:`hsp_eval.inquiry`): who they are, how their
 whānau took part at each step (helping identify strengths and needs, co-designing the
-response, bringing a goal, reviewing what worked), whether the students made accelerated
+response, bringing a goal, reviewing how the response went), whether the students made accelerated
 progress, progress with and without each step, and the model behind ``accelerated_by_codesign``.
 
 Two sources:
@@ -11,7 +11,7 @@ Two sources:
 - the **indicator table** (school rows, or national rows for ``school_id="all"``): who the
   target students are (the denominators of ``target_whanau_identified``), each step's share
   and ``accelerated_rate`` / ``accelerated_by_codesign``, already disclosure-controlled;
-- the **dataset slice** of the school(s) (:func:`what_worked`): accelerated progress by
+- the **dataset slice** of the school(s) (:func:`with_and_without`): accelerated progress by
   student group and by each partnership step, which the indicator table does not break down.
   These rows reuse :func:`hsp_eval.inquiry.progress_rows` and :func:`hsp_eval.inquiry.step_flags`'s
   rule (a target student without an ``inquiry_steps`` row did not have the step), pool the
@@ -43,7 +43,7 @@ STEP_LABELS = {
     "target_whanau_identified": "helped identify strengths and needs",
     "target_whanau_codesigned": "helped design the response",
     "target_family_goal": "brought a goal of their own",
-    "target_whanau_reviewed": "helped review what worked",
+    "target_whanau_reviewed": "helped review how the response went",
 }
 CAUSE_NOTE = ("This is an association, not proof of cause: families who co-design may differ in other ways "
               "(their time and confidence, the school's wider practice, which students were chosen for "
@@ -200,7 +200,7 @@ def _count(p: pd.DataFrame, group_type: str, group: pd.Series) -> pd.DataFrame:
             .assign(group_type=group_type))
 
 
-def what_worked(dataset, school_id="all", years=None, measure=None, min_n: int = 5) -> pd.DataFrame:
+def with_and_without(dataset, school_id="all", years=None, measure=None, min_n: int = 5) -> pd.DataFrame:
     """Accelerated progress by student group and by each partnership step, years pooled.
 
     Parameters
@@ -271,8 +271,8 @@ def codesign_fit(dataset, school_id="all", years=None, measure=None) -> pd.DataF
     return fit
 
 
-def worked_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """:func:`what_worked` rows as a reader's table: who (the group or the step, in words), value,
+def with_without_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`with_and_without` rows as a reader's table: who (the group or the step, in words), value,
     interval and the number of student-measures ("withheld" where a row is).
 
     Examples
@@ -280,7 +280,7 @@ def worked_table(rows: pd.DataFrame) -> pd.DataFrame:
     >>> r = pd.DataFrame({"indicator": ["accelerated_rate"], "year": ["2022-2025"],
     ...                   "group_type": ["step:target_family_goal"], "group": ["with step"], "denominator": [24.0],
     ...                   "value": [0.5], "ci_low": [0.31], "ci_high": [0.69], "suppressed": [False]})
-    >>> worked_table(r)[["who", "accelerated"]].values.tolist()
+    >>> with_without_table(r)[["who", "accelerated"]].values.tolist()
     [['whānau brought a goal of their own: yes', '50.0%']]
     """
     from .national import readable

@@ -223,6 +223,20 @@ def national_trend(table: pd.DataFrame, indicators=KEY_INDICATORS) -> pd.DataFra
             .reset_index(drop=True))
 
 
+def _school_design_ratio(f: pd.DataFrame, num: str, den: str, prefix: str) -> np.ndarray:
+    """n_eff / denominator of rows summed over schools: the ratio estimator's variance with schools
+    as clusters (:func:`hsp_eval.stats.ratio_variance`, t-adjusted with schools - 1 degrees of
+    freedom), never more than 1 (never narrower than Wilson), to 2 decimals as publication writes it.
+    """
+    y, x, g = f[num].to_numpy(dtype="float64"), f[den].to_numpy(dtype="float64"), f["schools"].to_numpy(dtype="float64")
+    v = stats.ratio_variance(y, x, f[prefix + "yy"], f[prefix + "xy"], f[prefix + "xx"], g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_eff = stats.t_adjusted_n(stats.effective_n(y / x, v, fallback=g), g)
+        ratio = np.round(np.minimum(n_eff, x) / x, 2)
+    # one school (or none): its own rows' intervals are the honest ones; no cluster variance here
+    return np.clip(np.where(np.isfinite(ratio) & (g >= 2), ratio, 1.0), 0.01, 1.0)
+
+
 def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reach",
               group_type: str = "ethnicity_prioritised") -> pd.DataFrame:
     """Rates and equity gaps by Equity Index band, summed from shown school rows, publication rules applied.
@@ -239,7 +253,10 @@ def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reac
     Rows in the indicator table's columns with level ``eqi_band`` and area_id the band: the
     ``all`` rate, each group's rate and its ``<indicator>_gap_vs_rest`` (group minus the rest
     of the band's families, Newcombe interval), plus ``schools`` (school-years summed).
-    Counts are randomly rounded to base 3 and rows under 6 suppressed.
+    The counts are the published ones (multiples of 3), rows under 6 are withheld. The band's
+    families are nested in its schools, so each interval is Wilson's on the counts times the
+    design ratio the schools' spread gives (:func:`_school_design_ratio`; the same rule as the
+    engine's region rows), and the gap's sides each take their own.
     """
     if REGISTRY[indicator].kind != "proportion":
         raise ValueError(f"band_rows: {indicator} is not a proportion; bands are summed from counts")
@@ -252,21 +269,34 @@ def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reac
     grp = s[(s["group_type"] == group_type) & shown].merge(all_rows, on=key, suffixes=("", "_all"))
     grp = grp.assign(rest_num=grp["numerator_all"] - grp["numerator"],
                      rest_den=grp["denominator_all"] - grp["denominator"])
-    a = (s[(s["group_type"] == "all") & shown].groupby(["band", "year"], as_index=False)
-         .agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"), schools=("area_id", "size"))
+    # each school's counts and their squares: the band's families are nested in its schools
+    sq = {"yy": ("numerator", "numerator"), "xy": ("numerator", "denominator"), "xx": ("denominator", "denominator"),
+          "r_yy": ("rest_num", "rest_num"), "r_xy": ("rest_num", "rest_den"), "r_xx": ("rest_den", "rest_den")}
+    alls = s[(s["group_type"] == "all") & shown]
+    alls = alls.assign(**{k: alls[a] * alls[b] for k, (a, b) in sq.items() if not k.startswith("r_")})
+    grp = grp.assign(**{k: grp[a] * grp[b] for k, (a, b) in sq.items()})
+    a = (alls.groupby(["band", "year"], as_index=False)
+         .agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"), schools=("area_id", "size"),
+              yy=("yy", "sum"), xy=("xy", "sum"), xx=("xx", "sum"))
          .assign(group_type="all", group="all", indicator=indicator))
     g = (grp.groupby(["band", "year", "group"], as_index=False)
          .agg(numerator=("numerator", "sum"), denominator=("denominator", "sum"), rest_num=("rest_num", "sum"),
-              rest_den=("rest_den", "sum"), schools=("area_id", "size"))
+              rest_den=("rest_den", "sum"), schools=("area_id", "size"),
+              **{k: (k, "sum") for k in sq})
          .assign(group_type=group_type))
+    a["design_ratio"] = _school_design_ratio(a, "numerator", "denominator", "")
+    g["design_ratio"] = _school_design_ratio(g, "numerator", "denominator", "")
+    rest_ratio = _school_design_ratio(g, "rest_num", "rest_den", "r_")
     rate = pd.concat([a, g.drop(columns=["rest_num", "rest_den"]).assign(indicator=indicator)], ignore_index=True)
-    rate["value"] = rate["numerator"] / rate["denominator"].where(rate["denominator"] > 0)
-    rate["ci_low"], rate["ci_high"] = stats.wilson(rate["numerator"], rate["denominator"])
     gap = g.assign(indicator=indicator + GAP_SUFFIX, rest_denominator=g["rest_den"])
     p1 = gap["numerator"] / gap["denominator"].where(gap["denominator"] > 0)
     p2 = gap["rest_num"] / gap["rest_den"].where(gap["rest_den"] > 0)
     gap["value"] = p1 - p2
-    gap["ci_low"], gap["ci_high"] = stats.newcombe(gap["numerator"], gap["denominator"], gap["rest_num"], gap["rest_den"])
+    gf, rf = gap["design_ratio"], rest_ratio
+    gap["ci_low"], gap["ci_high"] = stats.newcombe(gap["numerator"] * gf, gap["denominator"] * gf,
+                                                   gap["rest_num"] * rf, gap["rest_den"] * rf)
+    drop = [c for c in ["yy", "xy", "xx", *[k for k in sq if k.startswith("r_")]]]
+    rate, gap = rate.drop(columns=drop, errors="ignore"), gap.drop(columns=drop, errors="ignore")
     rows = pd.concat([rate, gap.drop(columns=["rest_num", "rest_den"])], ignore_index=True)
     rows = rows.rename(columns={"band": "area_id"}).assign(level=BAND_LEVEL, suppressed=False)
     if "rest_denominator" not in rows:

@@ -15,6 +15,9 @@ Example file::
       - {group_type: ethnicity, group: Māori}
     targets:
       - {indicator: reach, group_type: ethnicity, group: Māori, value: 0.6, year: 2025}
+    measurement_error:        # optional: a measure's standard error of measurement, in its
+      reading: 12             # score units; accelerated progress must then beat the expected
+                              # gain by at least that much (docs/methods.md)
 
 Examples
 --------
@@ -29,6 +32,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from .registry import REGISTRY, base_id
@@ -54,7 +58,7 @@ def parse_params(raw: dict, source: str) -> dict:
     """Check a params mapping and fill in defaults; raise :class:`ParamsError` when wrong."""
     if not isinstance(raw, dict):
         raise ParamsError(f"{source}: the file must be a YAML mapping of fields (school_id, targets, ...)")
-    known = {"school_id", "display_name", "years", "min_n", "focus_groups", "targets"}
+    known = {"school_id", "display_name", "years", "min_n", "focus_groups", "targets", "measurement_error"}
     extra = set(raw) - known
     if extra:
         raise ParamsError(f"{source}: unknown field(s) {', '.join(sorted(extra))} (known: {', '.join(sorted(known))})")
@@ -64,7 +68,8 @@ def parse_params(raw: dict, source: str) -> dict:
                           f"(unquoted numbers lose their leading zeros), not {sid!r}")
     out = {"school_id": sid, "display_name": str(raw.get("display_name") or f"School {sid}"),
            "years": _years(raw["years"], source) if "years" in raw else None,
-           "min_n": raw.get("min_n", 5), "focus_groups": [], "targets": []}
+           "min_n": raw.get("min_n", 5), "focus_groups": [], "targets": [],
+           "measurement_error": _measurement_error(raw.get("measurement_error"), source)}
     if not isinstance(out["min_n"], int) or out["min_n"] < 1:
         raise ParamsError(f"{source}: 'min_n' must be a whole number of 1 or more, not {out['min_n']!r}")
     for k, g in enumerate(raw.get("focus_groups") or [], start=1):
@@ -93,6 +98,40 @@ def parse_params(raw: dict, source: str) -> dict:
                                "group": str(t.get("group", "all")), "value": float(value),
                                "year": int(t["year"])})
     return out
+
+
+def _measurement_error(value, source: str) -> dict[str, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ParamsError(f"{source}: 'measurement_error' must map each progress measure to its standard error "
+                          f"of measurement in score points (e.g. reading: 12), not {value!r}")
+    out = {}
+    for measure, sem in value.items():
+        if not isinstance(sem, (int, float)) or isinstance(sem, bool) or not sem >= 0:
+            raise ParamsError(f"{source}: measurement_error of '{measure}' must be a number of score points, 0 or "
+                              f"more, not {sem!r}")
+        out[str(measure)] = float(sem)
+    return out
+
+
+def margins_frame(params_by_school: dict[str, dict]) -> pd.DataFrame:
+    """Every school's standard errors of measurement (school_id, measure, margin), for
+    :func:`hsp_eval.inquiry.with_margins`.
+
+    Examples
+    --------
+    >>> margins_frame({"0042": {"measurement_error": {"reading": 12.0}}}).to_dict("records")
+    [{'school_id': '0042', 'measure': 'reading', 'margin': 12.0}]
+    """
+    rows = [{"school_id": sid, "measure": m, "margin": v} for sid, p in sorted(params_by_school.items())
+            for m, v in sorted((p.get("measurement_error") or {}).items())]
+    return pd.DataFrame(rows, columns=["school_id", "measure", "margin"])
+
+
+def margins_of(folder) -> pd.DataFrame:
+    """:func:`margins_frame` of every good params file of ``folder`` (bad ones are reported elsewhere)."""
+    return margins_frame(load_params_each(folder)[0])
 
 
 def load_params(path) -> dict:

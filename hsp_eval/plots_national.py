@@ -219,7 +219,7 @@ def step_chart(rows: pd.DataFrame, title: str | None = None, ax=None):
 
 def with_without_chart(rows: pd.DataFrame, labels: dict | None = None, title: str | None = None, ax=None):
     """Accelerated progress with and without each partnership step (``step:*`` rows of
-    :func:`hsp_eval.inquiry_impact.what_worked`): two points with intervals per step."""
+    :func:`hsp_eval.inquiry_impact.with_and_without`): two points with intervals per step."""
     r = rows[rows["group_type"].str.startswith("step:")]
     steps = list(dict.fromkeys(r["group_type"]))
     names = [(labels or {}).get(s.removeprefix("step:"), s.removeprefix("step:").replace("_", " ")) for s in steps]

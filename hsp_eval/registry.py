@@ -171,7 +171,7 @@ INDICATORS: tuple[Indicator, ...] = (
               "proportion", "target students with family_goal_included", "target students",
               ("inquiry_steps",), groups=("all", "ethnicity", "ethnicity_prioritised", "year_band"),
               gap=True),
-    Indicator("target_whanau_reviewed", "Target students whose whānau helped review what worked", _I,
+    Indicator("target_whanau_reviewed", "Target students whose whānau helped review how the response went", _I,
               "students", "proportion", "target students with whanau_reviewed", "target students",
               ("inquiry_steps",), groups=("all", "ethnicity", "ethnicity_prioritised", "year_band"),
               gap=True),

@@ -254,7 +254,8 @@ def contacts_sentence(rows: pd.DataFrame, year: int) -> str:
 REGRESSION_NOTE = ("Target students were chosen because their scores were low, so part of their gain is "
                    "regression to the mean (a low score is partly bad luck on the day) and measurement error: "
                    "accelerated progress reads higher than the real acceleration. Compare target students "
-                   "with each other, not with all students.")
+                   "with each other, not with all students. A measure's standard error of measurement in the "
+                   "params file (measurement_error) raises the bar by that much.")
 
 
 def codesign_sentence(rows: pd.DataFrame, year: int | None = None) -> str:

@@ -36,7 +36,8 @@ params_path = None
 min_n = 5
 region = None
 data_dir = None
-measure = None"""
+measure = None
+params_dir = None"""
 
 BODY = """from pathlib import Path
 import pandas as pd
@@ -104,6 +105,32 @@ def reuse_data(first_run, dest: Path) -> Path:
 
 def status(manifest: pd.DataFrame) -> dict:
     return {(r.school, r.notebook): r.status for r in manifest.itertuples()}
+
+
+def test_a_measurement_error_in_params_recomputes_the_indicators_and_only_then(first_run, tmp_path):
+    # params that change only targets reuse the indicator tables; a standard error of measurement
+    # changes what counts as accelerated progress, so the tables are made again
+    reports = reuse_data(first_run, tmp_path / "reports")
+    before = pd.read_parquet(reports / "_data" / "indicators.parquet")
+    params = copy_params(tmp_path / "params")
+    said = []
+    batch.prepare_data(DEMO, params, reports, log=said.append)
+    assert not any("read and validated" in m for m in said), said
+    f = params / "0113.yaml"
+    f.write_text(f.read_text(encoding="utf-8") + "measurement_error: {reading: 40}\n", encoding="utf-8")
+    said.clear()
+    batch.prepare_data(DEMO, params, reports, log=said.append)
+    assert any("read and validated" in m for m in said), said
+    after = pd.read_parquet(reports / "_data" / "indicators.parquet")
+
+    def rate(t, school):
+        r = t[(t["level"] == "school") & (t["area_id"] == school) & (t["indicator"] == "accelerated_rate")
+              & (t["group"] == "reading")].set_index("year")
+        return r["numerator"]
+
+    both = pd.concat([rate(before, "0113"), rate(after, "0113")], axis=1, keys=["before", "after"]).dropna()
+    assert len(both) and (both["after"] <= both["before"]).all() and (both["after"] < both["before"]).any()
+    assert rate(after, "1428").equals(rate(before, "1428"))  # another school's bar is its own
 
 
 def test_a_failing_school_does_not_stop_the_others(first_run):

@@ -155,6 +155,31 @@ def test_accelerated_rate_per_measure_with_the_boundary_not_accelerated(table):
     assert not ((table["indicator"] == "accelerated_rate") & (table["group_type"] != "measure")).any()
 
 
+def test_a_schools_measurement_error_raises_the_bar_for_accelerated_progress(dataset):
+    # 0001 gives reading a standard error of measurement of 1: t1's gain of 3 is no longer above
+    # the bar (2 + 1); t3's 3.5 still is. Maths and school 0002 are unchanged.
+    margins = pd.DataFrame({"school_id": ["0001"], "measure": ["reading"], "margin": [1.0]})
+    t = indicators.compute(inquiry.with_margins(dataset, margins), min_n=1)
+    assert counts(t, "accelerated_rate", "measure", "reading") == (1, 3, round(1 / 3, 6))  # t3 only
+    assert counts(t, "accelerated_rate", "measure", "maths") == (1, 2, 0.5)
+    assert counts(t, "accelerated_rate", "measure", "reading", area="0002") == (0, 1, 0.0)
+    assert "margin" not in dataset["progress"]  # the given dataset is unchanged
+    assert inquiry.with_margins(dataset, margins.iloc[:0]) is dataset
+
+
+def test_measurement_error_in_params_is_checked():
+    from hsp_eval.params import ParamsError, margins_frame, parse_params
+
+    p = parse_params({"school_id": "0001", "measurement_error": {"reading": 12, "maths": 9.5}}, "0001.yaml")
+    assert p["measurement_error"] == {"reading": 12.0, "maths": 9.5}
+    assert margins_frame({"0001": p})["margin"].tolist() == [9.5, 12.0]  # sorted by measure
+    assert parse_params({"school_id": "0001"}, "x")["measurement_error"] == {}
+    with pytest.raises(ParamsError, match="score points"):
+        parse_params({"school_id": "0001", "measurement_error": {"reading": "high"}}, "x")
+    with pytest.raises(ParamsError, match="map each progress measure"):
+        parse_params({"school_id": "0001", "measurement_error": 12}, "x")
+
+
 def test_accelerated_by_codesign_pools_measures(table):
     # 0001 codesigned: t1 reading (yes), t1 maths (no); not codesigned: t2 (no), t3 (no inquiry row, yes),
     # t4 maths (yes, codesigned false at 0001)

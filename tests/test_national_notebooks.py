@@ -13,10 +13,12 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
-from hsp_eval import demo, indicators
+from hsp_eval import demo, indicators, stats
 from hsp_eval.execute import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,6 +162,17 @@ def test_band_rows_sum_shown_school_rows_hand_worked():
     assert gap["value"] == round(21 / 45 - 69 / 105, 3)
     assert gap["ci_low"] < gap["value"] < gap["ci_high"]
     assert (b["denominator"] % 3 == 0).all() and (b["numerator"].dropna() % 3 == 0).all()
+    # the band's families are nested in its three schools: the interval is Wilson's on the effective
+    # size from the schools' spread (ratio estimator, G / (G - 1), t with 2 degrees of freedom), worked
+    # out here by hand
+    y, x = np.array([60.0, 30, 21]), np.array([90.0, 60, 42])
+    r = y.sum() / x.sum()
+    v = 3 / 2 * ((y - r * x) ** 2).sum() / x.sum() ** 2
+    n_eff = r * (1 - r) / v * (sps.norm.ppf(0.975) / sps.t.ppf(0.975, 2)) ** 2
+    ratio = round(min(n_eff, 192) / 192, 2)
+    lo, hi = stats.wilson([111 * ratio], [192 * ratio])
+    assert ratio < 1 and (b.loc[("reach", "all"), "ci_low"], b.loc[("reach", "all"), "ci_high"]) == \
+        (round(lo[0], 3), round(hi[0], 3))
 
 
 def test_school_view_is_the_published_school_rows():
@@ -191,11 +204,11 @@ def demo_school():
     return hsp_eval.load_dataset(demo.default(None, "data_dir")).for_schools(["0113"])
 
 
-def test_what_worked_agrees_with_the_indicator_table(demo_school):
+def test_with_and_without_agrees_with_the_indicator_table(demo_school):
     from hsp_eval import inquiry_impact
 
     table = indicators.read_table(demo.default(None, "indicators"))
-    w = inquiry_impact.what_worked(demo_school, "0113", min_n=1).set_index(["group_type", "group"])
+    w = inquiry_impact.with_and_without(demo_school, "0113", min_n=1).set_index(["group_type", "group"])
     school = table[(table["level"] == "school") & (table["area_id"] == "0113")]
     acc = school[school["indicator"] == "accelerated_rate"]
     assert w.loc[("all", "all"), "numerator"] == acc["numerator"].sum()
@@ -210,11 +223,11 @@ def test_what_worked_agrees_with_the_indicator_table(demo_school):
         assert w.loc[gt, "denominator"].sum() == w.loc[("all", "all"), "denominator"]
 
 
-def test_what_worked_suppresses_small_groups(demo_school):
+def test_with_and_without_suppresses_small_groups(demo_school):
     from hsp_eval import inquiry_impact
 
-    every = inquiry_impact.what_worked(demo_school, "0113", measure="reading", min_n=1)
-    w = inquiry_impact.what_worked(demo_school, "0113", measure="reading", min_n=5)
+    every = inquiry_impact.with_and_without(demo_school, "0113", measure="reading", min_n=1)
+    w = inquiry_impact.with_and_without(demo_school, "0113", measure="reading", min_n=5)
     small = w[(every["denominator"] < 5).to_numpy()]
     assert len(small) and small["suppressed"].all() and small["value"].isna().all()
     assert small[["numerator", "denominator"]].isna().all().all()  # the count of students is withheld too
