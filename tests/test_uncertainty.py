@@ -92,6 +92,40 @@ def test_families_in_schools_cover_95_percent_at_national_level(schools):
     assert naive < 0.80, naive
 
 
+def test_a_gap_between_two_groups_of_families_covers_95_percent():
+    # two groups of 30 families, each family its own propensity (Beta(2, 3) against Beta(3, 3)):
+    # the gap's sides on their effective sizes (indicators.gap_interval), truth 0.4 - 0.5
+    rng = np.random.default_rng(11)
+    sides = []
+    for a, b in ((2.0, 3.0), (3.0, 3.0)):
+        pi = rng.beta(a, b, (REPS, 30))
+        x = 1 + rng.poisson(3.0, (REPS, 30))
+        y = rng.binomial(x, pi)
+        big_y, big_x = y.sum(1), x.sum(1)
+        g = np.full(REPS, 30)
+        v = stats.ratio_variance(big_y, big_x, (y * y).sum(1), (x * y).sum(1), (x * x).sum(1), g)
+        sides.append((big_y, big_x, stats.t_adjusted_n(stats.effective_n(big_y / big_x, v, g), g)))
+    lo, hi = indicators.gap_interval(*sides[0], *sides[1])
+    covered = _covered(lo, hi, 0.4 - 0.5)
+    assert 0.93 <= covered <= 0.97, covered
+    naive = _covered(*stats.newcombe(sides[0][0], sides[0][1], sides[1][0], sides[1][1]), -0.1)
+    assert naive < 0.90, naive
+
+
+@pytest.mark.parametrize("n,k", [(40, 6), (150, 4)])
+def test_feldts_interval_for_alpha_covers_95_percent(n, k):
+    # n respondents, k items: a common factor (loading 0.7) plus noise; the population alpha is
+    # k r / (1 + (k - 1) r) with r = 0.49 the items' correlation
+    rng = np.random.default_rng(n + k)
+    f = rng.normal(size=(REPS, n, 1))
+    items = 0.7 * f + np.sqrt(1 - 0.49) * rng.normal(size=(REPS, n, k))
+    item_var = items.var(axis=1, ddof=1).sum(axis=1)
+    total_var = items.sum(axis=2).var(axis=1, ddof=1)
+    alpha = k / (k - 1) * (1 - item_var / total_var)
+    covered = _covered(*stats.feldt(alpha, np.full(REPS, n), np.full(REPS, k)), k * 0.49 / (1 + (k - 1) * 0.49))
+    assert 0.93 <= covered <= 0.97, covered
+
+
 # --- the engine on the demo against statsmodels ---------------------------------------------------
 
 @pytest.fixture(scope="module")
