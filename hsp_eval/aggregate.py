@@ -273,7 +273,7 @@ def _column(df: pd.DataFrame, name: str) -> np.ndarray:
     return df[name].to_numpy(dtype="float64") if name in df else np.full(len(df), np.nan)
 
 
-def finish_proportions(df: pd.DataFrame) -> pd.DataFrame:
+def finish_proportions(df: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
     """Add value and interval to rows with numerator and denominator (uncertainty spec v2).
 
     - a school's share of people (families, students, respondents): Wilson on the counts;
@@ -283,7 +283,8 @@ def finish_proportions(df: pd.DataFrame) -> pd.DataFrame:
     - region and national rows: the larger of the variance over schools as clusters (columns
       ``s_*``, with at least 2 schools) and the within-school one, likewise.
 
-    The effective sample size is kept in ``n_eff`` (gaps and publication use it).
+    The effective sample size is kept in ``n_eff`` (gaps and publication use it). With
+    ``copy=False`` the columns are added to ``df`` itself (the engine's national frame is large).
     """
     num, den = df["numerator"].to_numpy(dtype="float64"), df["denominator"].to_numpy(dtype="float64")
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -302,7 +303,10 @@ def finish_proportions(df: pd.DataFrame) -> pd.DataFrame:
     n_eff = stats.t_adjusted_n(n_eff, clusters)
     n_eff = np.where(clustered | above, n_eff, den)
     lo, hi = stats.wilson_effective(p, n_eff)
-    return df.assign(value=p, ci_low=lo, ci_high=hi, n_eff=n_eff)
+    if copy:
+        return df.assign(value=p, ci_low=lo, ci_high=hi, n_eff=n_eff)
+    df["value"], df["ci_low"], df["ci_high"], df["n_eff"] = p, lo, hi, n_eff
+    return df
 
 
 #: sums over the schools of a region or the nation (schools as clusters): y^2, x y, x^2, schools

@@ -234,9 +234,8 @@ def combine(parts: list[Part], schools: pd.DataFrame) -> pd.DataFrame:
     pooled = {k: _by_school([p.pooled[k] for p in parts if k in p.pooled]) for k in keys}
     frames = [p.counted for p in parts]
     parts.clear()
-    rows = _finish(_roll_up(_by_school(frames), schools))
-    # the cluster sums are spent once the intervals are made (n_eff stays, for gaps and publication)
-    rows = rows.drop(columns=[c for c in (*CLUSTER_SUMS, *SCHOOL_SUMS) if c in rows])
+    held = [_roll_up(_by_school(frames), schools)]
+    rows = _finish(held)
     region_of = schools.set_index("school_id")["region"].astype("str")
     derived = [TOPICS[t].derived(rows, pooled, region_of) for t in topics if hasattr(TOPICS[t], "derived")]
     return pd.concat([rows, _gaps(rows), *derived], ignore_index=True)
@@ -254,18 +253,26 @@ def _part_of_subset(args) -> Part:
     return compute_part(*args)
 
 
+#: with more schools than this and no ``chunk_size`` given, they are counted :data:`AUTO_CHUNK` at a
+#: time (the table is the same; nationally this keeps the run under 8 GB: docs/performance.md)
+AUTO_CHUNK_OVER, AUTO_CHUNK = 1000, 500
+
+
 def compute_parts(dataset, indicators=None, group_types=None, workers: int = 1,
                   chunk_size: int | None = None) -> list[Part]:
     """The school-local parts of ``dataset``, split by school, in ``workers`` processes.
 
     The schools (sorted by id) are cut into ``max(workers, ceil(n / chunk_size))`` chunks of
-    consecutive ids; a smaller ``chunk_size`` lowers peak memory. With ``workers > 1`` the
+    consecutive ids; a smaller ``chunk_size`` lowers peak memory. Without one, more than
+    :data:`AUTO_CHUNK_OVER` schools are counted :data:`AUTO_CHUNK` at a time. With ``workers > 1`` the
     chunks run in forked processes that read the parent's dataset without copying it (where
     the platform cannot fork, each chunk's tables are sent to a spawned process).
     """
     import multiprocessing as mp
 
     ids = np.array(sorted(dataset["schools"]["school_id"].astype("str").unique()), dtype=object)
+    if chunk_size is None and len(ids) > AUTO_CHUNK_OVER:
+        chunk_size = AUTO_CHUNK
     n_chunks = max(int(workers), -(-len(ids) // chunk_size) if chunk_size else 1, 1)
     n_chunks = min(n_chunks, max(len(ids), 1))
     if n_chunks == 1:
@@ -286,8 +293,11 @@ def compute_parts(dataset, indicators=None, group_types=None, workers: int = 1,
 
 
 def _roll_up(counted: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
-    """School rows plus region and national sums of the same counts."""
-    sch = counted.rename(columns={"school_id": "area_id"}).assign(level="school")
+    """School rows plus region and national sums of the same counts.
+
+    ``counted`` becomes the school rows (columns added and renamed in place: nationally it is a
+    gigabyte, and copying it for each step put the roll-up at the run's peak).
+    """
     region = schools.set_index("school_id")["region"].astype("str")
     keys = ["year", "indicator", "group_type", "group"]
     # schools are the clusters of region and national rows: each school's totals y (the numerator,
@@ -296,26 +306,39 @@ def _roll_up(counted: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     y = counted["numerator"].to_numpy(dtype="float64") if "numerator" in counted else np.full(len(x), np.nan)
     if "sum" in counted:
         y = np.where(np.isnan(y), counted["sum"].to_numpy(dtype="float64"), y)
-    counted = counted.assign(s_yy=y * y, s_xy=x * y, s_xx=x * x, s_n=(x > 0).astype("float64"))
+    counted["s_yy"], counted["s_xy"], counted["s_xx"] = y * y, x * y, x * x
+    counted["s_n"] = (x > 0).astype("float64")
+    del x, y
     sums = [c for c in ("numerator", "denominator", "people", "people_num", "sum", "sumsq", *KEY_SUMS,
                         *CLUSTER_SUMS, *SCHOOL_SUMS) if c in counted]
-    reg = (counted.assign(area_id=counted["school_id"].map(region))
-           .groupby(["area_id"] + keys, sort=False, observed=True)[sums].sum(min_count=1).reset_index()
-           .assign(level="region"))
-    nat = (counted.groupby(keys, sort=False, observed=True)[sums].sum(min_count=1).reset_index()
+    by = [counted[k] for k in keys]
+    reg = (counted.groupby([counted["school_id"].map(region).rename("area_id"), *by], sort=False,
+                           observed=True)[sums].sum(min_count=1).reset_index().assign(level="region"))
+    nat = (counted.groupby(by, sort=False, observed=True)[sums].sum(min_count=1).reset_index()
            .assign(level="national", area_id="NZ"))
-    return pd.concat([sch, reg, nat], ignore_index=True)
+    del by
+    counted.columns = ["area_id" if c == "school_id" else c for c in counted.columns]
+    counted["level"] = "school"
+    return pd.concat([counted, reg, nat], ignore_index=True)
 
 
-def _finish(rows: pd.DataFrame) -> pd.DataFrame:
+def _finish(held: list[pd.DataFrame]) -> pd.DataFrame:
+    """Values and intervals of the rolled-up rows ``held`` (a one-item list, emptied: the rows are
+    let go as soon as they are split by kind, not held beside their finished copy). The cluster
+    and school sums are spent here; ``n_eff`` stays (gaps and publication use it)."""
+    rows = held.pop()
     for c in ("numerator", "sum", "sumsq"):
         if c not in rows:
-            rows = rows.assign(**{c: np.nan})
+            rows[c] = np.nan
     codes, ids = pd.factorize(rows["indicator"])  # each distinct id looked up once, not every row
     kind = np.array([REGISTRY[i].kind for i in ids] + [""], dtype=object)[codes]
-    props = finish_proportions(rows[kind == "proportion"].drop(columns=["sum", "sumsq"], errors="ignore"))
     means = finish_means(rows[kind == "mean"])
-    return pd.concat([props, means], ignore_index=True)
+    props = rows[kind == "proportion"]
+    del rows, codes, kind
+    props = finish_proportions(props.drop(columns=["sum", "sumsq"], errors="ignore"), copy=False)
+    spent = [c for c in (*CLUSTER_SUMS, *SCHOOL_SUMS)]
+    return pd.concat([props.drop(columns=spent, errors="ignore"), means.drop(columns=spent, errors="ignore")],
+                     ignore_index=True)
 
 
 def _gaps(table: pd.DataFrame) -> pd.DataFrame:

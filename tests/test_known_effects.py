@@ -189,6 +189,15 @@ def test_files_are_byte_identical_whatever_the_number_of_processes(demo, tmp_pat
     for name in list(runs)[1:]:
         for ext in ("parquet", "csv"):
             assert filecmp.cmp(tmp_path / f"one pass.{ext}", tmp_path / f"{name}.{ext}", shallow=False), name
+    # many schools are counted a chunk at a time without being asked (memory): the same file
+    import hsp_eval.indicators as engine
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "AUTO_CHUNK_OVER", 4)
+        mp.setattr(engine, "AUTO_CHUNK", 3)
+        t = indicators.compute(demo, publication=publication, key=KEY if publication else None)
+    indicators.write_table(t, tmp_path / "automatic chunks.csv")
+    assert filecmp.cmp(tmp_path / "one pass.csv", tmp_path / "automatic chunks.csv", shallow=False)
     # the split really covers the region and national rows that pool schools (alpha, models, gaps)
     t = indicators.read_table(tmp_path / "one pass.csv")
     pooled = t[(t["level"] == "national") & t["indicator"].isin(["scale_alpha", "self_review_gap"])]
