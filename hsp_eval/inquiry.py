@@ -395,8 +395,11 @@ def _fit_fixed_effects(y, x, names, school, student, max_iter: int = 100, tol: f
     y, x = np.asarray(y, dtype="float64"), np.asarray(x, dtype="float64")
     n, k = x.shape
     n_s = int(school.max()) + 1
-    centred = x - (np.stack([np.bincount(school, x[:, j], n_s) for j in range(k)], 1)
-                   / np.bincount(school, minlength=n_s)[:, None])[school]
+
+    def per_school(weights):  # each column of x times ``weights``, summed per school (n_s x k)
+        return np.stack([np.bincount(school, weights * x[:, j], n_s) for j in range(k)], 1)
+
+    centred = x - (per_school(np.ones(n)) / np.bincount(school, minlength=n_s)[:, None])[school]
     if k == 0 or np.linalg.matrix_rank(centred.T @ centred) < k:
         return None
     mean = np.bincount(school, y, n_s) / np.bincount(school, minlength=n_s)
@@ -405,8 +408,7 @@ def _fit_fixed_effects(y, x, names, school, student, max_iter: int = 100, tol: f
     for _ in range(max_iter):
         p = expit(a[school] + x @ b)
         w, r = p * (1 - p), y - p
-        d = np.bincount(school, w, n_s)                                            # H_aa (diagonal)
-        h_ab = np.stack([np.bincount(school, w * x[:, j], n_s) for j in range(k)], 1)  # H_ab
+        d, h_ab = np.bincount(school, w, n_s), per_school(w)  # H_aa (diagonal) and H_ab
         schur = x.T @ (w[:, None] * x) - h_ab.T @ (h_ab / d[:, None])
         s_a = np.bincount(school, r, n_s)
         try:
@@ -423,8 +425,7 @@ def _fit_fixed_effects(y, x, names, school, student, max_iter: int = 100, tol: f
         return None
     p = expit(a[school] + x @ b)
     w, r = p * (1 - p), y - p
-    d = np.bincount(school, w, n_s)
-    h_ab = np.stack([np.bincount(school, w * x[:, j], n_s) for j in range(k)], 1)
+    d, h_ab = np.bincount(school, w, n_s), per_school(w)
     inv = np.linalg.inv(x.T @ (w[:, None] * x) - h_ab.T @ (h_ab / d[:, None]))
     n_clusters = int(student.max()) + 1
     if n_clusters < n:  # a student with several measures: cluster-robust by student

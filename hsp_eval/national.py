@@ -295,8 +295,7 @@ def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reac
     gf, rf = gap["design_ratio"], rest_ratio
     gap["ci_low"], gap["ci_high"] = stats.newcombe(gap["numerator"] * gf, gap["denominator"] * gf,
                                                    gap["rest_num"] * rf, gap["rest_den"] * rf)
-    drop = [c for c in ["yy", "xy", "xx", *[k for k in sq if k.startswith("r_")]]]
-    rate, gap = rate.drop(columns=drop, errors="ignore"), gap.drop(columns=drop, errors="ignore")
+    rate, gap = rate.drop(columns=list(sq), errors="ignore"), gap.drop(columns=list(sq), errors="ignore")
     rows = pd.concat([rate, gap.drop(columns=["rest_num", "rest_den"])], ignore_index=True)
     rows = rows.rename(columns={"band": "area_id"}).assign(level=BAND_LEVEL, suppressed=False)
     if "rest_denominator" not in rows:
