@@ -13,7 +13,7 @@ figures are of the reports alone:
 
 (a) naive: one ``papermill`` command per school (no HTML; the batch also writes HTML);
 (b) ``hsp-eval batch --workers 1``;  (c) ``--workers 2``;
-(b') and (c'): the same with ``--engine warm`` (:mod:`hsp_eval.warm`);
+(b') and (c'): the same with ``--engine warm`` (:mod:`hsp_eval.run.warm`);
 floor: an empty notebook holding only the template's imports, run through papermill's Python
 API (standard engine; the warm engine's floor is shown too).
 
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
         _floor_child(args._floor[0], args._floor[1], int(args._floor[2]))
         return 0
 
-    from hsp_eval import batch
+    from hsp_eval.run import batch
 
     subreaper = become_subreaper()
     n = args.schools

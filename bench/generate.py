@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     args = ap.parse_args(argv)
 
-    from hsp_eval import synthetic
+    from hsp_eval.synthetic import build as synthetic
 
     tmp = None if args.out_dir else tempfile.mkdtemp(prefix="hsp_eval_bench_")
     out = Path(args.out_dir or tmp)

@@ -127,7 +127,7 @@ UNION ALL SELECT 'portal: family not enrolled', count(*) FROM por ANTI JOIN fam 
 
 def _bounds() -> dict:
     """The contract's ranges the checks use (the loader's own, not copies of them)."""
-    from hsp_eval.contract import TABLES, YEAR_MIN, YEAR_MAX
+    from hsp_eval.data.contract import TABLES, YEAR_MIN, YEAR_MAX
 
     eqi, level = TABLES["schools"].column("eqi"), TABLES["enrolments"].column("year_level")
     return {"eqi_min": eqi.min, "eqi_max": eqi.max, "year_min": YEAR_MIN, "year_max": YEAR_MAX,
@@ -139,7 +139,7 @@ def _vocab_frame():
     """Every accepted spelling (folded) of the vocabularies the six's tables use, and of ethnicity."""
     import pandas as pd
 
-    from hsp_eval import vocab
+    from hsp_eval.data import vocab
 
     rows = [(name, spelling) for name in ("region", "school_type", "activity_type", "mode", "initiated_by", "channel",
                                           "purpose") for spelling in vocab.VOCABULARIES[name][1]]
@@ -157,7 +157,7 @@ def run_ours(data: str, which: str, out: str, workers: str = "1", chunk_size: st
     """In a subprocess: load + validate, then compute the six or the full table (split by school
     across ``workers`` processes in chunks of ``chunk_size`` schools when given)."""
     import hsp_eval
-    from hsp_eval import indicators
+    from hsp_eval.indicators import engine as indicators
 
     t0 = time.perf_counter()
     # the six need only some tables (as DuckDB reads only those files); the full table needs all
@@ -241,7 +241,7 @@ def main() -> None:
         res = run_duckdb(*rest) if kind == "duckdb" else run_ours(rest[0], kind, *rest[1:])
         print(json.dumps(res))
         return
-    from hsp_eval import synthetic
+    from hsp_eval.synthetic import build as synthetic
     from hsp_eval.cli import parse_years
 
     years = parse_years(a.years)

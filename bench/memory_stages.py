@@ -26,7 +26,8 @@ def _rss_mb() -> float:
 
 def main() -> None:
     import hsp_eval
-    from hsp_eval import communication, disclosure, indicators, inquiry, participation, self_review, voice
+    from hsp_eval.indicators.topics import communication, inquiry, participation, self_review, voice
+    from hsp_eval.indicators import disclosure, engine as indicators
 
     data = sys.argv[1]
     publication = len(sys.argv) > 2 and sys.argv[2] == "publication"

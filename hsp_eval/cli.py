@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
+from hsp_eval._version import __version__
 
 
 def parse_years(text: str) -> list[int]:
@@ -51,7 +51,7 @@ def parse_years(text: str) -> list[int]:
 
 
 def _cmd_generate(args) -> int:
-    from . import synthetic
+    from hsp_eval.synthetic import build as synthetic
 
     t0 = time.perf_counter()
     counts = synthetic.write_dataset(args.out_dir, n_schools=args.schools, years=args.years,
@@ -64,8 +64,8 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from .load import load_dataset
-    from .problems import DataContractError
+    from hsp_eval.data.load import load_dataset
+    from hsp_eval.data.problems import DataContractError
 
     try:
         ds = load_dataset(args.data_dir, quarantine=args.quarantine)
@@ -108,19 +108,20 @@ def parse_names(choices):
 
 
 def _indicator_ids() -> list[str]:
-    from .registry import all_ids
+    from hsp_eval.indicators.registry import all_ids
     return all_ids()
 
 
 def _group_types() -> list[str]:
-    from .registry import INDICATORS
+    from hsp_eval.indicators.registry import INDICATORS
     return list(dict.fromkeys(g for i in INDICATORS for g in i.groups))
 
 
 def _cmd_indicators(args) -> int:
-    from . import disclosure, disclosure_key, indicators, provenance
-    from .load import load_dataset
-    from .problems import DataContractError
+    from hsp_eval.indicators import disclosure, disclosure_key, engine as indicators
+    from hsp_eval.reports import provenance
+    from hsp_eval.data.load import load_dataset
+    from hsp_eval.data.problems import DataContractError
 
     key = None
     if args.publication:  # no key, no publication: said before any work is done
@@ -139,8 +140,8 @@ def _cmd_indicators(args) -> int:
         return 1
     fp = ds.fingerprint()  # of the data as read, before any params are applied
     if args.params is not None:
-        from .inquiry import with_margins
-        from .params import ParamsError, load_params_dir, margins_frame
+        from hsp_eval.indicators.topics.inquiry import with_margins
+        from hsp_eval.indicators.params import ParamsError, load_params_dir, margins_frame
 
         try:
             ds = with_margins(ds, margins_frame(load_params_dir(args.params)))
@@ -176,9 +177,9 @@ def _cmd_indicators(args) -> int:
 
 
 def _cmd_trends(args) -> int:
-    from .indicators import read_table, write_table
-    from .params import ParamsError, load_params_dir
-    from .trends import compute_trends, targets_frame
+    from hsp_eval.indicators.engine import read_table, write_table
+    from hsp_eval.indicators.params import ParamsError, load_params_dir
+    from hsp_eval.indicators.trends import compute_trends, targets_frame
 
     try:
         params = load_params_dir(args.params) if args.params else {}
@@ -197,7 +198,7 @@ def _cmd_trends(args) -> int:
 
 
 def _cmd_templates(args) -> int:
-    from .templates import write_templates
+    from hsp_eval.data.templates import write_templates
 
     for p in write_templates(args.out_dir):
         print(p)
@@ -233,7 +234,7 @@ def _print_batch(result, reports) -> int:
 
 
 def _run_batch(args, schools, summary: bool, national: bool, workers: int, scheduler=None) -> int:
-    from .batch import BatchError, run_batch
+    from hsp_eval.run.batch import BatchError, run_batch
 
     try:
         result = run_batch(args.data, args.params, args.out, schools=schools, years=args.years, workers=workers,
@@ -259,12 +260,12 @@ def _cmd_batch(args) -> int:
 
 
 def _cmd_params_init(args) -> int:
-    from .params import write_starter
+    from hsp_eval.indicators.params import write_starter
 
     name, years = None, args.years
     if args.data is not None:
-        from .load import load_dataset
-        from .problems import DataContractError
+        from hsp_eval.data.load import load_dataset
+        from hsp_eval.data.problems import DataContractError
 
         try:
             ds = load_dataset(args.data, tables=["schools"])
@@ -293,8 +294,8 @@ def _cmd_params_init(args) -> int:
 
 
 def _cmd_external(args) -> int:
-    from . import external
-    from .execute import NotebookFailed
+    from hsp_eval import external
+    from hsp_eval.run.execute import NotebookFailed, run_external
 
     if args.external_command == "list":
         for d in external.DATASETS.values():
@@ -310,7 +311,7 @@ def _cmd_external(args) -> int:
     for name in names:
         t0 = time.perf_counter()
         try:
-            out = external.run(name, args.out)
+            out = run_external(name, args.out)
         except NotebookFailed as e:
             failed.append(name)
             print(f"{name}: FAILED: {e}" + (f" (partly run notebook: {e.failed_path})" if e.failed_path else ""),
@@ -321,8 +322,8 @@ def _cmd_external(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from .audit import audit, format_report
-    from .problems import DataContractError
+    from hsp_eval.run.audit import audit, format_report
+    from hsp_eval.data.problems import DataContractError
 
     try:
         result = audit(args.output_dir, args.data, publication=args.publication)
@@ -336,7 +337,7 @@ def _cmd_audit(args) -> int:
 
 
 def _add_run_options(sp, demo_defaults: bool):
-    from . import demo
+    from hsp_eval.run import demo
 
     sp.add_argument("--data", type=Path, required=not demo_defaults, default=demo.DATA if demo_defaults else None,
                     help="the dataset folder" + (" (default: the demo's data/demo)" if demo_defaults else ""))
@@ -359,7 +360,7 @@ KEY_HELP = ("the secret key file of publication mode (default: the file named by
 
 
 def _cmd_key_new(args) -> int:
-    from .disclosure_key import new_key_file
+    from hsp_eval.indicators.disclosure_key import new_key_file
 
     try:
         path = new_key_file(args.file)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .indicators import select
-from .load import load_dataset
+from hsp_eval.indicators.engine import select
+from hsp_eval.data.load import load_dataset
 
 
 def write_csv_texts(folder, files: dict[str, str]) -> Path:

@@ -89,8 +89,8 @@ from scipy import sparse
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
-from hsp_eval import stats
-from hsp_eval.registry import GAP_SUFFIX, REGISTRY, base_id
+from hsp_eval.indicators import stats
+from hsp_eval.indicators.registry import GAP_SUFFIX, REGISTRY, base_id
 
 #: the columns of the table :func:`attack` returns, one row per recovery
 RESULT_COLUMNS = ["relation", "level", "area_id", "year", "indicator", "group_type", "group", "quantity",

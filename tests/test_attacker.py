@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import hsp_eval
-from hsp_eval.stats import wilson
+from hsp_eval.indicators.stats import wilson
 from hsp_eval.testing import load_csv_texts
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -124,14 +124,14 @@ def school_table(ds) -> pd.DataFrame:
     """Regime 1 as released: every school's own rows (exact counts, min_n 5), as the school reports
     show them. Region and national rows are released by publication only (disclosure spec v2:
     anything beyond the school), so a school-regime table's are not attacked here."""
-    t = hsp_eval.indicators.compute(ds, min_n=5)
+    t = hsp_eval.indicators.engine.compute(ds, min_n=5)
     return t[t["level"] == "school"].reset_index(drop=True)
 
 
 def publication_table(ds) -> pd.DataFrame:
     """Regime 2: publication with keyed random rounding; column ``public`` marks the school rows
     that the school reports (regime 1, released with it) show exactly."""
-    t = hsp_eval.indicators.compute(ds, publication=True, key=KEY)
+    t = hsp_eval.indicators.engine.compute(ds, publication=True, key=KEY)
     school = school_table(ds)
     shown = school.loc[~school["suppressed"], KEYS]
     t = t.merge(shown.assign(public=True), on=KEYS, how="left").assign(
@@ -154,7 +154,7 @@ def release_table(ds) -> pd.DataFrame:
     and the publication (rounded, regime 2) of the rest. Column ``regime`` says which; ``secret`` marks
     the cells the school reports withhold (regime 1's secrets, which publication must not give away)."""
     school = school_table(ds).assign(regime="school", secret=False)
-    pub = hsp_eval.indicators.compute(ds, publication=True, key=KEY).assign(regime="publication", secret=False)
+    pub = hsp_eval.indicators.engine.compute(ds, publication=True, key=KEY).assign(regime="publication", secret=False)
     shown = school[~school["suppressed"]]
     at_school = pub[pub["level"] == "school"].merge(shown[KEYS].assign(_shown=True), on=KEYS, how="left")
     at_school = at_school[at_school.pop("_shown").isna()]  # the exact row says more than the rounded one
@@ -169,7 +169,7 @@ def assert_nothing_recovered(ds, table: pd.DataFrame, regime: str, threshold: in
     found = attacker.attack(table, ds["schools"], threshold, regime)
     assert found.attrs["infeasible"] == 0, "a relation the attacker uses is not true of this table"
     if not found.empty:
-        found = found.assign(truth=_truth(found, hsp_eval.indicators.compute(ds, min_n=0)))
+        found = found.assign(truth=_truth(found, hsp_eval.indicators.engine.compute(ds, min_n=0)))
     assert found.empty, (f"{regime}: {len(found)} recoveries "
                          f"({found['relation'].value_counts().to_dict()}), e.g.\n"
                          + found.head(12).to_string())
@@ -403,7 +403,7 @@ def test_relations_hold_on_an_unsuppressed_engine_table(tmp_path, name):
     else:
         schools, families = HAND_MADE[name]
         ds = _load(tmp_path, schools, families, years=(2023, 2024))
-    table = hsp_eval.indicators.compute(ds, min_n=0)
+    table = hsp_eval.indicators.engine.compute(ds, min_n=0)
     assert not table["suppressed"].any()
     bad = attacker.check_relations(table, ds["schools"])
     assert bad.empty, bad.head(20).to_string()
@@ -419,7 +419,7 @@ def test_a_region_of_one_school_publishes_that_schools_counts(tmp_path):
     # learning_contact_share; the families of reach and of contact_reach)
     schools, families = HAND_MADE["region_of_one_school"]
     ds = _load(tmp_path, schools, families, years=(2023, 2024))
-    t = hsp_eval.indicators.compute(ds, publication=True, key=KEY)
+    t = hsp_eval.indicators.engine.compute(ds, publication=True, key=KEY)
     keys = ["year", "indicator", "group_type", "group"]
     school = t[(t["level"] == "school") & (t["area_id"] == "0001")].set_index(keys)
     region = t[(t["level"] == "region") & (t["area_id"] == "Otago")].set_index(keys)
@@ -470,7 +470,7 @@ def test_every_recovery_is_true(tmp_path, name, regime):
         ds = hsp_eval.load_dataset(Path(__file__).parent / "bad_inputs" / "40_good_every_table")
     else:
         ds = _load(tmp_path, *HAND_MADE[name], years=(2023, 2024))
-    full = hsp_eval.indicators.compute(ds, min_n=0)
+    full = hsp_eval.indicators.engine.compute(ds, min_n=0)
     if regime == "school":
         found = attacker.attack(school_table(ds), ds["schools"], 5, "school")
     else:

@@ -18,7 +18,7 @@ import pytest
 
 import hsp_eval
 from hsp_eval import cli
-from hsp_eval.audit import AuditResult, audit, find_hits, format_report, targets_from_dataset
+from hsp_eval.run.audit import AuditResult, audit, find_hits, format_report, targets_from_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"

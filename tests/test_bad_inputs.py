@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hsp_eval import DataContractError, load_dataset
-from hsp_eval.contract import TABLES
+from hsp_eval.data.contract import TABLES
 
 CASES_DIR = Path(__file__).parent / "bad_inputs"
 CASE_NAMES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "expected.json").is_file())

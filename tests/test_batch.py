@@ -18,8 +18,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from hsp_eval import batch, execute
-from hsp_eval.index_page import render_index
+from hsp_eval.run import batch, execute
+from hsp_eval.run.index_page import render_index
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import hsp_eval
-from hsp_eval.contract import TABLES
-from hsp_eval.templates import template_header
+from hsp_eval.data.contract import TABLES
+from hsp_eval.data.templates import template_header
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -84,7 +84,7 @@ def test_indicators_writes_the_table_and_its_provenance(tmp_path):
     import pandas as pd
 
     from hsp_eval import load_dataset
-    from hsp_eval.provenance import read_sidecar
+    from hsp_eval.reports.provenance import read_sidecar
 
     out = tmp_path / "indicators.parquet"
     r = run("indicators", DEMO, "--out", out, "--min-n", "7")
@@ -101,7 +101,7 @@ def test_indicators_subset_reads_only_the_tables_it_needs(tmp_path):
     import pandas as pd
 
     from hsp_eval import load_dataset
-    from hsp_eval.provenance import read_sidecar
+    from hsp_eval.reports.provenance import read_sidecar
 
     full, part = tmp_path / "full.parquet", tmp_path / "part.parquet"
     assert run("indicators", DEMO, "--out", full).returncode == 0
@@ -118,7 +118,7 @@ def test_indicators_subset_reads_only_the_tables_it_needs(tmp_path):
     both = ~got["suppressed"] & ~want["suppressed"]
     pd.testing.assert_frame_equal(got[both], want[both])
     assert not (got["suppressed"] & ~want["suppressed"]).any()
-    rules = hsp_eval.indicators.compute(load_dataset(DEMO), rules=True).merge(want.loc[got["suppressed"] != want["suppressed"], keys])
+    rules = hsp_eval.indicators.engine.compute(load_dataset(DEMO), rules=True).merge(want.loc[got["suppressed"] != want["suppressed"], keys])
     assert set(rules["withheld_rule"]) <= {"population", "linked", "secondary", "complement"}, rules
     rec = read_sidecar(part)
     assert rec["tables"] == "schools,enrolments,activities,attendance,contacts"
@@ -128,7 +128,7 @@ def test_indicators_subset_reads_only_the_tables_it_needs(tmp_path):
 
 
 def test_key_new_writes_a_256_bit_key_and_never_overwrites(tmp_path):
-    from hsp_eval.disclosure_key import find_key, read_key
+    from hsp_eval.indicators.disclosure_key import find_key, read_key
 
     path = tmp_path / "release.key"
     r = run("key", "new", path)
@@ -143,7 +143,7 @@ def test_key_new_writes_a_256_bit_key_and_never_overwrites(tmp_path):
 
 
 def test_no_key_says_how_to_make_one(tmp_path, monkeypatch):
-    from hsp_eval.disclosure_key import KeyProblem, find_key
+    from hsp_eval.indicators.disclosure_key import KeyProblem, find_key
 
     monkeypatch.delenv("HSP_EVAL_KEY_FILE", raising=False)
     with pytest.raises(KeyProblem, match="hsp-eval key new FILE"):

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsp_eval import disclosure
-from hsp_eval.disclosure_key import KeyProblem
+from hsp_eval.indicators import disclosure
+from hsp_eval.indicators.disclosure_key import KeyProblem
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -345,7 +345,7 @@ def test_keyed_uniform_depends_on_the_key_and_the_label():
 
 
 def test_wilson_interval_always_contains_its_value():
-    from hsp_eval import stats
+    from hsp_eval.indicators import stats
 
     n = np.arange(1, 400, dtype=float)
     for count in (np.zeros_like(n), n, np.floor(n / 3)):

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from hsp_eval.external import DATASETS
+from hsp_eval.run.execute import run_external as run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsp_eval.external import DATASETS, nhes, run
-from hsp_eval.indicators import COLUMNS
+from hsp_eval.external import DATASETS, nhes
+from hsp_eval.run.execute import run_external as run
+from hsp_eval.indicators.engine import COLUMNS
 
 DATA = DATASETS["nhes-pfi-2019"].data_dir
 ITEMS = ["FSSPORTX", "FSVOL", "FSMTNG", "FSPTMTNG", "FSATCNFN", "FSFUNDRS", "FSCOMMTE", "FSCOUNSLR"]

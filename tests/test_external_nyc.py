@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from hsp_eval.external import DATASETS, nyc, run
-from hsp_eval.indicators import COLUMNS
-from hsp_eval.registry import REGISTRY
+from hsp_eval.external import DATASETS, nyc
+from hsp_eval.run.execute import run_external as run
+from hsp_eval.indicators.engine import COLUMNS
+from hsp_eval.indicators.registry import REGISTRY
 
 DATA = DATASETS["nyc-school-survey"].data_dir
 GENED = DATA / "2011" / "survey_all.TRUNCATED.txt"

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from hsp_eval.external import DATASETS, run, ssocs
+from hsp_eval.external import DATASETS, ssocs
+from hsp_eval.run.execute import run_external as run
 
 DATA = DATASETS["ssocs-2019-20"].data_dir
 REPS = [f"REPFWT{i}" for i in range(1, 51)]

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from hsp_eval.external import DATASETS, run, uci
+from hsp_eval.external import DATASETS, uci
+from hsp_eval.run.execute import run_external as run
 
 DATA = DATASETS["uci-student-performance"].data_dir
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsp_eval.funnel import BANDS, Z95, Z998, band_counts, funnel_limits, funnel_table, pooled_rate
+from hsp_eval.reports.funnel import BANDS, Z95, Z998, band_counts, funnel_limits, funnel_table, pooled_rate
 
 
 def test_z_values_are_the_normal_quantiles():
@@ -75,7 +75,7 @@ def test_bad_input_names_column():
 
 
 def test_overdispersion_hand_worked():
-    from hsp_eval.funnel import overdispersion, winsorised_z
+    from hsp_eval.reports.funnel import overdispersion, winsorised_z
 
     # p0 0.5, n 100: sd 0.05; z = -2, 2, 0, -1, 1 (no winsorising with 5 schools); phi = 10 / 5 = 2
     # w = 400 each: tau2 = (5 * 2 - 4) / (2000 - 5 * 400**2 / 2000) = 6 / 1600
@@ -109,7 +109,7 @@ def test_national_scale_funnel_draws_its_markers_as_an_image_in_the_svg(n_school
     import matplotlib
     import matplotlib.pyplot as plt
 
-    from hsp_eval.plots_national import funnel_plot
+    from hsp_eval.reports.plots_national import funnel_plot
 
     rng = np.random.default_rng(3)
     den = rng.integers(20, 400, n_schools).astype(float)

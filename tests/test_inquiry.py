@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsp_eval import indicators, inquiry
+from hsp_eval.indicators import engine as indicators
+from hsp_eval.indicators.topics import inquiry
 from hsp_eval.testing import load_csv_texts, one_row
 
 FILES = {
@@ -168,7 +169,7 @@ def test_a_schools_measurement_error_raises_the_bar_for_accelerated_progress(dat
 
 
 def test_measurement_error_in_params_is_checked():
-    from hsp_eval.params import ParamsError, margins_frame, parse_params
+    from hsp_eval.indicators.params import ParamsError, margins_frame, parse_params
 
     p = parse_params({"school_id": "0001", "measurement_error": {"reading": 12, "maths": 9.5}}, "0001.yaml")
     assert p["measurement_error"] == {"reading": 12.0, "maths": 9.5}

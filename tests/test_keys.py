@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from hsp_eval.keys import dense_unique, indexer
+from hsp_eval.data.keys import dense_unique, indexer
 
 
 @pytest.mark.parametrize("size", [50, 10_000_000])  # counted, and too sparse to count (sorted)

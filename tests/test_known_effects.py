@@ -1,5 +1,5 @@
 """The indicators recover the effects the synthetic generator writes into the demo data
-(hsp_eval.synthetic.KNOWN_EFFECTS; the schools each applies to are in data/demo/generator.json),
+(hsp_eval.synthetic.build.KNOWN_EFFECTS; the schools each applies to are in data/demo/generator.json),
 and the indicator table is deterministic and leaks no small count."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsp_eval import Dataset, indicators, load_dataset, trends
+from hsp_eval import Dataset, load_dataset
+from hsp_eval.indicators import engine as indicators, trends
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
@@ -52,7 +53,7 @@ def test_school0_maori_reach_rises_and_is_classed_improving(table, effects):
 def test_the_planted_national_rise_in_portal_use_is_found_and_nothing_else_is_claimed(table):
     # the generator raises every school's portal share by 3 points a year and plants no other
     # change common to all schools (each school's reach drifts its own way, sd 0.04 probit a year)
-    from hsp_eval import national
+    from hsp_eval.reports import national
 
     nt = national.national_trends(table).set_index("indicator")
     assert nt.loc["portal_adoption", "trend"] == "improving"
@@ -190,7 +191,7 @@ def test_files_are_byte_identical_whatever_the_number_of_processes(demo, tmp_pat
         for ext in ("parquet", "csv"):
             assert filecmp.cmp(tmp_path / f"one pass.{ext}", tmp_path / f"{name}.{ext}", shallow=False), name
     # many schools are counted a chunk at a time without being asked (memory): the same file
-    import hsp_eval.indicators as engine
+    import hsp_eval.indicators.engine as engine
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engine, "AUTO_CHUNK_OVER", 4)

@@ -7,12 +7,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hsp_eval import DataContractError, load_dataset, vocab
-from hsp_eval.contract import TABLES
-from hsp_eval.parse import parse_column
-from hsp_eval.problems import Problem, ValidationReport
-from hsp_eval.read import read_raw
-from hsp_eval.schemas import failures
+from hsp_eval import DataContractError, load_dataset
+from hsp_eval.data import vocab
+from hsp_eval.data.contract import TABLES
+from hsp_eval.data.parse import parse_column
+from hsp_eval.data.problems import Problem, ValidationReport
+from hsp_eval.data.read import read_raw
+from hsp_eval.data.schemas import failures
 from hsp_eval.testing import write_csv_texts
 
 SCHOOLS = "school_id,school_name,region,school_type,eqi\n0042,Kura A,Otago,Contributing,400\n0007,Kura B,Auckland,Full Primary,\n"
@@ -369,7 +370,8 @@ def test_both_csv_and_parquet_of_one_table_is_an_error(base):
 def test_threads_change_nothing_the_loader_finds(tmp_path, monkeypatch):
     """Columns are parsed, and a table's cross-table checks run, in threads: with one thread or
     four, the same tables, the same problems in the same order and the same quarantine files."""
-    from hsp_eval import load, synthetic
+    from hsp_eval.data import load
+    from hsp_eval.synthetic import build as synthetic
 
     d = tmp_path / "data"
     synthetic.write_dataset(d, n_schools=3, years=[2024], seed=1)
@@ -421,5 +423,5 @@ def test_coded_columns_hold_the_accepted_rows_values_as_sorted_categories(base, 
     assert {p.value for p in ds.report.problems if p.column == "school_id"} == {"0099"}
     # the fingerprint counts values, not how a column is stored
     text = {n: df.astype({c: "str" for c in df.columns if TABLES[n].column(c).coded}) for n, df in ds.tables.items()}
-    from hsp_eval.fingerprint import fingerprint
+    from hsp_eval.data.fingerprint import fingerprint
     assert fingerprint(text) == ds.fingerprint()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsp_eval.multilevel import COLUMNS, LOGISTIC_VARIANCE, icc, marginal_loglik, reach_model, simulate_counts
+from hsp_eval.reports.multilevel import COLUMNS, LOGISTIC_VARIANCE, icc, marginal_loglik, reach_model, simulate_counts
 
 
 def _est(fit, term):

@@ -1,6 +1,6 @@
 """The national overview and the inquiry-impact notebooks, run for real on the demo with papermill.
 
-Each notebook is executed by :func:`hsp_eval.execute.run_notebook` into a temporary folder; the
+Each notebook is executed by :func:`hsp_eval.run.execute.run_notebook` into a temporary folder; the
 HTML must hold every section heading of the template and no student, family or respondent ID of
 the demo data, and the key values the notebook prints (its ``# CHECKED_OUTPUT`` cell) must
 equal the indicator table's.
@@ -18,8 +18,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from hsp_eval import demo, indicators, stats
-from hsp_eval.execute import run_notebook
+from hsp_eval.run import demo
+from hsp_eval.indicators import engine as indicators, stats
+from hsp_eval.run.execute import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -106,7 +107,7 @@ def test_national_report_is_in_publication_mode(runs):
 def test_inquiry_key_values_equal_the_table(runs, key, level, area, path_key):
     table = indicators.read_table(demo.default(None, path_key))
     out = _check_output(runs[key]["ipynb"]).strip().splitlines()[1:]
-    from hsp_eval.registry import REGISTRY
+    from hsp_eval.indicators.registry import REGISTRY
 
     steps = ["target_whanau_identified", "target_whanau_codesigned", "target_family_goal", "target_whanau_reviewed"]
     assert len(out) == 4
@@ -136,7 +137,7 @@ def _school_rows(rows):
 
 
 def test_band_rows_sum_shown_school_rows_hand_worked():
-    from hsp_eval import national
+    from hsp_eval.reports import national
 
     t = _school_rows([
         {"area_id": "A", "year": 2024, "group_type": "all", "group": "all", "numerator": 60.0, "denominator": 90.0},
@@ -178,7 +179,7 @@ def test_band_rows_sum_shown_school_rows_hand_worked():
 def test_school_view_is_the_published_school_rows():
     """The overview shows school rows only as the publication table holds them: rounded counts,
     values from them, withheld rows blank (publication rules were applied when it was made)."""
-    from hsp_eval import national
+    from hsp_eval.reports import national
 
     pub = indicators.read_table(demo.default(None, "publication"))
     v = national.school_view(pub)
@@ -190,7 +191,7 @@ def test_school_view_is_the_published_school_rows():
 
 
 def test_restrict_to_an_unknown_region_names_the_regions():
-    from hsp_eval import national
+    from hsp_eval.reports import national
 
     t = pd.DataFrame({"level": ["region"], "area_id": ["Otago"], "year": [2024]})
     with pytest.raises(ValueError, match="'Atlantis'.*Otago"):
@@ -205,7 +206,7 @@ def demo_school():
 
 
 def test_with_and_without_agrees_with_the_indicator_table(demo_school):
-    from hsp_eval import inquiry_impact
+    from hsp_eval.reports import inquiry_impact
 
     table = indicators.read_table(demo.default(None, "indicators"))
     w = inquiry_impact.with_and_without(demo_school, "0113", min_n=1).set_index(["group_type", "group"])
@@ -224,7 +225,7 @@ def test_with_and_without_agrees_with_the_indicator_table(demo_school):
 
 
 def test_with_and_without_suppresses_small_groups(demo_school):
-    from hsp_eval import inquiry_impact
+    from hsp_eval.reports import inquiry_impact
 
     every = inquiry_impact.with_and_without(demo_school, "0113", measure="reading", min_n=1)
     w = inquiry_impact.with_and_without(demo_school, "0113", measure="reading", min_n=5)
@@ -234,7 +235,7 @@ def test_with_and_without_suppresses_small_groups(demo_school):
 
 
 def test_target_students_blank_when_suppressed():
-    from hsp_eval import inquiry_impact
+    from hsp_eval.reports import inquiry_impact
 
     table = indicators.read_table(demo.default(None, "indicators"))
     who = inquiry_impact.target_students(table, "0113")
@@ -246,7 +247,7 @@ def test_target_students_blank_when_suppressed():
 
 
 def test_codesign_fit_says_why_when_it_cannot_fit(demo_school):
-    from hsp_eval import inquiry_impact
+    from hsp_eval.reports import inquiry_impact
 
     fit = inquiry_impact.codesign_fit(demo_school, "0113", years=[2025], measure="maths")
     assert fit.empty and "cannot fit" in fit.attrs["reason"] and "not proof of cause" in fit.attrs["note"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hsp_eval.execute import run_notebook
+from hsp_eval.run.execute import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from hsp_eval.params import (ParamsError, load_params, load_params_each, load_school_params, parse_params,
-                             starter_text)
+from hsp_eval.indicators.params import ParamsError, load_params, load_params_each, load_school_params, parse_params, starter_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hsp_eval import indicators, load_dataset
+from hsp_eval.indicators import engine as indicators
+from hsp_eval import load_dataset
 from hsp_eval.testing import one_row
 
 FILES = {

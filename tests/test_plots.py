@@ -1,4 +1,4 @@
-"""hsp_eval.plots: suppressed cells are never drawn as zero, every rate has its interval, axes say their units."""
+"""hsp_eval.reports.plots: suppressed cells are never drawn as zero, every rate has its interval, axes say their units."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from hsp_eval import plots  # noqa: E402
+from hsp_eval.reports import plots  # noqa: E402
 
 NAN = float("nan")
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from hsp_eval import registry
+from hsp_eval.indicators import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_IDS = """reach reach_learning reach_by_type conference_reach attendances_per_family breadth learning_share
@@ -15,7 +15,7 @@ accelerated_by_codesign self_review_rating self_review_gap""".split()
 
 def test_docs_are_generated_from_the_registry():
     assert (ROOT / "docs" / "indicators.md").read_text(encoding="utf-8") == registry.render_markdown(), \
-        "docs/indicators.md is out of date: run 'python -m hsp_eval.registry > docs/indicators.md'"
+        "docs/indicators.md is out of date: run 'python -m hsp_eval.indicators.registry > docs/indicators.md'"
 
 
 def test_every_spec_indicator_is_registered_once():
@@ -24,7 +24,7 @@ def test_every_spec_indicator_is_registered_once():
 
 
 def test_every_indicator_is_well_formed():
-    from hsp_eval.contract import TABLES
+    from hsp_eval.data.contract import TABLES
 
     for i in registry.INDICATORS:
         assert i.kind in {"proportion", "mean", "difference", "alpha"}, i.id

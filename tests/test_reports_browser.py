@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hsp_eval import batch
+from hsp_eval.run import batch
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -2,7 +2,7 @@
 
 Each notebook runs for two demo schools (about 10 s a run). The HTML must carry every section,
 no student, family or survey-respondent ID of the demo data and no other school's name; the
-values a notebook records (:func:`hsp_eval.school_report.record_values`, an output the HTML
+values a notebook records (:func:`hsp_eval.reports.school.record_values`, an output the HTML
 does not show) must equal the indicator table's; and the Board summary shows no code and no suppressed cell.
 """
 
@@ -17,9 +17,10 @@ import nbformat
 import pandas as pd
 import pytest
 
-from hsp_eval import demo, indicators
-from hsp_eval.execute import run_notebook
-from hsp_eval.school_report import VALUES_MIME, recorded_values
+from hsp_eval.run import demo
+from hsp_eval.indicators import engine as indicators
+from hsp_eval.run.execute import run_notebook
+from hsp_eval.reports.school import VALUES_MIME, recorded_values
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHOOLS = ("0113", "0828")

@@ -16,8 +16,9 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from hsp_eval import indicators, load_dataset
-from hsp_eval.self_review import welch_interval
+from hsp_eval.indicators import engine as indicators
+from hsp_eval import load_dataset
+from hsp_eval.indicators.topics.self_review import welch_interval
 from hsp_eval.testing import one_row
 
 ENROL = ["0001,a1,FA,3,Māori", "0002,b1,FB,9,European", "0003,c1,FC,2,Pacific"]

@@ -1,4 +1,4 @@
-"""hsp_eval.summary and hsp_eval.school_report on a small hand-built indicator table.
+"""hsp_eval.reports.summary and hsp_eval.reports.school on a small hand-built indicator table.
 
 The expected sentences are worked out here from the numbers in the table, so a change in
 wording or in which numbers are picked shows up as a failure.
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsp_eval import school_report as sr
-from hsp_eval import summary
+from hsp_eval.reports import school as sr
+from hsp_eval.reports import summary
 
 NAN = float("nan")
 SID = "0042"
@@ -149,7 +149,7 @@ def test_section_sentences(table):
     assert summary.codesign_model_sentence(hidden) == ""
 
 
-# --- hsp_eval.school_report ----------------------------------------------------------------
+# --- hsp_eval.reports.school ----------------------------------------------------------------
 
 def test_school_rows_picks_one_school_and_says_clearly_when_there_is_none(table):
     r = sr.school_rows(table, SID, years="2023-2024")
@@ -212,7 +212,7 @@ def test_targets_table_reads_status_in_words(trends):
 def test_chart_of_groups_all_suppressed_says_so(table):
     import matplotlib.pyplot as plt
 
-    from hsp_eval import plots
+    from hsp_eval.reports import plots
 
     r = pd.DataFrame([row("reach", y, None, group_type="year_band", group=g, den=3) for y in (2023, 2024)
                       for g in ("0-3", "4-6")])
@@ -227,23 +227,26 @@ def test_compare_refuses_different_units(table):
 
 
 def test_load_inputs_on_the_demo(tmp_path):
-    x = sr.load_inputs("0828")
+    from hsp_eval.run import demo
+
+    _, ind, tr, _ = demo.school_inputs("0828")
+    x = sr.load_inputs("0828", None, ind, tr, demo.PARAMS / "0828.yaml")
     assert x["name"] == "Eastgate Central High School" and x["latest"] == 2025 and x["min_n"] == 5
     assert set(x["rows"]["area_id"]) == {"0828"} and set(x["trends"]["area_id"]) <= {"0828"}
     assert len(x["params"]["targets"]) >= 1 and x["provenance"]["data_fingerprint"]
     # a params file of another school is refused, naming the file
     with pytest.raises(ValueError, match=r"0113\.yaml: the params file is for school '0113', not '0828'"):
-        sr.load_inputs("0828", params_path=sr.Path(x["provenance"]["params_file"]).with_name("0113.yaml"))
+        sr.load_inputs("0828", None, ind, tr, sr.Path(x["provenance"]["params_file"]).with_name("0113.yaml"))
     # a larger min_n in the params file wins over the notebook's
     p = tmp_path / "0828.yaml"
     p.write_text('school_id: "0828"\nmin_n: 400\n', encoding="utf-8")
-    y = sr.load_inputs("0828", params_path=p)
+    y = sr.load_inputs("0828", None, ind, tr, p)
     assert y["min_n"] == 400 and y["params"]["targets"] == []
     assert y["rows"]["suppressed"].sum() > x["rows"]["suppressed"].sum()
 
 
 def test_read_area_reads_one_schools_rows_from_parquet_and_csv(table, tmp_path):
-    from hsp_eval.indicators import write_table
+    from hsp_eval.indicators.engine import write_table
 
     table = pd.concat([table, table.assign(level="region")], ignore_index=True)
     for suffix in ("parquet", "csv"):

@@ -1,4 +1,4 @@
-"""hsp_eval.survey_weights: hand-worked examples and an independent computation with plain loops."""
+"""hsp_eval.external.survey_weights: hand-worked examples and an independent computation with plain loops."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsp_eval import survey_weights as sw
+from hsp_eval.external import survey_weights as sw
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ import pytest
 import statsmodels.api as sm
 from scipy.special import expit
 
-from hsp_eval import synthetic, vocab
-from hsp_eval.contract import TABLES
-from hsp_eval.synthetic_roll import LEVELS
+from hsp_eval.synthetic import build as synthetic
+from hsp_eval.data import vocab
+from hsp_eval.data.contract import TABLES
+from hsp_eval.synthetic.roll import LEVELS
 
 YEARS = [2022, 2023, 2024]
 
@@ -178,7 +179,7 @@ def test_values_respect_vocabularies_and_ranges(small):
 
 
 def test_no_table_carries_personal_information(small):
-    from hsp_eval.contract import PII_ALLOWED, PII_COLUMN_WORDS
+    from hsp_eval.data.contract import PII_ALLOWED, PII_COLUMN_WORDS
     for t in small.values():
         for col in t.columns:
             assert col in PII_ALLOWED or not set(col.split("_")) & set(PII_COLUMN_WORDS)
@@ -489,7 +490,7 @@ def test_contacts_hang_together_in_families_as_in_real_schools(medium):
 
 
 def test_family_traits_keep_the_schools_averages():
-    from hsp_eval.synthetic_school import _centred
+    from hsp_eval.synthetic.school import _centred
 
     z = np.random.default_rng(0).normal(0, 1, 400_000)
     for q, sd in ((0.05, 1.2), (0.4, 1.0), (0.9, 0.8)):

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from hsp_eval import stats
-from hsp_eval.params import ParamsError, load_params, parse_params
-from hsp_eval.trends import between_year_variances, compute_trends, linear_trend, targets_frame
+from hsp_eval.indicators import stats
+from hsp_eval.indicators.params import ParamsError, load_params, parse_params
+from hsp_eval.indicators.trends import between_year_variances, compute_trends, linear_trend, targets_frame
 
 
 def test_vectorised_trend_lines_equal_statsmodels_wls_series_by_series():
@@ -163,8 +163,9 @@ def test_params_file_is_checked_with_plain_messages(tmp_path):
 def test_demo_params_load_and_their_targets_get_a_status():
     from pathlib import Path
 
-    from hsp_eval import indicators, load_dataset
-    from hsp_eval.params import load_params_dir
+    from hsp_eval.indicators import engine as indicators
+    from hsp_eval import load_dataset
+    from hsp_eval.indicators.params import load_params_dir
 
     root = Path(__file__).resolve().parents[1]
     params = load_params_dir(root / "params" / "demo")

@@ -16,7 +16,7 @@ import pytest
 import statsmodels.api as sm
 
 import hsp_eval
-from hsp_eval import indicators, stats
+from hsp_eval.indicators import engine as indicators, stats
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 REPS = 2000
@@ -85,7 +85,7 @@ def test_families_in_schools_cover_95_percent_at_national_level(schools):
                       "denominator": n.sum(1).astype(float), "s_yy": (y * y).sum(1).astype(float),
                       "s_xy": (n * y).sum(1).astype(float), "s_xx": (n * n).sum(1).astype(float),
                       "s_n": float(schools)})
-    out = hsp_eval.aggregate.finish_proportions(t)  # the engine's own finishing of a national row
+    out = hsp_eval.indicators.aggregate.finish_proportions(t)  # the engine's own finishing of a national row
     covered = _covered(out["ci_low"].to_numpy(), out["ci_high"].to_numpy(), truth)
     assert 0.93 <= covered <= 0.97, covered
     naive = _covered(*stats.wilson(t["numerator"], t["denominator"]), truth)

@@ -34,7 +34,7 @@ import statsmodels.api as sm
 import pytest
 from scipy import stats as sps
 
-from hsp_eval import indicators, stats
+from hsp_eval.indicators import engine as indicators, stats
 from hsp_eval.testing import load_csv_texts
 
 SCHOOLS = """school_id,school_name,region,school_type
@@ -439,8 +439,9 @@ def test_integer_counting_gives_the_text_grouped_rows_on_the_demo():
     rows) equal the plain pandas versions grouped on text keys, row for row."""
     import pandas as pd
 
-    from hsp_eval import load_dataset, voice
-    from hsp_eval.demo import DATA
+    from hsp_eval import load_dataset
+    from hsp_eval.indicators.topics import voice
+    from hsp_eval.run.demo import DATA
 
     ds = load_dataset(DATA)
     answers = voice._answers(ds)
@@ -457,8 +458,9 @@ def test_integer_alpha_moments_equal_the_text_grouped_ones_on_the_demo():
     import numpy as np
     import pandas as pd
 
-    from hsp_eval import load_dataset, voice
-    from hsp_eval.demo import DATA
+    from hsp_eval import load_dataset
+    from hsp_eval.indicators.topics import voice
+    from hsp_eval.run.demo import DATA
 
     answers = voice._answers(load_dataset(DATA))
     rows = np.flatnonzero(answers.frame["scale"].notna().to_numpy())

@@ -18,16 +18,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hsp_eval import warm
-from hsp_eval.execute import NotebookFailed, run_notebook
+from hsp_eval.run import warm
+from hsp_eval.run.execute import NotebookFailed, run_notebook
 
 pytestmark = pytest.mark.skipif(not warm.fork_supported(), reason="the warm engine needs fork")
 
 # what a report's kernel looks like at the start of its first cell after the parameters
 PROBE = """
 import importlib, json, os, random, sys
-import matplotlib, numpy, pandas, hsp_eval, hsp_eval.registry
-from hsp_eval.warm import PRELOAD
+import matplotlib, numpy, pandas, hsp_eval, hsp_eval.indicators.registry
+from hsp_eval.run.warm import PRELOAD
 for name in PRELOAD:  # what the server imported, imported here too (a fresh kernel runs its import side effects now)
     importlib.import_module(name)
 import matplotlib.pyplot as plt
@@ -37,7 +37,7 @@ state = {
     "names": sorted(k for k in globals() if not k.startswith("_") and k not in ("In", "Out")),
     "leakmod_imported": "leakmod" in sys.modules,
     "module_attrs": [hasattr(pandas, "LEAKED"), hasattr(hsp_eval, "LEAKED"), hasattr(numpy, "LEAKED")],
-    "registry_size": len(hsp_eval.registry.REGISTRY),
+    "registry_size": len(hsp_eval.indicators.registry.REGISTRY),
     "max_rows": pandas.get_option("display.max_rows"),
     "rc": {k: str(v) for k, v in matplotlib.rcParams.items()},
     "options": {k: str(pandas.get_option(k)) for k in ("display.max_rows", "display.width", "mode.copy_on_write")},
@@ -52,10 +52,10 @@ print(json.dumps(state))
 # a report that changes everything it can reach
 POLLUTE = """
 import os, sys
-import matplotlib, numpy, pandas, seaborn, hsp_eval, hsp_eval.registry
+import matplotlib, numpy, pandas, seaborn, hsp_eval, hsp_eval.indicators.registry
 leak_var = 42
 pandas.LEAKED = hsp_eval.LEAKED = numpy.LEAKED = True
-hsp_eval.registry.REGISTRY.pop(next(iter(hsp_eval.registry.REGISTRY)))
+hsp_eval.indicators.registry.REGISTRY.pop(next(iter(hsp_eval.indicators.registry.REGISTRY)))
 pandas.set_option("display.max_rows", 3)
 matplotlib.rcParams["lines.linewidth"] = 9
 seaborn.set_theme(style="darkgrid", font_scale=2)
@@ -204,7 +204,7 @@ def _pollute_and_probe(nbs, pool, tag: str) -> list[dict]:
     return [_state(job.result()["ipynb"]) for job in jobs[1::2]]
 
 
-@pytest.mark.parametrize("method", ["forkserver", "fork"])  # forkserver: as hsp_eval.batch starts its workers
+@pytest.mark.parametrize("method", ["forkserver", "fork"])  # forkserver: as hsp_eval.run.batch starts its workers
 def test_several_workers_each_with_its_own_fork_server(nbs, method):
     _run(nbs, "probe", "parent.ipynb")  # this process has a server already (a forked worker must not use it)
     parent_server = warm._servers[warm.kernel_prefix(warm_cmd())].pid
@@ -221,7 +221,7 @@ def test_several_workers_each_with_its_own_fork_server(nbs, method):
 
 SCRIPT = """
 import sys
-from hsp_eval.execute import run_notebook
+from hsp_eval.run.execute import run_notebook
 run_notebook(sys.argv[1], sys.argv[2], {"LEAK_DIR": sys.argv[3]}, html=False, engine_name="warm")
 """
 
@@ -261,7 +261,7 @@ REAPER = """
 import ctypes, json, multiprocessing, os, sys
 from concurrent.futures import ProcessPoolExecutor
 import nbformat
-from hsp_eval.execute import run_notebook
+from hsp_eval.run.execute import run_notebook
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphaned descendants come to this process
 with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
     out = pool.submit(run_notebook, sys.argv[1], sys.argv[2], {}, html=False, engine_name="warm").result()["ipynb"]
@@ -286,7 +286,7 @@ def test_the_batch_workers_share_one_fork_server_and_nothing_passes_between_thei
     with warm.shared_server() as shared:
         path, prefix, server = shared
         assert prefix == warm.kernel_prefix(warm_cmd()) and _alive(server)
-        ctx = multiprocessing.get_context("forkserver")  # as hsp_eval.batch starts its workers
+        ctx = multiprocessing.get_context("forkserver")  # as hsp_eval.run.batch starts its workers
         with ProcessPoolExecutor(2, mp_context=ctx, initializer=warm.attach, initargs=shared) as pool:
             states = _pollute_and_probe(nbs, pool, "shared")
         # every kernel, whichever worker ran its report, is a fresh child of the one shared server...

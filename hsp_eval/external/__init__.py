@@ -1,4 +1,4 @@
-"""Adapters for real public datasets, and the notebooks that reproduce analyses of them.
+"""Layer 4, public data: adapters for real public datasets, and the notebooks that reproduce analyses of them.
 
 Each dataset has a module here that reads its raw file(s) from ``data/external/<name>/``
 (copied there with their SOURCE and licence note, so a clone needs nothing else), documents
@@ -68,13 +68,3 @@ DATASETS = {d.name: d for d in [
                     "ssocs-2019-20", "hsp_eval.external.ssocs", "ssocs_2019_20.ipynb"),
 ]}
 
-
-def run(name: str, out_dir="reports/external") -> dict:
-    """Run dataset ``name``'s notebook with papermill into ``out_dir`` (.ipynb and .html, code hidden)."""
-    from ..execute import run_notebook
-
-    if name not in DATASETS:
-        raise KeyError(f"'{name}' is not an external dataset; known: {', '.join(sorted(DATASETS))}")
-    d = DATASETS[name]
-    out = Path(out_dir) / d.notebook
-    return run_notebook(d.notebook_path, out, {}, title=d.title)

@@ -36,10 +36,10 @@ Mapping to hsp_eval's participation indicators
 -----------------------------------------------
 The unit is the **student** (a child of the sample), as in the registry's
 ``conference_reach``; a child's "parents did X" is a 0/1 flag, NaN for a valid skip, and the
-flags are counted into cells with hsp_eval's own machinery (:class:`hsp_eval.aggregate.Cells`,
+flags are counted into cells with hsp_eval's own machinery (:class:`hsp_eval.indicators.aggregate.Cells`,
 ``count``, ``moments``, ``finish_proportions`` with Wilson 95% intervals from
-:func:`hsp_eval.stats.wilson`, ``finish_means`` with t intervals, and
-:func:`hsp_eval.disclosure.protect`). Rows are shaped like the indicator table: level
+:func:`hsp_eval.indicators.stats.wilson`, ``finish_means`` with t intervals, and
+:func:`hsp_eval.indicators.disclosure.protect`). Rows are shaped like the indicator table: level
 ``national``, area_id ``US``, year 2019, indicator (``nhes_*``, :data:`INDICATOR_LABELS`),
 group_type (``all``, ``grade_band``, ``school_type``, ``parent_education``,
 ``race_ethnicity``, ``home_language``), group, numerator, denominator, value, ci_low,
@@ -69,11 +69,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import disclosure
-from ..aggregate import Cells, count, finish_means, finish_proportions, moments
-from ..indicators import COLUMNS as INDICATOR_COLUMNS
-from ..plots import GREY, PALETTE
-from . import DATASETS, rawfiles
+from hsp_eval.indicators import disclosure
+from hsp_eval.indicators.aggregate import Cells, count, finish_means, finish_proportions, moments
+from hsp_eval.indicators.engine import COLUMNS as INDICATOR_COLUMNS
+from hsp_eval.reports.plots import GREY, PALETTE
+from hsp_eval.external import DATASETS, rawfiles
 
 NAME = "nhes-pfi-2019"
 FILE = "CuratedData.csv"
@@ -110,7 +110,7 @@ INDICATOR_LABELS = {
 }
 SHORT_LABELS = {"nhes_conference": "parent-teacher\nconference", "nhes_school_support": "any school-support\nactivity",
                 "nhes_any_activity": "any of the eight"}
-#: nearest registry indicator (hsp_eval.registry) of each nhes_* indicator, where there is one
+#: nearest registry indicator (hsp_eval.indicators.registry) of each nhes_* indicator, where there is one
 REGISTRY_NEAREST = {"nhes_conference": "conference_reach", "nhes_any_activity": "reach",
                     "nhes_breadth": "breadth", "nhes_volunteered": "reach_by_type (volunteering)",
                     "nhes_fundraising": "reach_by_type (fundraising)", "nhes_committee": "reach_by_type (governance)"}
@@ -270,11 +270,11 @@ def national_table(children: pd.DataFrame, min_n: int = MIN_N) -> pd.DataFrame:
 
     Shares with Wilson 95% intervals (``nhes_breadth``: mean with a t interval); valid skips
     left out of denominators; rows with fewer than ``min_n`` children withheld
-    (:func:`hsp_eval.disclosure.protect`). Unweighted: see :data:`UNWEIGHTED_NOTE`.
+    (:func:`hsp_eval.indicators.disclosure.protect`). Unweighted: see :data:`UNWEIGHTED_NOTE`.
 
     Returns
     -------
-    DataFrame with exactly the indicator table's columns (:data:`hsp_eval.indicators.COLUMNS`).
+    DataFrame with exactly the indicator table's columns (:data:`hsp_eval.indicators.engine.COLUMNS`).
     """
     cells = _cells(children)
     f = flags(children)

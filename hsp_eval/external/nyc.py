@@ -38,10 +38,10 @@ scale; ``Supportive Environment Score`` is ``N/A`` for every school in this file
 Mapping to hsp_eval's indicator table
 -------------------------------------
 Parent response rate per school becomes rows of the registry's ``survey_response_rate``
-(``hsp_eval.registry``): level ``school``, area_id the DBN, year 2011 or 2019, group_type
+(``hsp_eval.indicators.registry``): level ``school``, area_id the DBN, year 2011 or 2019, group_type
 ``instrument`` and group :data:`INSTRUMENT` (``nyc_parent_survey``), as the engine gives one
 row per survey instrument. For 2011, numerator ``N_p`` and denominator ``nr_p``, value their
-ratio (not the rounded ``rr_p``) and a Wilson 95% interval (:func:`hsp_eval.stats.wilson`);
+ratio (not the rounded ``rr_p``) and a Wilson 95% interval (:func:`hsp_eval.indicators.stats.wilson`);
 for 2019, value the published rate / 100 and no counts or interval. The unit differs from the
 registry's *families*: NYC counts parents as the DOE counts them (a family with two children at
 a school may count twice). Nothing is suppressed: the files are published school by school.
@@ -53,7 +53,7 @@ parents (``nr_p`` 0 or blank).
 
 The truncated file
 ------------------
-:func:`read_2011` finds a cut-off last row the way :func:`hsp_eval.read.read_raw` does for
+:func:`read_2011` finds a cut-off last row the way :func:`hsp_eval.data.read.read_raw` does for
 contract CSVs (Arrow's CSV reader reports every record whose number of values differs from
 the header's; fewer values in the last record means the file was cut off). By default it
 raises :class:`TruncatedFileError`, whose message names the file, the row, the school and
@@ -66,9 +66,9 @@ Analyses
 --------
 :func:`pooled_rates` (sum of respondents over sum of parents, Wilson 95%) per part of 2011;
 :func:`funnel` (school rate against number of parents, 95% and 99.8% limits around the
-part's pooled rate, :mod:`hsp_eval.funnel`); :func:`family_ties_2019` (Strong
+part's pooled rate, :mod:`hsp_eval.reports.funnel`); :func:`family_ties_2019` (Strong
 Family-Community Ties scores); :func:`rate_change` (schools in both years: 2019 rate minus 2011
-rate with a Newcombe interval, :func:`hsp_eval.stats.newcombe`, approximate because 2019 has no
+rate with a Newcombe interval, :func:`hsp_eval.indicators.stats.newcombe`, approximate because 2019 has no
 counts: see there).
 
 Examples
@@ -91,10 +91,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .. import funnel as _funnel
-from .. import stats
-from ..indicators import COLUMNS as INDICATOR_COLUMNS
-from . import DATASETS, rawfiles
+from hsp_eval.reports import funnel as _funnel
+from hsp_eval.indicators import stats
+from hsp_eval.indicators.engine import COLUMNS as INDICATOR_COLUMNS
+from hsp_eval.external import DATASETS, rawfiles
 
 NAME = "nyc-school-survey"
 INDICATOR = "survey_response_rate"
@@ -450,8 +450,8 @@ def funnel(survey2011: Survey2011) -> pd.DataFrame:
 
     Limits at 95% and 99.8% around the **pooled rate of the school's part** (District 75 and
     general education separately: special-education schools are not held to the general
-    schools' rate), from :func:`hsp_eval.funnel.funnel_table`. Columns: part and
-    :data:`hsp_eval.funnel.COLUMNS`.
+    schools' rate), from :func:`hsp_eval.reports.funnel.funnel_table`. Columns: part and
+    :data:`hsp_eval.reports.funnel.COLUMNS`.
     """
     rows = response_rate_rows(survey2011)
     part = survey2011.schools.set_index("dbn")["part"]
@@ -489,7 +489,7 @@ def rate_change(survey2011: Survey2011, schools2019: pd.DataFrame) -> pd.DataFra
     """Change in parent response rate, 2019 minus 2011, for schools present in both years.
 
     The 2011 rate is ``N_p / nr_p``; the 2019 rate is the published whole percent. The 2019 file
-    has no counts, so the Newcombe 95% interval (:func:`hsp_eval.stats.newcombe`) is
+    has no counts, so the Newcombe 95% interval (:func:`hsp_eval.indicators.stats.newcombe`) is
     **approximate**: it takes the school's 2019 number of parents to be its 2011 number
     (``denominator_2019_assumed``) and the 2019 respondents as the rate times that. Read it as
     a guide to how large a change chance alone could give, not as exact.
@@ -563,13 +563,13 @@ def provenance(data_dir=None, read_at: str | None = None, **extra) -> dict:
 
 
 def plot_funnel(funnel_frame: pd.DataFrame, part: str, ax=None):
-    """Funnel plot of one part (:func:`hsp_eval.plots_national.funnel_plot`), relabelled for NYC.
+    """Funnel plot of one part (:func:`hsp_eval.reports.plots_national.funnel_plot`), relabelled for NYC.
 
     School rate (%) against number of parents, 95% and 99.8% limits around the part's pooled
     rate; the shared plot's "national rate" and "families" labels become "pooled rate of the
     part" and "parents". Schools outside the limits are not labelled (there are hundreds).
     """
-    from ..plots_national import funnel_plot
+    from hsp_eval.reports.plots_national import funnel_plot
 
     f = funnel_frame[funnel_frame["part"] == part].assign(indicator=INDICATOR)
     ax = funnel_plot(f, title=f"2011 parent response rate, {part}: {len(f)} schools against their number of parents",
@@ -588,7 +588,7 @@ def plot_family_ties(schools2019: pd.DataFrame, ax=None):
     """Histogram of the 2019 Strong Family-Community Ties scores; unscored schools named in the title."""
     import matplotlib.pyplot as plt
 
-    from ..plots import PALETTE
+    from hsp_eval.reports.plots import PALETTE
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.8))
@@ -605,7 +605,7 @@ def plot_change(change: pd.DataFrame, ax=None):
     """2019 against 2011 parent response rate per school (2011 Wilson interval drawn), with the no-change line."""
     import matplotlib.pyplot as plt
 
-    from ..plots import GREY, PALETTE
+    from hsp_eval.reports.plots import GREY, PALETTE
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 6))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import provenance
+from hsp_eval.reports import provenance
 
 ACCOUNTING_COLUMNS = ["file", "outcome", "rows"]
 #: why a row of a file is missing from the frame read from it (a reader stops at a bad row with an error)
@@ -62,7 +62,7 @@ def count_records(data: bytes, delimiter: str = ",") -> int:
 
 
 def provenance_record(files, data_dir, read_at: str | None = None, **extra) -> dict:
-    """:func:`hsp_eval.provenance.record` for raw files: one ``sha256 <file>`` entry per file.
+    """:func:`hsp_eval.reports.provenance.record` for raw files: one ``sha256 <file>`` entry per file.
 
     The data fingerprint is the SHA-256 over the files' names and hashes in the order given,
     so it changes when any byte of any file changes.
@@ -188,7 +188,7 @@ def tally_columns(file: str, rows_read: int, values: pd.DataFrame, reason) -> pd
 
 
 def provenance_frame(rec: dict, parameters: dict | None = None) -> pd.DataFrame:
-    """:func:`hsp_eval.provenance.provenance_table` with the raw files' names kept exactly as spelt.
+    """:func:`hsp_eval.reports.provenance.provenance_table` with the raw files' names kept exactly as spelt.
 
     ``provenance_table`` turns ``_`` into spaces in item names, which would misspell file
     names such as ``survey_d75.txt``; the ``sha256 <file>`` items are put back as recorded.

@@ -47,8 +47,8 @@ Variance
 ``REPFWT1``..``REPFWT50`` are labelled "Jackknife replicate" in the file, and their pattern is
 that of a delete-a-group jackknife (JK1) with 50 groups: every school has weight 0 in exactly
 one replicate and about 50/49 times ``FINALWGT`` in the other 49 (checked on the data by
-:func:`hsp_eval.survey_weights.check_jk1`, see :func:`replication_check`). So the standard error
-is ``sqrt(49/50 * sum_r (theta_r - theta)^2)`` (:mod:`hsp_eval.survey_weights`, method
+:func:`hsp_eval.external.survey_weights.check_jk1`, see :func:`replication_check`). So the standard error
+is ``sqrt(49/50 * sum_r (theta_r - theta)^2)`` (:mod:`hsp_eval.external.survey_weights`, method
 ``JK1``), the same factor as in SOURCE.txt and as R's ``svrepdesign(type = "JK1", mse = TRUE)``.
 The user's manual (NCES 2024-054, chapter on weighting and variance estimation) was not
 available here to confirm the method NCES names; the weights' own pattern is the evidence.
@@ -72,9 +72,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import survey_weights as sw
-from ..plots import GREY, PALETTE
-from . import DATASETS, rawfiles
+from hsp_eval.external import survey_weights as sw
+from hsp_eval.reports.plots import GREY, PALETTE
+from hsp_eval.external import DATASETS, rawfiles
 
 NAME = "ssocs-2019-20"
 FILE = "pu_ssocs20.sav"
@@ -199,7 +199,7 @@ def replication_check(schools: pd.DataFrame) -> pd.DataFrame:
 def prevalence(schools: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     """Weighted share of public schools with each parent item, optionally by ``school_level`` or ``urbanicity``.
 
-    Returns the :func:`hsp_eval.survey_weights.weighted_proportion` columns plus item, label,
+    Returns the :func:`hsp_eval.external.survey_weights.weighted_proportion` columns plus item, label,
     kind, group_type, group, unweighted (share of sampled schools) and imputed (share of
     sampled schools whose answer NCES imputed).
     """

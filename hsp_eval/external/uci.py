@@ -42,10 +42,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import stats
-from ..inquiry import MODEL_COLUMNS
-from ..plots import GREY, PALETTE
-from . import DATASETS, rawfiles
+from hsp_eval.indicators import stats
+from hsp_eval.indicators.topics.inquiry import MODEL_COLUMNS
+from hsp_eval.reports.plots import GREY, PALETTE
+from hsp_eval.external import DATASETS, rawfiles
 
 NAME = "uci-student-performance"
 #: subject -> file

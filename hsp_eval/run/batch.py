@@ -1,0 +1,663 @@
+"""The batch runner: every school's reports and the national overview, behind ``hsp-eval batch`` and ``report``.
+
+A run has two steps.
+
+1. **Data** (:func:`prepare_data`): the dataset is loaded and validated once and its tables
+   are written to ``REPORTS/_data/`` (``_data_<years>/`` when only some years are asked
+   for): ``indicators.parquet`` (school reports, ``min_n`` 5), ``publication.parquet``
+   (regional and national counts randomly rounded, for the national overview),
+   ``trends.parquet`` (with every good params file's targets) and ``schools.csv``, each table
+   with its provenance sidecar. A stamp (``inputs.json``) holds a hash of the data files, the
+   hsp_eval code and the years; when they have not changed the tables are reused without
+   reading the data again, and when only params files changed just the trends are
+   recomputed. ``hsp-eval report`` uses the same step, so it recomputes only what is stale.
+2. **Reports** (:func:`build_tasks`, :func:`execute`): one :class:`Task` per report, run by
+   :func:`run_task` (:func:`hsp_eval.run.execute.run_notebook`: papermill's Python API, kernel
+   ``python3``, HTML with the code hidden, atomic writes) inline (``workers=1``), in a pool of
+   worker processes (``concurrent.futures`` with the ``forkserver`` start method, so no
+   worker inherits the parent's state) or, given a scheduler address, on a
+   ``dask.distributed`` cluster (its workers must see the same files at the same paths). The
+   same function runs in every case; ``engine_name`` selects the papermill engine.
+
+Notebook parameters (all paths absolute, so the notebooks run in any folder or worker):
+
+- school notebooks (``school_evaluation``, ``whanau_board_summary``): ``school_id``, ``years``
+  (list, or None for every year), ``indicators_path``, ``trends_path``, ``params_path`` and
+  ``min_n`` (from the params file);
+- ``national_overview``: ``years``, ``indicators_path`` (the publication table), ``region``
+  (None) and ``data_dir``.
+
+Outputs have fixed names: ``REPORTS/<school_id>/<notebook>.ipynb`` and ``.html``,
+``REPORTS/national/national_overview.*``, ``REPORTS/manifest.csv`` (:data:`MANIFEST_COLUMNS`:
+one row per report with status ``ok``, ``failed`` or ``skipped``, seconds, the error, and the
+provenance: hsp_eval version and git commit, data fingerprint, date the data was read and the
+parameters as JSON) and ``REPORTS/index.html`` (:mod:`hsp_eval.run.index_page`).
+
+Failure is kept to its report: a notebook that raises, a kernel that dies, a missing or bad
+params file (the :class:`~hsp_eval.indicators.params.ParamsError` message goes into the manifest) fails
+that report only; the others go on and the caller exits non-zero at the end, naming them. (A
+pool *worker* process that dies, which is rare since notebooks run in their own kernel
+processes, fails the reports still waiting in that pool.) A failed report leaves no
+``.ipynb``/``.html`` of its name; the executed notebook is kept as
+``<notebook>.failed.ipynb`` for whoever fixes it. A school without a params file fails with
+the hint to write one (``hsp-eval params init``).
+
+**Resume**: each report's ``inputs_hash`` (:func:`inputs_hash`) covers the notebook file, the
+parameters other than paths, the data fingerprint, the indicator table's bytes, the school's
+own rows of the trends table, the school's params file and the hsp_eval version. A report
+whose hash equals the one of its last successful run, and whose files are still there, is
+``skipped``; so changing one school's params file reruns that school only. The git commit
+is recorded but is not part of the hash (a commit that changes no input should not rerun
+2,500 reports): a code change that changes the tables changes their hash, but one that only
+changes how reports look needs ``force=True`` (``--force``), which reruns everything.
+
+The manifest is rewritten (atomically) as reports finish, so an interrupted run resumes
+where it stopped; it keeps the rows of earlier runs for schools not asked for this time.
+Two runs must not write into the same reports folder at once.
+
+Examples
+--------
+>>> report_paths("reports", "0113", "school_evaluation")["html"].as_posix()
+'reports/0113/school_evaluation.html'
+>>> report_paths("reports", NATIONAL, "national_overview")["ipynb"].as_posix()
+'reports/national/national_overview.ipynb'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from hsp_eval._version import __version__
+from hsp_eval.indicators import disclosure, disclosure_key
+from hsp_eval.reports import provenance
+from hsp_eval.run.execute import write_text_atomic
+from hsp_eval.run.index_page import NATIONAL, write_index
+from hsp_eval.indicators.params import ParamsError, load_params_each, load_school_params, margins_frame, params_path
+
+PACKAGE = Path(__file__).resolve().parents[1]
+ROOT = PACKAGE.parent
+NOTEBOOKS_DIR = ROOT / "notebooks"
+SCHOOL_NOTEBOOKS = ("school_evaluation", "whanau_board_summary")
+NATIONAL_NOTEBOOK = "national_overview"
+#: reports over every school: the overview and the inquiry-impact study (both from the publication table)
+NATIONAL_NOTEBOOKS = (NATIONAL_NOTEBOOK, "inquiry_impact")
+NATIONAL_NAMES = {NATIONAL_NOTEBOOK: "National overview", "inquiry_impact": "Inquiry impact"}
+TITLES = {"school_evaluation": "home-school partnership evaluation",
+          "whanau_board_summary": "summary for whānau and the Board",
+          "national_overview": "National overview of home-school partnership",
+          "inquiry_impact": "Inquiry impact: target students, whānau and accelerated progress"}
+DATA_MIN_N = 5
+MANIFEST_COLUMNS = ["school", "notebook", "status", "seconds", "error", "display_name", "html", "ipynb",
+                    "run_at", "hsp_eval_version", "git_commit", "data_fingerprint", "data_read_at",
+                    "parameters", "inputs_hash"]
+PATH_PARAMETERS = frozenset({"indicators_path", "trends_path", "params_path", "data_dir", "params_dir"})
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+class BatchError(RuntimeError):
+    """The run cannot start at all (e.g. the dataset does not meet the data contract)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# hashing
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MB blocks.
+
+    Examples
+    --------
+    >>> file_sha256(__file__) == file_sha256(__file__)
+    True
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _json_sha256(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _folder_sha256(folder: Path, pattern: str = "*", recursive: bool = False) -> str:
+    """Hash of the relative names and bytes of the files matching ``pattern`` in ``folder``.
+
+    ``recursive`` takes the files of every subfolder too (the package's code: a module moved to
+    another subpackage changes the hash, as an edited one does).
+    """
+    folder = Path(folder)
+    files = folder.rglob(pattern) if recursive else folder.glob(pattern)
+    return _json_sha256({f.relative_to(folder).as_posix(): file_sha256(f) for f in sorted(files) if f.is_file()})
+
+
+# ---------------------------------------------------------------------------------------------
+# step 1: the data
+
+@dataclass
+class DataFiles:
+    """The tables of step 1 in ``REPORTS/_data`` and what was done to make them."""
+
+    folder: Path
+    data_dir: Path
+    indicators: Path
+    publication: Path
+    trends: Path
+    schools: Path
+    rebuilt: list[str] = field(default_factory=list)
+
+    @property
+    def provenance(self) -> dict:
+        """The provenance sidecar of the indicator table (data fingerprint, read date, ...)."""
+        return provenance.read_sidecar(self.indicators)
+
+    def school_table(self) -> pd.DataFrame:
+        """``school_id``, ``school_name`` and ``region`` of every school in the dataset."""
+        return pd.read_csv(self.schools, dtype=str, keep_default_na=False)
+
+
+def data_paths(reports, years=None) -> dict[str, Path]:
+    """Paths of step 1's files below ``reports``: ``_data/`` for all years, ``_data_<years>/`` for some.
+
+    Tables for a subset of years live apart, so a ``report --years`` run does not replace
+    the tables a full batch made (and the next full batch need not recompute them).
+
+    Examples
+    --------
+    >>> data_paths("reports")["trends"].as_posix()
+    'reports/_data/trends.parquet'
+    >>> data_paths("reports", [2023, 2024, 2025])["folder"].name, data_paths("reports", [2022, 2024])["folder"].name
+    ('_data_2023-2025', '_data_2022_2024')
+    """
+    name = "_data"
+    if years is not None:
+        ys = sorted(int(y) for y in years)
+        name += f"_{ys[0]}-{ys[-1]}" if ys == list(range(ys[0], ys[-1] + 1)) and len(ys) > 1 else \
+            "_" + "_".join(map(str, ys))
+    folder = Path(reports) / name
+    return {"folder": folder, "indicators": folder / "indicators.parquet",
+            "publication": folder / "publication.parquet", "trends": folder / "trends.parquet",
+            "schools": folder / "schools.csv", "stamp": folder / "inputs.json",
+            "log": folder / "disclosure_log.parquet"}
+
+
+def _data_stamp(data_dir: Path, years) -> str:
+    code = _folder_sha256(PACKAGE, "*.py", recursive=True)
+    return _json_sha256({"data": _folder_sha256(data_dir), "code": code, "version": __version__,
+                         "years": None if years is None else sorted(years), "min_n": DATA_MIN_N})
+
+
+def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False, workers: int = 1,
+                 log=print, key_file=None) -> DataFiles:
+    """Step 1: the indicator, publication and trends tables of ``data_dir`` in ``reports/_data``.
+
+    Parameters
+    ----------
+    data_dir : the dataset folder (data contract).
+    params_dir : folder of ``<school_id>.yaml`` params files (their targets go into the trends;
+        bad files are left out here and reported against their school in step 2).
+    reports : the reports folder.
+    years : years to keep (None: all).
+    force : recompute even when the stamp says the tables are current.
+    workers : processes for the indicator engine (the table is the same whatever the number).
+    log : where to say what was done (``print``; ``None`` for silence).
+    key_file : the publication key (:func:`hsp_eval.indicators.disclosure_key.key_path`: default the file named
+        by ``HSP_EVAL_KEY_FILE``, else ``disclosure.key`` in the data folder). The reports' kernels
+        find it through ``HSP_EVAL_KEY_FILE``, which is set to it here.
+
+    Raises
+    ------
+    BatchError
+        When the dataset does not meet the data contract (the message lists the problems).
+    """
+    from hsp_eval.indicators import engine as indicators
+    from hsp_eval.indicators.topics.inquiry import with_margins
+    from hsp_eval.data.load import load_dataset
+    from hsp_eval.data.problems import DataContractError
+    from hsp_eval.indicators.trends import compute_trends, targets_frame
+
+    log = log or (lambda *a, **k: None)
+    data_dir, params_dir = Path(data_dir).resolve(), Path(params_dir).resolve()
+    if not data_dir.is_dir():
+        raise BatchError(f"{data_dir}: no such data folder")
+    p = data_paths(Path(reports).resolve(), years)
+    files = DataFiles(p["folder"], data_dir, p["indicators"], p["publication"], p["trends"], p["schools"])
+    try:
+        key = disclosure_key.find_key(key_file, data_dir)
+    except disclosure_key.KeyProblem as e:
+        raise BatchError(f"the publication tables and national reports: {e}") from None
+    os.environ[disclosure_key.ENV_VAR] = str(disclosure_key.key_path(key_file, data_dir).resolve())
+    old = json.loads(p["stamp"].read_text()) if p["stamp"].exists() else {}
+    good, _ = load_params_each(params_dir)
+    margins = margins_frame(good)  # the schools' standard errors of measurement change the indicators
+    stamp = {"data": _data_stamp(data_dir, years), "params": _folder_sha256(params_dir, "*.yaml"),
+             "key": hashlib.sha256(b"hsp_eval key check " + key).hexdigest()[:16],
+             "margins": _json_sha256(margins.to_dict("records"))}
+    have = all(p[k].exists() for k in ("indicators", "publication", "trends", "schools", "log"))
+    if (force or not have or old.get("data") != stamp["data"] or old.get("key") != stamp["key"]
+            or old.get("margins", _json_sha256([])) != stamp["margins"]):
+        read_at = provenance.now()
+        t0 = time.perf_counter()
+        try:
+            ds = load_dataset(data_dir)
+        except DataContractError as e:
+            raise BatchError(f"{data_dir} does not meet the data contract; run 'hsp-eval validate {data_dir}'.\n"
+                             + e.report.format(cap=20)) from None
+        fp = ds.fingerprint()
+        ds = with_margins(ds, margins)
+        logs = []
+        for name, publication in (("indicators", False), ("publication", True)):
+            table = indicators.compute(ds, years=years, min_n=DATA_MIN_N, publication=publication, workers=workers,
+                                       key=key if publication else None, rules=True)
+            logs.append(disclosure.log_of(table, name, disclosure.PUBLICATION_MIN if publication else DATA_MIN_N))
+            indicators.write_table(table.drop(columns="withheld_rule"), p[name])
+            provenance.write_sidecar(p[name], provenance.record(
+                fp, data_dir, read_at, min_n=DATA_MIN_N, publication=publication, ethnicity="both",
+                years=None if years is None else f"{min(years)}-{max(years)}"))
+        # the disclosure log: every cell of both tables, shown or withheld, and why (no counts in it)
+        tmp = p["log"].with_name(p["log"].name + ".tmp")
+        pd.concat(logs, ignore_index=True).to_parquet(tmp, index=False, compression="zstd")
+        tmp.replace(p["log"])
+        schools = ds["schools"][["school_id", "school_name", "region"]].astype(str).sort_values("school_id")
+        write_text_atomic(p["schools"], schools.to_csv(index=False, lineterminator="\n"))
+        files.rebuilt += ["indicators", "publication"]
+        log(f"Data: {data_dir} read and validated; indicator tables written to {p['folder']} "
+            f"({time.perf_counter() - t0:.1f} s; fingerprint {fp[:16]}).")
+    if files.rebuilt or old.get("params") != stamp["params"]:
+        trends = compute_trends(indicators.read_table(p["indicators"]), targets_frame(good))
+        indicators.write_table(trends, p["trends"])
+        provenance.write_sidecar(p["trends"], {**provenance.read_sidecar(p["indicators"]),
+                                               "params_dir": str(params_dir), "params_hash": stamp["params"]})
+        files.rebuilt.append("trends")
+        if "indicators" not in files.rebuilt:
+            log(f"Data: unchanged; trends recomputed for changed params files in {params_dir}.")
+    else:
+        log(f"Data: unchanged since the tables in {p['folder']} were made; reusing them.")
+    write_text_atomic(p["stamp"], json.dumps(stamp, indent=2, sort_keys=True) + "\n")
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# step 2: the reports
+
+@dataclass(frozen=True)
+class Task:
+    """One report to run: what :func:`run_task` needs, plain values only (it crosses processes)."""
+
+    school: str
+    notebook: str
+    template: str
+    output: str
+    parameters: dict
+    title: str
+    inputs_hash: str
+    display_name: str = ""
+    engine_name: str | None = None
+
+
+def report_paths(reports, school: str, notebook: str) -> dict[str, Path]:
+    """The fixed paths of a report: ``reports/<school>/<notebook>.ipynb`` and ``.html``."""
+    base = Path(reports) / school / notebook
+    return {"ipynb": base.with_suffix(".ipynb"), "html": base.with_suffix(".html")}
+
+
+def inputs_hash(template, parameters: dict, data_fingerprint: str | None, tables: dict[str, str],
+                params_file=None) -> str:
+    """The resume key of a report: a hash of everything its output depends on.
+
+    Parameters
+    ----------
+    template : the notebook file (its bytes are hashed).
+    parameters : the parameters given to the notebook.
+    data_fingerprint : the dataset's fingerprint.
+    tables : hashes of the tables the notebook reads (name -> hash).
+    params_file : the school's params file, if any (its bytes are hashed).
+
+    Parameters that are paths (:data:`PATH_PARAMETERS`) are left out: what the files hold is
+    in the key (data fingerprint, table hashes, params file), where they are is not, so a
+    moved reports or params folder does not rerun every report.
+
+    Examples
+    --------
+    >>> a = inputs_hash(__file__, {"school_id": "0113"}, "ab", {})
+    >>> a == inputs_hash(__file__, {"school_id": "0828"}, "ab", {})
+    False
+    """
+    values = {k: v for k, v in parameters.items() if k not in PATH_PARAMETERS}
+    return _json_sha256({"notebook": file_sha256(template), "parameters": values,
+                         "data_fingerprint": data_fingerprint, "tables": tables,
+                         "params_file": None if params_file is None else file_sha256(params_file),
+                         "hsp_eval_version": __version__})
+
+
+def _trend_hashes(trends_path: Path) -> dict[str, str]:
+    """A hash of each area's rows of the trends table (a school's targets change only its rows)."""
+    t = pd.read_parquet(trends_path)
+    rows = pd.util.hash_pandas_object(t, index=False)
+    return {str(a): hashlib.sha256(rows[idx].to_numpy().tobytes()).hexdigest()
+            for a, idx in t.groupby("area_id", sort=True).groups.items()}
+
+
+def _row(school, notebook, status, *, error="", display_name="", task: Task | None = None, rec=None,
+         reports: Path | None = None, **extra) -> dict:
+    rec = rec or {}
+    row = {c: "" for c in MANIFEST_COLUMNS}
+    row.update(school=school, notebook=notebook, status=status, seconds=0.0, error=error, display_name=display_name,
+               hsp_eval_version=__version__, git_commit=provenance.git_commit(),
+               data_fingerprint=rec.get("data_fingerprint") or "", data_read_at=rec.get("data_read_at") or "")
+    if task is not None:
+        paths = report_paths(reports, school, notebook)
+        row.update(parameters=json.dumps(task.parameters, sort_keys=True, ensure_ascii=False),
+                   inputs_hash=task.inputs_hash, html=paths["html"].relative_to(reports).as_posix(),
+                   ipynb=paths["ipynb"].relative_to(reports).as_posix())
+    row.update(extra)
+    return row
+
+
+def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None, summary: bool = True,
+                national: bool = True, notebooks_dir=None, engine_name: str | None = None):
+    """Tasks of step 2, and manifest rows of the reports that fail before running.
+
+    Parameters
+    ----------
+    files : step 1's tables (:func:`prepare_data`).
+    params_dir : folder of the schools' params files.
+    reports : the reports folder.
+    schools : ``"all"`` (every school of the dataset) or a list of school ids.
+    years : years given to every notebook (None: all).
+    summary : also the whānau and Board summary of each school.
+    national : also the national overview.
+    notebooks_dir : folder of the template notebooks (default: the project's ``notebooks/``).
+    engine_name : papermill engine (None: papermill's standard engine).
+
+    Returns
+    -------
+    (tasks, failed_rows): a list of :class:`Task` in a fixed order (schools by id, then the
+    national overview) and the rows of reports that cannot run (bad or missing params file,
+    school not in the dataset, missing notebook).
+    """
+    reports = Path(reports).resolve()
+    params_dir = Path(params_dir).resolve()
+    nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
+    known = files.school_table()
+    names = dict(zip(known["school_id"], known["school_name"]))
+    wanted = sorted(names) if schools == "all" else list(dict.fromkeys(schools))
+    rec = files.provenance
+    fp = rec.get("data_fingerprint")
+    years = None if years is None else sorted(int(y) for y in years)
+    tables = {"indicators": file_sha256(files.indicators)}
+    trend_rows = _trend_hashes(files.trends)
+    notebooks = SCHOOL_NOTEBOOKS if summary else SCHOOL_NOTEBOOKS[:1]
+    tasks, failed = [], []
+    for sid in wanted:
+        sid = str(sid)
+        problem, params = None, None
+        if sid not in names:
+            problem = f"school {sid} is not in {files.data_dir}/schools"
+        elif not _SAFE_ID.fullmatch(sid) or sid == NATIONAL:
+            problem = f"school id {sid!r} cannot be used as a folder name under {reports}"
+        else:
+            try:
+                params = load_school_params(params_dir, sid)
+            except ParamsError as e:
+                problem = str(e)
+        display = params["display_name"] if params else names.get(sid, "")
+        for nb in notebooks:
+            template = nb_dir / f"{nb}.ipynb"
+            if problem is None and not template.exists():
+                failed.append(_row(sid, nb, "failed", error=f"{template}: no such notebook",
+                                   display_name=display, rec=rec))
+                continue
+            if problem is not None:
+                failed.append(_row(sid, nb, "failed", error=problem, display_name=display, rec=rec))
+                continue
+            pfile = params_path(params_dir, sid)
+            parameters = {"school_id": sid, "years": years, "indicators_path": str(files.indicators),
+                          "trends_path": str(files.trends), "params_path": str(pfile), "min_n": params["min_n"]}
+            key = inputs_hash(template, parameters, fp, {**tables, "trends": trend_rows.get(sid)}, pfile)
+            tasks.append(Task(sid, nb, str(template), str(report_paths(reports, sid, nb)["ipynb"]), parameters,
+                              f"{display}: {TITLES.get(nb, nb.replace('_', ' '))}", key, display, engine_name))
+    if national:
+        nrec = provenance.read_sidecar(files.publication)
+        for nb in NATIONAL_NOTEBOOKS:
+            template = nb_dir / f"{nb}.ipynb"
+            if not template.exists():
+                failed.append(_row(NATIONAL, nb, "failed", error=f"{template}: no such notebook",
+                                   display_name=NATIONAL_NAMES[nb], rec=nrec))
+                continue
+            parameters = {"years": years, "indicators_path": str(files.publication), "data_dir": str(files.data_dir),
+                          **({"region": None} if nb == NATIONAL_NOTEBOOK else
+                             {"school_id": "all", "measure": None, "params_dir": str(Path(params_dir).resolve())})}
+            key = inputs_hash(template, parameters, nrec.get("data_fingerprint"),
+                              {"publication": file_sha256(files.publication)})
+            tasks.append(Task(NATIONAL, nb, str(template), str(report_paths(reports, NATIONAL, nb)["ipynb"]),
+                              parameters, TITLES[nb], key, NATIONAL_NAMES[nb], engine_name))
+    return tasks, failed
+
+
+def run_task(task: Task) -> dict:
+    """Run one report (any process, any machine with the same files); never raises.
+
+    Returns ``{"school", "notebook", "status" ("ok" | "failed"), "seconds", "error", "run_at"}``.
+    """
+    from hsp_eval.run.execute import NotebookFailed, run_notebook
+
+    t0 = time.perf_counter()
+    status, error = "ok", ""
+    try:
+        run_notebook(task.template, task.output, task.parameters, title=task.title, engine_name=task.engine_name)
+    except NotebookFailed as e:
+        status, error = "failed", str(e)
+        if e.failed_path is not None:
+            error += f" (the executed notebook is kept as {Path(e.failed_path).name})"
+    except Exception as e:  # a report's failure must never stop the others
+        status, error = "failed", f"{type(e).__name__}: {e}"
+    return {"school": task.school, "notebook": task.notebook, "status": status,
+            "seconds": round(time.perf_counter() - t0, 2), "error": error, "run_at": provenance.now()}
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="reports", unit="report", disable=not enabled or total == 0, dynamic_ncols=True)
+
+
+def _crashed(task: Task, e: BaseException) -> dict:
+    return {"school": task.school, "notebook": task.notebook, "status": "failed", "seconds": 0.0,
+            "error": f"the worker running it stopped: {type(e).__name__}: {e}", "run_at": provenance.now()}
+
+
+def _results_local(tasks: list[Task], workers: int):
+    if workers <= 1:
+        for t in tasks:
+            yield t, run_task(t)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":  # workers start with papermill and hsp_eval imported once
+        ctx.set_forkserver_preload(["hsp_eval.run.batch", "hsp_eval.run.execute", "hsp_eval.run.warm"])
+    from hsp_eval.run import warm
+
+    # with the warm engine, the workers fork their kernels from one server: its imports once a batch
+    uses_warm = any(t.engine_name == "warm" for t in tasks)
+    with warm.shared_server() if uses_warm else contextlib.nullcontext() as shared:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm.attach if shared else None,
+                                   initargs=shared or ())
+        try:
+            futures = {pool.submit(run_task, t): t for t in tasks}
+            for fut in as_completed(futures):
+                try:
+                    yield futures[fut], fut.result()
+                except Exception as e:  # BrokenProcessPool: a worker died (e.g. out of memory)
+                    yield futures[fut], _crashed(futures[fut], e)
+        finally:  # on Ctrl-C (or the caller stopping early) reports not started are not started
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _results_dask(tasks: list[Task], address: str):
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(address) as client:
+        futures = client.map(run_task, tasks, pure=False)
+        by_key = {f.key: t for f, t in zip(futures, tasks)}
+        for fut in dask_completed(futures):
+            try:
+                yield by_key[fut.key], fut.result()
+            except Exception as e:  # the worker was lost
+                yield by_key[fut.key], _crashed(by_key[fut.key], e)
+
+
+def execute(tasks: list[Task], workers: int = 1, scheduler: str | None = None, progress: bool = True):
+    """Run tasks; yield ``(task, result)`` as each finishes (see :func:`run_task`).
+
+    ``workers`` processes on this machine (1: in this process), or with ``scheduler`` (a
+    ``dask.distributed`` address such as ``tcp://10.0.0.5:8786``) on that cluster's workers.
+    """
+    results = _results_dask(tasks, scheduler) if scheduler else _results_local(tasks, workers)
+    with _progress(len(tasks), progress) as bar:
+        for task, result in results:
+            bar.set_postfix_str(f"{task.school} {task.notebook} {result['status']}", refresh=False)
+            bar.update(1)
+            yield task, result
+
+
+# ---------------------------------------------------------------------------------------------
+# the manifest
+
+def read_manifest(reports) -> pd.DataFrame:
+    """``reports/manifest.csv`` as text columns (empty with :data:`MANIFEST_COLUMNS` when absent)."""
+    path = Path(reports) / "manifest.csv"
+    if not path.exists():
+        return pd.DataFrame(columns=MANIFEST_COLUMNS, dtype=str)
+    m = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return m.reindex(columns=MANIFEST_COLUMNS, fill_value="")
+
+
+def write_manifest(reports, rows: dict) -> Path:
+    """Write the manifest (rows keyed by (school, notebook)) atomically, in a fixed order."""
+    order = {nb: k for k, nb in enumerate((*SCHOOL_NOTEBOOKS, *NATIONAL_NOTEBOOKS))}
+    keys = sorted(rows, key=lambda k: (k[0] == NATIONAL, k[0], order.get(k[1], 99), k[1]))
+    m = pd.DataFrame([rows[k] for k in keys], columns=MANIFEST_COLUMNS)
+    path = Path(reports) / "manifest.csv"
+    write_text_atomic(path, m.to_csv(index=False, lineterminator="\n"))
+    return path
+
+
+def _unchanged(prev: dict | None, task: Task, reports: Path) -> bool:
+    if not prev or prev.get("status") not in ("ok", "skipped") or prev.get("inputs_hash") != task.inputs_hash:
+        return False
+    return all(p.exists() for p in report_paths(reports, task.school, task.notebook).values())
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole run
+
+@dataclass
+class BatchResult:
+    """What a run did: the manifest, the index page, and the reports that failed."""
+
+    manifest: pd.DataFrame
+    index: Path
+    data: DataFiles
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.manifest[self.manifest["status"] == "failed"]
+
+    def counts(self) -> dict[str, int]:
+        return {s: int((self.manifest["status"] == s).sum()) for s in ("ok", "skipped", "failed")}
+
+
+def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers: int = 1,
+              scheduler: str | None = None, summary: bool = True, national: bool = True,
+              engine_name: str | None = None, notebooks_dir=None, force: bool = False,
+              progress: bool = True, log=print, key_file=None) -> BatchResult:
+    """Steps 1 and 2, the manifest and the index page; see the module's description.
+
+    Parameters
+    ----------
+    data_dir, params_dir, reports : the dataset, the params files and the output folder.
+    schools : ``"all"`` or a list of school ids.
+    years : years to report (None: all in the data).
+    workers : worker processes (1: run in this process).
+    scheduler : a ``dask.distributed`` scheduler address; the reports then run on its workers.
+    summary : also each school's whānau and Board summary.
+    national : also the national overview.
+    engine_name : papermill engine name passed to :func:`hsp_eval.run.execute.run_notebook`.
+    notebooks_dir : folder of the template notebooks (default: the project's ``notebooks/``).
+    force : recompute the tables and rerun every report, unchanged or not.
+    progress : show a progress bar.
+    log : where to say what was done (``None`` for silence).
+    key_file : the publication key file (see :func:`prepare_data`).
+
+    Returns
+    -------
+    BatchResult
+        ``manifest`` holds this run's rows only (``reports/manifest.csv`` also keeps the rows of
+        earlier runs for schools not asked for this time); ``failed`` the failed ones.
+
+    Raises
+    ------
+    BatchError
+        When the run cannot start (dataset not meeting the data contract, no such folder).
+    """
+    reports = Path(reports).resolve()
+    reports.mkdir(parents=True, exist_ok=True)
+    if not Path(params_dir).is_dir():
+        raise BatchError(f"{params_dir}: no such params folder")
+    files = prepare_data(data_dir, params_dir, reports, years=years, force=force,
+                         workers=1 if scheduler else max(1, workers), log=log, key_file=key_file)
+    tasks, failed = build_tasks(files, params_dir, reports, schools, years, summary, national,
+                                notebooks_dir, engine_name)
+    known = set(files.school_table()["school_id"]) | {NATIONAL}
+    rows = {(r["school"], r["notebook"]): r for r in read_manifest(reports).to_dict("records")
+            if r["school"] in known}
+    previous = dict(rows)
+    this_run = {}
+    for r in failed:
+        rows[(r["school"], r["notebook"])] = this_run[(r["school"], r["notebook"])] = r
+        for p in report_paths(reports, r["school"], r["notebook"]).values():
+            p.unlink(missing_ok=True)   # a stale report must not be listed as current
+    todo, by_key = [], {}
+    for t in tasks:
+        key = (t.school, t.notebook)
+        by_key[key] = t
+        prev = previous.get(key)
+        if not force and _unchanged(prev, t, reports):
+            rows[key] = this_run[key] = {**prev, "status": "skipped", "seconds": 0.0, "error": ""}
+        else:
+            todo.append(t)
+    if log and len(todo) < len(tasks):
+        log(f"Resume: {len(tasks) - len(todo)} report(s) unchanged since their last run, skipped.")
+    write_manifest(reports, rows)
+    recs = {NATIONAL: provenance.read_sidecar(files.publication)}
+    last_write = time.monotonic()
+    for task, result in execute(todo, workers, scheduler, progress):
+        key = (task.school, task.notebook)
+        rec = recs.get(task.school) or files.provenance
+        row = _row(task.school, task.notebook, result["status"], error=result["error"], task=task, rec=rec,
+                   reports=reports, display_name=task.display_name, seconds=result["seconds"],
+                   run_at=result["run_at"])
+        if row["status"] != "ok":
+            row.update(html="", ipynb="")   # nothing was published under those names
+        rows[key] = this_run[key] = row
+        if time.monotonic() - last_write > 1.0:
+            write_manifest(reports, rows)
+            last_write = time.monotonic()
+    write_manifest(reports, rows)
+    manifest = read_manifest(reports)
+    index = write_index(reports, manifest, files.provenance)
+    mine = manifest[[(s, n) in this_run for s, n in zip(manifest["school"], manifest["notebook"])]]
+    return BatchResult(mine.reset_index(drop=True), index, files)

@@ -1,0 +1,174 @@
+"""Run one parameterised notebook with papermill and publish it as HTML with the code hidden.
+
+This is the single place hsp_eval executes a notebook: ``hsp-eval report``, the batch
+runner and ``hsp-eval external run`` all call :func:`run_notebook`. Outputs are written
+atomically (to a temporary name, then renamed), so a reader never sees half a report.
+
+Examples
+--------
+>>> out = run_notebook("notebooks/school_evaluation.ipynb", "reports/0113/school_evaluation.ipynb",
+...                    {"school_id": "0113"})                # doctest: +SKIP
+>>> out["html"].name                                         # doctest: +SKIP
+'school_evaluation.html'
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import warnings
+from pathlib import Path
+
+KERNEL = "python3"
+log = logging.getLogger(__name__)
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised an error; ``failed_path`` holds the executed notebook up to the error."""
+
+    def __init__(self, message: str, failed_path: Path | None = None):
+        super().__init__(message)
+        self.failed_path = failed_path
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary name and a rename; return the path.
+
+    A reader never sees half a file; the folder is made when missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> write_text_atomic(Path(tempfile.mkdtemp()) / "a" / "b.txt", "kia ora\\n").read_text(encoding="utf-8")
+    'kia ora\\n'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+@functools.cache
+def _html_exporter():
+    """One HTML exporter per process: its Jinja templates are compiled on first use, then reused.
+
+    Examples
+    --------
+    >>> _html_exporter() is _html_exporter()
+    True
+    """
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+
+
+def to_html(nb, title: str | None = None) -> str:
+    """HTML of an executed notebook (nbformat node) with every code cell's input hidden."""
+    if title:
+        nb.metadata["title"] = title
+    with warnings.catch_warnings():
+        # outputs of hsp_eval's own mimetype (values recorded for checks) are not meant to be shown
+        warnings.filterwarnings("ignore", message="Your element with mimetype")
+        body, _ = _html_exporter().from_notebook_node(nb)
+    return body
+
+
+#: times a notebook is started again when its kernel never started (no cell had run)
+KERNEL_START_RETRIES = 2
+
+
+def kernel_did_not_start(error: BaseException) -> bool:
+    """True for the errors jupyter_client and nbclient raise when a kernel never became ready.
+
+    Two kernels started at the same moment can be handed the same free TCP port, and one of
+    them then fails to bind it (a known race, papermill issue #511); nothing of the notebook
+    has run yet, so starting it again is safe.
+
+    Examples
+    --------
+    >>> kernel_did_not_start(RuntimeError("Kernel didn't respond in 60 seconds"))
+    True
+    >>> kernel_did_not_start(RuntimeError("something else"))
+    False
+    """
+    text = str(error)
+    return isinstance(error, RuntimeError) and ("Kernel didn't respond" in text
+                                                or "Kernel died before replying to kernel_info" in text)
+
+
+def run_notebook(notebook, output, parameters: dict | None = None, *, html: bool = True,
+                 title: str | None = None, kernel_name: str = KERNEL, cwd=None,
+                 engine_name: str | None = None, timeout: int | None = 1200) -> dict:
+    """Execute ``notebook`` with ``parameters`` into ``output`` (.ipynb) and, with ``html``, beside it as .html.
+
+    Parameters
+    ----------
+    notebook : path of the template notebook (it must have a cell tagged ``parameters``).
+    output : path of the executed notebook; the HTML goes to the same name with ``.html``.
+    parameters : values injected by papermill after the ``parameters`` cell.
+    html : also write the HTML page (code hidden).
+    title : the HTML page's title.
+    kernel_name, engine_name, timeout : passed to :func:`papermill.execute_notebook`
+        (``timeout`` is seconds per cell).
+    cwd : the folder the notebook runs in (default: the template's folder).
+
+    Returns
+    -------
+    dict with ``ipynb`` and ``html`` paths (``html`` is None without ``html``).
+
+    Raises
+    ------
+    NotebookFailed
+        When a cell raises; the partly executed notebook is kept as ``<name>.failed.ipynb``
+        and no report file of that name is left behind.
+    """
+    import nbformat
+    import papermill as pm
+
+    notebook, output = Path(notebook), Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.stem}.{os.getpid()}.running.ipynb")
+    failed = output.with_name(output.stem + ".failed.ipynb")
+    kwargs = {"engine_name": engine_name} if engine_name else {}
+    try:
+        for attempt in range(1 + KERNEL_START_RETRIES):
+            try:
+                pm.execute_notebook(str(notebook), str(tmp), parameters=dict(parameters or {}),
+                                    kernel_name=kernel_name, cwd=str(cwd or notebook.parent), progress_bar=False,
+                                    log_output=False, language="python", execution_timeout=timeout, **kwargs)
+                break
+            except RuntimeError as e:
+                if attempt == KERNEL_START_RETRIES or not kernel_did_not_start(e):
+                    raise
+                log.warning("%s: the kernel did not start (%s); starting another", notebook.name, e)
+    except Exception as e:  # papermill raises PapermillExecutionError; kernels can die in other ways
+        if tmp.exists():
+            tmp.replace(failed)
+        for stale in (output, output.with_suffix(".html")):
+            stale.unlink(missing_ok=True)
+        reason = getattr(e, "ename", type(e).__name__) + ": " + str(getattr(e, "evalue", e)).strip()
+        raise NotebookFailed(f"{notebook.name} failed: {reason}", failed if failed.exists() else None) from e
+    failed.unlink(missing_ok=True)
+    html_path = None
+    if html:
+        html_path = output.with_suffix(".html")
+        write_text_atomic(html_path, to_html(nbformat.read(tmp, as_version=4), title=title))
+    tmp.replace(output)
+    return {"ipynb": output, "html": html_path}
+
+
+def run_external(name: str, out_dir="reports/external") -> dict:
+    """Run public dataset ``name``'s notebook with papermill into ``out_dir`` (.ipynb and .html, code hidden).
+
+    The datasets are :data:`hsp_eval.external.DATASETS`; ``hsp-eval external run NAME`` calls this.
+    """
+    from hsp_eval.external import DATASETS
+
+    if name not in DATASETS:
+        raise KeyError(f"'{name}' is not an external dataset; known: {', '.join(sorted(DATASETS))}")
+    d = DATASETS[name]
+    out = Path(out_dir) / d.notebook
+    return run_notebook(d.notebook_path, out, {}, title=d.title)
