@@ -90,3 +90,28 @@ def test_each_layer_says_what_it_holds(name):
 
     doc = importlib.import_module(name).__doc__ or ""
     assert doc.startswith("Layer "), f"{name}'s docstring should say which layer it is and what it holds"
+
+
+#: what reading the school's own files looks like in a notebook's code or a report module's imports
+RAW_READS = ("load_dataset", "read_csv", "read_excel", "read_parquet", "open(", "data_dir", "hsp_eval.data",
+             "Dataset(", ".for_schools(")
+NOTEBOOKS = sorted((PACKAGE.parent / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_reports_read_only_prepared_tables(notebook):
+    """A school or national notebook reads the tables the batch's data step prepared, never the data folder."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    found = [(i, word) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+             for word in RAW_READS if word in cell.source]
+    assert not found, f"{notebook.name} reads raw data (cell, what): {found}; read a prepared table instead"
+
+
+def test_report_modules_do_not_read_the_data_folder():
+    readers = {"hsp_eval.data.load", "hsp_eval.data.read", "hsp_eval.data.parse", "hsp_eval.data.schemas",
+               "hsp_eval.data.templates"}
+    wrong = [f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}" for module, path in _modules()
+             if module.startswith("hsp_eval.reports") for name, line in _imports(module, path) if name in readers]
+    assert not wrong, "report modules must read prepared tables, not the data folder:\n" + "\n".join(wrong)

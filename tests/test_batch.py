@@ -35,9 +35,7 @@ trends_path = None
 params_path = None
 min_n = 5
 region = None
-data_dir = None
-measure = None
-params_dir = None"""
+measure = None"""
 
 BODY = """from pathlib import Path
 import pandas as pd
@@ -47,7 +45,7 @@ if school_id not in (None, "all"):
     if school_id == "%s":
         raise ValueError("injected failure for school %s")
 else:
-    assert Path(data_dir).is_dir() and region is None and measure is None
+    assert region is None and measure is None and Path(indicators_path).with_name("schools.parquet").is_file()
 t = pd.read_parquet(indicators_path)
 national = school_id in (None, "all")
 rows = t[t["level"] == "national"] if national else t[t["area_id"] == school_id]

@@ -217,7 +217,7 @@ def band_counts(funnel: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> f = pd.DataFrame({"year": [2024, 2024], "band": ["within 95% limits", "suppressed"]})
+    >>> f = pd.DataFrame({"year": [2024, 2024], "band": ["within 95% limits", "withheld"]})
     >>> band_counts(f).set_index("band").loc["within 95% limits", "schools"]
     np.int64(1)
     """

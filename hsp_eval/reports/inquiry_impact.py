@@ -201,8 +201,58 @@ def _count(p: pd.DataFrame, group_type: str, group: pd.Series) -> pd.DataFrame:
             .assign(group_type=group_type))
 
 
-def with_and_without(dataset, school_id="all", years=None, measure=None, min_n: int = 5) -> pd.DataFrame:
+def _compared(p: pd.DataFrame, level: str, area: str) -> pd.DataFrame:
+    """Unprotected with-and-without rows of one area from its students' progress rows."""
+    parts = [_count(p, "all", pd.Series("all", index=p.index)), _count(p, "ethnicity_prioritised", p["ethnicity"]),
+             _count(p, "year_band", p["year_band"])]
+    for ind, col in inquiry.STEPS.items():
+        parts.append(_count(p, f"step:{ind}", p[col].map({True: "with step", False: "without step"})))
+    ys = sorted(int(y) for y in p["year"].unique())
+    span = str(ys[0]) if len(ys) == 1 else f"{ys[0]}-{ys[-1]}"
+    rows = pd.concat(parts, ignore_index=True).assign(level=level, area_id=area, year=span,
+                                                      indicator="accelerated_rate", suppressed=False,
+                                                      rest_denominator=np.nan)
+    rows["numerator"] = rows["numerator"].astype("float64")
+    rows["denominator"] = rows["denominator"].astype("float64")
+    rows["value"] = rows["numerator"] / rows["denominator"]
+    rows["ci_low"], rows["ci_high"] = stats.wilson(rows["numerator"], rows["denominator"])
+    rows["people"] = rows["denominator"]  # students, once per measure pooled (the rows' own unit)
+    rows["people_num"] = rows["numerator"]
+    return rows
+
+
+def compared_rows(progress: pd.DataFrame, key: bytes | None = None, min_n: int = 5,
+                  schools: bool = True) -> pd.DataFrame:
+    """Accelerated progress by group and with and without each step: all schools, and each school.
+
+    Parameters
+    ----------
+    progress : :func:`student_progress` rows of every school.
+    key : the publication key for the national rows (None: the one :func:`hsp_eval.indicators.disclosure_key.find_key` finds).
+    min_n : each school's rows with fewer students are suppressed (with complementary suppression).
+    schools : also each school's rows (else only the national ones).
+
+    Returns
+    -------
+    Rows in the indicator table's columns (see :func:`with_and_without`): the national rows randomly
+    rounded and under 6 suppressed (publication rules), then each school's under ``min_n``.
+    """
+    national = _compared(progress, "national", "NZ")
+    out = [disclosure.protect(national, publication=True,
+                              key=key if key is not None else disclosure_key.find_key(None, None))[COLUMNS]]
+    if schools:
+        each = [_compared(p, "school", str(sid)) for sid, p in progress.groupby("school_id", sort=True, observed=True)]
+        if each:
+            out.append(disclosure.protect(pd.concat(each, ignore_index=True), min_n=min_n)[COLUMNS])
+    return pd.concat(out, ignore_index=True)
+
+
+def with_and_without(dataset, school_id="all", years=None, measure=None, min_n: int = 5,
+                     key: bytes | None = None) -> pd.DataFrame:
     """Accelerated progress by student group and by each partnership step, years pooled.
+
+    The reports read these rows from the prepared table the batch's data step writes
+    (:func:`hsp_eval.reports.prepared.inquiry_tables`); this computes one area's rows directly.
 
     Parameters
     ----------
@@ -211,6 +261,7 @@ def with_and_without(dataset, school_id="all", years=None, measure=None, min_n: 
     years : years to pool (default: every year in the data).
     measure : one progress measure (default: every measure, pooled; a student counts once per measure).
     min_n : for one school, rows with fewer students are suppressed (with complementary suppression).
+    key : the publication key for national rows (default: the one found for the dataset's folder).
 
     Returns
     -------
@@ -228,30 +279,14 @@ def with_and_without(dataset, school_id="all", years=None, measure=None, min_n: 
     if p.empty:
         raise ValueError(f"no progress rows of target students for {school_id} "
                          f"(years {years}, measure {measure or 'all'})")
-    parts = [_count(p, "all", pd.Series("all", index=p.index)), _count(p, "ethnicity_prioritised", p["ethnicity"]),
-             _count(p, "year_band", p["year_band"])]
-    for ind, col in inquiry.STEPS.items():
-        parts.append(_count(p, f"step:{ind}", p[col].map({True: "with step", False: "without step"})))
     level, area = area_of(school_id)
-    ys = sorted(int(y) for y in p["year"].unique())
-    span = str(ys[0]) if len(ys) == 1 else f"{ys[0]}-{ys[-1]}"
-    rows = pd.concat(parts, ignore_index=True).assign(level=level, area_id=area, year=span,
-                                                      indicator="accelerated_rate", suppressed=False,
-                                                      rest_denominator=np.nan)
-    rows["numerator"] = rows["numerator"].astype("float64")
-    rows["denominator"] = rows["denominator"].astype("float64")
-    rows["value"] = rows["numerator"] / rows["denominator"]
-    rows["ci_low"], rows["ci_high"] = stats.wilson(rows["numerator"], rows["denominator"])
-    rows["people"] = rows["denominator"]  # students, once per measure pooled (the rows' own unit)
-    rows["people_num"] = rows["numerator"]
     if level == "national":
-        rows = disclosure.protect(rows, publication=True, key=disclosure_key.find_key(None, dataset.source))
-    else:
-        rows = disclosure.protect(rows, min_n=min_n)
-    return rows[COLUMNS].reset_index(drop=True)
+        key = key if key is not None else disclosure_key.find_key(None, dataset.source)
+        return compared_rows(p, key=key, schools=False)
+    return disclosure.protect(_compared(p, level, area), min_n=min_n)[COLUMNS].reset_index(drop=True)
 
 
-def codesign_fit(dataset, school_id="all", years=None, measure=None) -> pd.DataFrame:
+def codesign_fit(dataset, school_id="all", years=None, measure=None, key: bytes | None = None) -> pd.DataFrame:
     """The model behind ``accelerated_by_codesign`` (:func:`hsp_eval.indicators.topics.inquiry.codesign_model`), years pooled.
 
     Returns the model's terms (term, odds_ratio, ci_low, ci_high, p_value, n) with
@@ -266,7 +301,8 @@ def codesign_fit(dataset, school_id="all", years=None, measure=None) -> pd.DataF
         fit = pd.DataFrame(columns=inquiry.MODEL_COLUMNS)
         fit.attrs["reason"] = str(e)
     if len(fit) and area_of(school_id)[0] == "national":  # publication: the count shown is rounded too
-        u = disclosure.keyed_uniform(disclosure_key.find_key(None, dataset.source), [f"codesign_fit {years} {measure}"])
+        key = key if key is not None else disclosure_key.find_key(None, dataset.source)
+        u = disclosure.keyed_uniform(key, [f"codesign_fit {years} {measure}"])
         fit["n"] = int(disclosure.rr3(fit["n"].to_numpy(dtype="float64")[:1], u)[0])
     fit.attrs["note"] = CAUSE_NOTE
     return fit

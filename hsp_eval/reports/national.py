@@ -20,13 +20,15 @@ under ``min_n``) and returns tidy frames for :mod:`hsp_eval.reports.plots_nation
   counts are then rounded and suppressed like regional rows.
 
 Equity Index bands (a choice of hsp_eval, not an official grouping): the EQI runs 344-569,
-higher meaning more socio-economic barriers; :data:`EQI_BANDS` cuts it at 420 and 480 into
-*fewer*, *moderate* and *more* barriers. Change the cut points with ``bands=``.
+higher meaning more socio-economic barriers; :data:`hsp_eval.reports.prepared.EQI_BANDS` cuts it
+at 420 and 480 into *fewer*, *moderate* and *more* barriers; the prepared schools table carries
+each school's band.
 
 Examples
 --------
->>> eqi_band(pd.Series([380, 450, 500, None], dtype="Int64")).tolist()
-['fewer barriers (344-419)', 'moderate barriers (420-479)', 'more barriers (480-569)', 'no Equity Index']
+>>> t = pd.DataFrame({"level": ["school", "national"], "area_id": ["A", "NZ"], "year": 2024})
+>>> restrict(t, years=2024)["area_id"].tolist()
+['A', 'NZ']
 """
 
 from __future__ import annotations
@@ -37,44 +39,16 @@ from scipy import stats as sps
 
 from hsp_eval.indicators import disclosure, stats
 from hsp_eval.reports.funnel import funnel_table
+from hsp_eval.reports.prepared import EQI_BANDS, NO_EQI
 from hsp_eval.indicators.registry import GAP_SUFFIX, REGISTRY
 
 #: key indicators of the national overview (group "all" rows exist for each)
 KEY_INDICATORS = ("reach", "reach_learning", "learning_share", "contact_reach", "two_way_share",
                   "good_news_share", "portal_adoption", "survey_response_rate", "target_whanau_codesigned")
-#: Equity Index bands: (label, lowest EQI, highest EQI)
-EQI_BANDS = (("fewer barriers (344-419)", 344, 419), ("moderate barriers (420-479)", 420, 479),
-             ("more barriers (480-569)", 480, 569))
-NO_EQI = "no Equity Index"
 BAND_LEVEL = "eqi_band"
 QUANTILES = {"p10": 0.10, "p25": 0.25, "median": 0.50, "p75": 0.75, "p90": 0.90}
 #: the fewest shown schools a spread (percentiles) is given for; with fewer it would describe single schools
 MIN_SPREAD = 5
-
-
-def eqi_band(eqi: pd.Series, bands=EQI_BANDS) -> pd.Series:
-    """The Equity Index band label of each EQI value (``NO_EQI`` where it is blank or outside the bands)."""
-    v = pd.to_numeric(eqi, errors="coerce").to_numpy(dtype="float64")
-    out = np.full(len(v), NO_EQI, dtype=object)
-    for label, lo, hi in bands:
-        out[(v >= lo) & (v <= hi)] = label
-    return pd.Series(out, index=eqi.index, dtype="str")
-
-
-def schools_frame(data_dir, bands=EQI_BANDS) -> pd.DataFrame:
-    """school_id, region, eqi and eqi_band of each school, read from the data folder's schools table.
-
-    Examples
-    --------
-    >>> schools_frame("data/demo").columns.tolist()        # doctest: +SKIP
-    ['school_id', 'region', 'eqi', 'eqi_band']
-    """
-    from hsp_eval.data.load import load_dataset
-
-    s = load_dataset(data_dir, tables=["schools"])["schools"]
-    eqi = s["eqi"] if "eqi" in s else pd.Series(pd.NA, index=s.index, dtype="Int64")
-    return pd.DataFrame({"school_id": s["school_id"].astype("str"), "region": s["region"].astype("str"),
-                         "eqi": eqi, "eqi_band": eqi_band(eqi, bands)}).reset_index(drop=True)
 
 
 def restrict(table: pd.DataFrame, schools: pd.DataFrame | None = None, region: str | None = None,
@@ -105,7 +79,8 @@ def restrict(table: pd.DataFrame, schools: pd.DataFrame | None = None, region: s
         if region not in have:
             raise ValueError(f"region {region!r} has no rows in the indicator table; regions there: {', '.join(have)}")
         if schools is None:
-            raise ValueError("restrict: give the schools frame (schools_frame(data_dir)) to pick a region's schools")
+            raise ValueError("restrict: give the prepared schools table (prepared.read_prepared(path, \"schools\")) "
+                             "to pick a region's schools")
         ids = set(schools.loc[schools["region"] == region, "school_id"])
         keep = ((t["level"] == "national") | ((t["level"] == "region") & (t["area_id"] == region))
                 | ((t["level"] == "school") & t["area_id"].isin(ids)))
@@ -244,7 +219,7 @@ def band_rows(table: pd.DataFrame, schools: pd.DataFrame, indicator: str = "reac
     Parameters
     ----------
     table : the indicator table (school rows of ``indicator`` are used).
-    schools : :func:`schools_frame` (school_id, eqi_band).
+    schools : the prepared schools table (:func:`hsp_eval.reports.prepared.schools_table`: school_id, eqi_band).
     indicator : a proportion indicator with equity-gap rows.
     group_type : the breakdown of the gaps (ethnicity, ethnicity_prioritised, year_band, target).
 

@@ -89,6 +89,13 @@ def read_sidecar(table_path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def of_table(table_path, **extra) -> dict:
+    """The provenance of a report made from ``table_path``: the data behind the table (its
+    sidecar's fingerprint, folder and read time), this run's version and commit, and ``extra``."""
+    side = read_sidecar(table_path)
+    return record(side.get("data_fingerprint"), side.get("data_dir"), side.get("data_read_at"), **extra)
+
+
 def provenance_table(rec: dict, parameters: dict | None = None) -> pd.DataFrame:
     """Provenance and parameters as a two-column table (``item``, ``value``) for a report's last section."""
     labels = {"hsp_eval_version": "hsp_eval version", "git_commit": "hsp_eval git commit",

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from hsp_eval.indicators import disclosure
+from hsp_eval.reports import prepared
 from hsp_eval.reports.plots import fmt_value, group_label
 from hsp_eval.indicators.registry import GAP_SUFFIX, REGISTRY, base_id
 from hsp_eval.data.vocab import ACTIVITY_FOCUS
@@ -221,18 +222,6 @@ def rater_rows(rows: pd.DataFrame, indicator: str, rater: str) -> pd.DataFrame:
     return r.assign(group=r["group"].str.split(":", n=1).str[1])
 
 
-def item_texts(data_dir) -> dict[str, str]:
-    """Survey item id -> item text from the dataset's ``survey_items.csv`` (empty when absent).
-
-    The item texts are the questionnaire's wording, not anyone's answers.
-    """
-    p = Path(data_dir) / "survey_items.csv" if data_dir else None
-    if p is None or not p.exists():
-        return {}
-    items = pd.read_csv(p, dtype=str, keep_default_na=False, usecols=lambda c: c in ("item_id", "text"))
-    return dict(zip(items["item_id"], items["text"]))
-
-
 def with_item_text(rows: pd.DataFrame, texts: dict[str, str]) -> pd.DataFrame:
     """Replace item ids by their text (shortened to 60 characters) as the group to show."""
     def short(s: str) -> str:
@@ -357,17 +346,11 @@ def shown(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[~rows["suppressed"].astype(bool) & rows["value"].notna()]
 
 
-def _school_name(school_id: str, params: dict | None, data_dir) -> str:
-    """The school's own name: its params display_name, else its row of ``schools.csv``, else "School <id>"."""
+def _school_name(school_id: str, params: dict | None, indicators_path) -> str:
+    """The school's own name: its params display_name, else the prepared schools table's, else "School <id>"."""
     if params and params.get("display_name") and params.get("_from_file"):
         return params["display_name"]
-    p = Path(data_dir) / "schools.csv" if data_dir else None
-    if p is not None and p.exists():
-        s = pd.read_csv(p, dtype=str, keep_default_na=False, usecols=lambda c: c in ("school_id", "school_name"))
-        s = s[s["school_id"] == str(school_id)]
-        if len(s) and s["school_name"].iloc[0]:
-            return s["school_name"].iloc[0]
-    return f"School {school_id}"
+    return prepared.school_name(indicators_path, school_id) or f"School {school_id}"
 
 
 def load_inputs(school_id: str, years=None, indicators_path=None, trends_path=None, params_path=None,
@@ -382,6 +365,7 @@ def load_inputs(school_id: str, years=None, indicators_path=None, trends_path=No
     Returns
     -------
     dict with ``school_id``, ``name``, ``rows`` (the school's rows), ``trends``, ``params``,
+    ``item_texts`` (survey item id -> wording, from the prepared items table),
     ``min_n`` (the threshold used), ``latest`` (last year with reach rows), ``provenance``
     (a record for :func:`hsp_eval.reports.provenance.provenance_table`) and ``parameters``.
     """
@@ -421,6 +405,7 @@ def load_inputs(school_id: str, years=None, indicators_path=None, trends_path=No
                             indicator_table=str(indicators_path), trends_table=str(trends_path),
                             params_file=str(params_path) if params["_from_file"] else "none (no targets)",
                             min_n_used=used_min_n, report_run_at=provenance.now())
-    return {"school_id": school_id, "name": _school_name(school_id, params, side.get("data_dir")), "rows": rows,
+    return {"school_id": school_id, "name": _school_name(school_id, params, indicators_path), "rows": rows,
             "trends": trends, "params": params, "min_n": used_min_n, "latest": latest_year(rows),
-            "years": sorted(int(y) for y in rows["year"].unique()), "provenance": rec, "parameters": parameters}
+            "years": sorted(int(y) for y in rows["year"].unique()), "provenance": rec, "parameters": parameters,
+            "item_texts": prepared.item_texts(indicators_path)}

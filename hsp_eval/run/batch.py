@@ -6,8 +6,11 @@ A run has two steps.
    are written to ``REPORTS/_data/`` (``_data_<years>/`` when only some years are asked
    for): ``indicators.parquet`` (school reports, ``min_n`` 5), ``publication.parquet``
    (regional and national counts randomly rounded, for the national overview),
-   ``trends.parquet`` (with every good params file's targets) and ``schools.csv``, each table
-   with its provenance sidecar. A stamp (``inputs.json``) holds a hash of the data files, the
+   ``trends.parquet`` (with every good params file's targets), each with its provenance
+   sidecar, and the prepared tables the notebooks read besides them
+   (:mod:`hsp_eval.reports.prepared`: schools with region and Equity Index, survey item texts,
+   the inquiry study's comparisons and pooled model, already disclosure-controlled). No
+   notebook reads the data folder. A stamp (``inputs.json``) holds a hash of the data files, the
    hsp_eval code and the years; when they have not changed the tables are reused without
    reading the data again, and when only params files changed just the trends are
    recomputed. ``hsp-eval report`` uses the same step, so it recomputes only what is stale.
@@ -24,8 +27,10 @@ Notebook parameters (all paths absolute, so the notebooks run in any folder or w
 - school notebooks (``school_evaluation``, ``whanau_board_summary``): ``school_id``, ``years``
   (list, or None for every year), ``indicators_path``, ``trends_path``, ``params_path`` and
   ``min_n`` (from the params file);
-- ``national_overview``: ``years``, ``indicators_path`` (the publication table), ``region``
-  (None) and ``data_dir``.
+- ``national_overview``: ``years``, ``indicators_path`` (the publication table) and ``region``
+  (None);
+- ``inquiry_impact``: ``school_id`` (``"all"``), ``years``, ``measure`` (None) and ``indicators_path``
+  (the publication table).
 
 Outputs have fixed names: ``REPORTS/<school_id>/<notebook>.ipynb`` and ``.html``,
 ``REPORTS/national/national_overview.*``, ``REPORTS/manifest.csv`` (:data:`MANIFEST_COLUMNS`:
@@ -80,7 +85,8 @@ import pandas as pd
 
 from hsp_eval._version import __version__
 from hsp_eval.indicators import disclosure, disclosure_key
-from hsp_eval.reports import provenance
+from hsp_eval.reports import prepared, provenance
+from hsp_eval.reports.prepared import FILES as PREPARED, prepared_path
 from hsp_eval.run.execute import write_text_atomic
 from hsp_eval.run.index_page import NATIONAL, write_index
 from hsp_eval.indicators.params import ParamsError, load_params_each, load_school_params, margins_frame, params_path
@@ -101,7 +107,7 @@ DATA_MIN_N = 5
 MANIFEST_COLUMNS = ["school", "notebook", "status", "seconds", "error", "display_name", "html", "ipynb",
                     "run_at", "hsp_eval_version", "git_commit", "data_fingerprint", "data_read_at",
                     "parameters", "inputs_hash"]
-PATH_PARAMETERS = frozenset({"indicators_path", "trends_path", "params_path", "data_dir", "params_dir"})
+PATH_PARAMETERS = frozenset({"indicators_path", "trends_path", "params_path"})
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
@@ -163,8 +169,12 @@ class DataFiles:
         return provenance.read_sidecar(self.indicators)
 
     def school_table(self) -> pd.DataFrame:
-        """``school_id``, ``school_name`` and ``region`` of every school in the dataset."""
-        return pd.read_csv(self.schools, dtype=str, keep_default_na=False)
+        """The prepared schools table (:func:`hsp_eval.reports.prepared.schools_table`) of the dataset."""
+        return pd.read_parquet(self.schools)
+
+    def prepared(self, name: str) -> Path:
+        """The path of prepared table ``name`` (:data:`hsp_eval.reports.prepared.FILES`)."""
+        return prepared_path(self.indicators, name)
 
 
 def data_paths(reports, years=None) -> dict[str, Path]:
@@ -188,8 +198,19 @@ def data_paths(reports, years=None) -> dict[str, Path]:
     folder = Path(reports) / name
     return {"folder": folder, "indicators": folder / "indicators.parquet",
             "publication": folder / "publication.parquet", "trends": folder / "trends.parquet",
-            "schools": folder / "schools.csv", "stamp": folder / "inputs.json",
+            "schools": prepared_path(folder / "indicators.parquet", "schools"), "stamp": folder / "inputs.json",
             "log": folder / "disclosure_log.parquet"}
+
+
+def _write_prepared(ds, indicators_path: Path, years, key: bytes) -> None:
+    """The prepared tables (:mod:`hsp_eval.reports.prepared`) beside the indicator table."""
+    tables = {"schools": prepared.schools_table(ds["schools"]), "items": prepared.items_table(ds),
+              **prepared.inquiry_tables(ds, years=years, key=key, min_n=DATA_MIN_N)}
+    for name, table in tables.items():
+        path = prepared_path(indicators_path, name)
+        tmp = path.with_name(path.name + ".tmp")
+        table.to_parquet(tmp, index=False, compression="zstd")
+        tmp.replace(path)
 
 
 def _data_stamp(data_dir: Path, years) -> str:
@@ -244,7 +265,8 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
     stamp = {"data": _data_stamp(data_dir, years), "params": _folder_sha256(params_dir, "*.yaml"),
              "key": hashlib.sha256(b"hsp_eval key check " + key).hexdigest()[:16],
              "margins": _json_sha256(margins.to_dict("records"))}
-    have = all(p[k].exists() for k in ("indicators", "publication", "trends", "schools", "log"))
+    have = (all(p[k].exists() for k in ("indicators", "publication", "trends", "log"))
+            and all(prepared_path(p["indicators"], name).exists() for name in PREPARED))
     if (force or not have or old.get("data") != stamp["data"] or old.get("key") != stamp["key"]
             or old.get("margins", _json_sha256([])) != stamp["margins"]):
         read_at = provenance.now()
@@ -269,8 +291,7 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
         tmp = p["log"].with_name(p["log"].name + ".tmp")
         pd.concat(logs, ignore_index=True).to_parquet(tmp, index=False, compression="zstd")
         tmp.replace(p["log"])
-        schools = ds["schools"][["school_id", "school_name", "region"]].astype(str).sort_values("school_id")
-        write_text_atomic(p["schools"], schools.to_csv(index=False, lineterminator="\n"))
+        _write_prepared(ds, p["indicators"], years, key)
         files.rebuilt += ["indicators", "publication"]
         log(f"Data: {data_dir} read and validated; indicator tables written to {p['folder']} "
             f"({time.perf_counter() - t0:.1f} s; fingerprint {fp[:16]}).")
@@ -396,7 +417,9 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
     rec = files.provenance
     fp = rec.get("data_fingerprint")
     years = None if years is None else sorted(int(y) for y in years)
-    tables = {"indicators": file_sha256(files.indicators)}
+    # the school notebooks read the indicator table and, beside it, the school's name and the item texts
+    tables = {"indicators": file_sha256(files.indicators), "schools": file_sha256(files.schools),
+              "items": file_sha256(files.prepared("items"))}
     trend_rows = _trend_hashes(files.trends)
     notebooks = SCHOOL_NOTEBOOKS if summary else SCHOOL_NOTEBOOKS[:1]
     tasks, failed = [], []
@@ -436,11 +459,12 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
                 failed.append(_row(NATIONAL, nb, "failed", error=f"{template}: no such notebook",
                                    display_name=NATIONAL_NAMES[nb], rec=nrec))
                 continue
-            parameters = {"years": years, "indicators_path": str(files.publication), "data_dir": str(files.data_dir),
-                          **({"region": None} if nb == NATIONAL_NOTEBOOK else
-                             {"school_id": "all", "measure": None, "params_dir": str(Path(params_dir).resolve())})}
+            parameters = {"years": years, "indicators_path": str(files.publication),
+                          **({"region": None} if nb == NATIONAL_NOTEBOOK else {"school_id": "all", "measure": None})}
+            read = ["schools"] if nb == NATIONAL_NOTEBOOK else ["inquiry_compared", "inquiry_model"]
             key = inputs_hash(template, parameters, nrec.get("data_fingerprint"),
-                              {"publication": file_sha256(files.publication)})
+                              {"publication": file_sha256(files.publication),
+                               **{name: file_sha256(files.prepared(name)) for name in read}})
             tasks.append(Task(NATIONAL, nb, str(template), str(report_paths(reports, NATIONAL, nb)["ipynb"]),
                               parameters, TITLES[nb], key, NATIONAL_NAMES[nb], engine_name))
     return tasks, failed
