@@ -195,30 +195,41 @@ def student_progress(dataset, school_id="all", years=None, measure=None) -> pd.D
     return p
 
 
-def _count(p: pd.DataFrame, group_type: str, group: pd.Series) -> pd.DataFrame:
-    return (p.assign(_g=group.to_numpy()).groupby("_g", sort=True)["accelerated"]
+def _count(p: pd.DataFrame, group_type: str, group: pd.Series, by: list[str]) -> pd.DataFrame:
+    return (p.assign(_g=group.to_numpy()).groupby([*by, "_g"], sort=True, observed=True)["accelerated"]
             .agg(numerator="sum", denominator="size").reset_index().rename(columns={"_g": "group"})
             .assign(group_type=group_type))
 
 
-def _compared(p: pd.DataFrame, level: str, area: str) -> pd.DataFrame:
-    """Unprotected with-and-without rows of one area from its students' progress rows."""
-    parts = [_count(p, "all", pd.Series("all", index=p.index)), _count(p, "ethnicity_prioritised", p["ethnicity"]),
-             _count(p, "year_band", p["year_band"])]
+def _span(years: pd.Series) -> str:
+    lo, hi = int(years.min()), int(years.max())
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def _compared(p: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Unprotected with-and-without rows from students' progress rows: pooled (``national``, area
+    ``NZ``) or each school's (``school``), the years pooled being each area's own span."""
+    by = ["school_id"] if level == "school" else []
+    parts = [_count(p, "all", pd.Series("all", index=p.index), by),
+             _count(p, "ethnicity_prioritised", p["ethnicity"], by), _count(p, "year_band", p["year_band"], by)]
     for ind, col in inquiry.STEPS.items():
-        parts.append(_count(p, f"step:{ind}", p[col].map({True: "with step", False: "without step"})))
-    ys = sorted(int(y) for y in p["year"].unique())
-    span = str(ys[0]) if len(ys) == 1 else f"{ys[0]}-{ys[-1]}"
-    rows = pd.concat(parts, ignore_index=True).assign(level=level, area_id=area, year=span,
-                                                      indicator="accelerated_rate", suppressed=False,
-                                                      rest_denominator=np.nan)
+        parts.append(_count(p, f"step:{ind}", p[col].map({True: "with step", False: "without step"}), by))
+    rows = pd.concat(parts, ignore_index=True)
+    if level == "school":
+        spans = p.groupby("school_id", observed=True)["year"].agg(_span)
+        rows["area_id"] = rows["school_id"].astype("str")
+        rows["year"] = rows["school_id"].map(spans).astype("str")
+        rows = rows.drop(columns="school_id").sort_values("area_id", kind="stable")
+    else:
+        rows = rows.assign(area_id="NZ", year=_span(p["year"]))
+    rows = rows.assign(level=level, indicator="accelerated_rate", suppressed=False, rest_denominator=np.nan)
     rows["numerator"] = rows["numerator"].astype("float64")
     rows["denominator"] = rows["denominator"].astype("float64")
     rows["value"] = rows["numerator"] / rows["denominator"]
     rows["ci_low"], rows["ci_high"] = stats.wilson(rows["numerator"], rows["denominator"])
     rows["people"] = rows["denominator"]  # students, once per measure pooled (the rows' own unit)
     rows["people_num"] = rows["numerator"]
-    return rows
+    return rows.reset_index(drop=True)
 
 
 def compared_rows(progress: pd.DataFrame, key: bytes | None = None, min_n: int = 5,
@@ -237,13 +248,11 @@ def compared_rows(progress: pd.DataFrame, key: bytes | None = None, min_n: int =
     Rows in the indicator table's columns (see :func:`with_and_without`): the national rows randomly
     rounded and under 6 suppressed (publication rules), then each school's under ``min_n``.
     """
-    national = _compared(progress, "national", "NZ")
+    national = _compared(progress, "national")
     out = [disclosure.protect(national, publication=True,
                               key=key if key is not None else disclosure_key.find_key(None, None))[COLUMNS]]
-    if schools:
-        each = [_compared(p, "school", str(sid)) for sid, p in progress.groupby("school_id", sort=True, observed=True)]
-        if each:
-            out.append(disclosure.protect(pd.concat(each, ignore_index=True), min_n=min_n)[COLUMNS])
+    if schools and len(progress):
+        out.append(disclosure.protect(_compared(progress, "school"), min_n=min_n)[COLUMNS])
     return pd.concat(out, ignore_index=True)
 
 
@@ -279,11 +288,10 @@ def with_and_without(dataset, school_id="all", years=None, measure=None, min_n: 
     if p.empty:
         raise ValueError(f"no progress rows of target students for {school_id} "
                          f"(years {years}, measure {measure or 'all'})")
-    level, area = area_of(school_id)
-    if level == "national":
+    if area_of(school_id)[0] == "national":
         key = key if key is not None else disclosure_key.find_key(None, dataset.source)
         return compared_rows(p, key=key, schools=False)
-    return disclosure.protect(_compared(p, level, area), min_n=min_n)[COLUMNS].reset_index(drop=True)
+    return disclosure.protect(_compared(p, "school"), min_n=min_n)[COLUMNS].reset_index(drop=True)
 
 
 def codesign_fit(dataset, school_id="all", years=None, measure=None, key: bytes | None = None) -> pd.DataFrame:
