@@ -38,6 +38,7 @@ from hsp_eval.indicators import disclosure, disclosure_key, stats
 from hsp_eval.indicators.topics import inquiry
 from hsp_eval.indicators.units import year_band
 from hsp_eval.data.vocab import NOT_STATED, PRIORITY_ORDER
+from hsp_eval.reports.labels import group_label
 
 #: indicator id -> how the step reads in a report
 STEP_LABELS = {
@@ -91,8 +92,6 @@ def target_students(table: pd.DataFrame, school_id="all", years=None,
     Returns year, group_type, group, label (as a reader says it), target_students (blank where
     the row is suppressed: a small group's count is not shown) and suppressed.
     """
-    from hsp_eval.reports.plots import group_label
-
     r = _rows(table, school_id, ["target_whanau_identified"], years, group_types)
     sup = r["suppressed"].astype(bool)
     label = ["all target students" if t == "all" else group_label(t, g) for t, g in zip(r["group_type"], r["group"])]
@@ -285,7 +284,6 @@ def with_without_table(rows: pd.DataFrame) -> pd.DataFrame:
     [['whānau brought a goal of their own: yes', '50.0%']]
     """
     from hsp_eval.reports.national import readable
-    from hsp_eval.reports.plots import group_label
 
     def who(gt: str, g: str) -> str:
         if gt.startswith("step:"):

@@ -38,6 +38,7 @@ from scipy import stats as sps
 from hsp_eval.indicators import disclosure, stats
 from hsp_eval.reports.funnel import funnel_table
 from hsp_eval.indicators.registry import GAP_SUFFIX, REGISTRY
+from hsp_eval.reports.labels import fmt_value
 
 #: key indicators of the national overview (group "all" rows exist for each)
 KEY_INDICATORS = ("reach", "reach_learning", "learning_share", "contact_reach", "two_way_share",
@@ -394,8 +395,6 @@ def readable(rows: pd.DataFrame, label_cols=("area_id", "year", "group")) -> pd.
     >>> readable(t)[["value", "interval"]].values.tolist()
     [['50.0%', '37.5% to 62.5%'], ['withheld', '']]
     """
-    from hsp_eval.reports.plots import fmt_value
-
     sup = rows["suppressed"].astype(bool) | rows["value"].isna()
     out = rows[[c for c in label_cols if c in rows]].copy()
     if "indicator" in rows:

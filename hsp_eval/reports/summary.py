@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hsp_eval.reports.plots import fmt_value, group_label
 from hsp_eval.indicators.registry import REGISTRY
+from hsp_eval.reports.labels import fmt_range, fmt_value, group_label
 from hsp_eval.reports.school import REACH_GROUPS, TARGET_WORDS, pick, shown, target_trend_row
 from hsp_eval.data.vocab import NOT_STATED
 
@@ -66,11 +66,7 @@ def likely_range(row, indicator: str | None = None) -> str:
     >>> likely_range({"indicator": "reach", "ci_low": 0.5512, "ci_high": 0.68})
     '55% to 68%'
     """
-    ind = indicator or row["indicator"]
-    lo, hi = row["ci_low"], row["ci_high"]
-    if pd.isna(lo) or pd.isna(hi):
-        return ""
-    return f"{fmt_value(lo, ind).removesuffix(' points')} to {fmt_value(hi, ind)}"
+    return fmt_range(row["ci_low"], row["ci_high"], indicator or row["indicator"])
 
 
 def families(group_type: str, group: str) -> str:
