@@ -38,15 +38,11 @@ from hsp_eval.indicators import disclosure, disclosure_key, stats
 from hsp_eval.indicators.topics import inquiry
 from hsp_eval.indicators.units import year_band
 from hsp_eval.data.vocab import NOT_STATED, PRIORITY_ORDER
-from hsp_eval.reports.labels import group_label
+from hsp_eval.reports.labels import group_label, short_label
 
-#: indicator id -> how the step reads in a report
-STEP_LABELS = {
-    "target_whanau_identified": "helped identify strengths and needs",
-    "target_whanau_codesigned": "helped design the response",
-    "target_family_goal": "brought a goal of their own",
-    "target_whanau_reviewed": "helped review how the response went",
-}
+#: indicator id -> how the step reads in a report ("whānau helped design the response"): the
+#: registry's short label of each step's indicator, in cycle order
+STEP_LABELS = {i: short_label(i) for i in inquiry.STEPS}
 CAUSE_NOTE = ("This is an association, not proof of cause: families who co-design may differ in other ways "
               "(their time and confidence, the school's wider practice, which students were chosen for "
               "co-design), and the model adjusts only for start score and year level.")

@@ -37,12 +37,11 @@ from scipy import stats as sps
 
 from hsp_eval.indicators import disclosure, stats
 from hsp_eval.reports.funnel import funnel_table
-from hsp_eval.indicators.registry import GAP_SUFFIX, REGISTRY
+from hsp_eval.indicators.registry import GAP_SUFFIX, REGISTRY, key_indicators
 from hsp_eval.reports.labels import fmt_value
 
-#: key indicators of the national overview (group "all" rows exist for each)
-KEY_INDICATORS = ("reach", "reach_learning", "learning_share", "contact_reach", "two_way_share",
-                  "good_news_share", "portal_adoption", "survey_response_rate", "target_whanau_codesigned")
+#: key indicators of the national overview (registry ``key_for`` ``"national"``; group "all" rows exist for each)
+KEY_INDICATORS = key_indicators("national")
 #: Equity Index bands: (label, lowest EQI, highest EQI)
 EQI_BANDS = (("fewer barriers (344-419)", 344, 419), ("moderate barriers (420-479)", 420, 479),
              ("more barriers (480-569)", 480, 569))

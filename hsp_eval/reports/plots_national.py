@@ -221,10 +221,13 @@ def step_chart(rows: pd.DataFrame, title: str | None = None, ax=None):
 
 def with_without_chart(rows: pd.DataFrame, labels: dict | None = None, title: str | None = None, ax=None):
     """Accelerated progress with and without each partnership step (``step:*`` rows of
-    :func:`hsp_eval.reports.inquiry_impact.with_and_without`): two points with intervals per step."""
+    :func:`hsp_eval.reports.inquiry_impact.with_and_without`): two points with intervals per step.
+
+    Each step is named by ``labels`` (step indicator id -> words), else by its registry short label.
+    """
     r = rows[rows["group_type"].str.startswith("step:")]
     steps = list(dict.fromkeys(r["group_type"]))
-    names = [(labels or {}).get(s.removeprefix("step:"), s.removeprefix("step:").replace("_", " ")) for s in steps]
+    names = [(labels or {}).get(s.removeprefix("step:")) or short_label(s.removeprefix("step:")) for s in steps]
     ax = plots._new_ax(ax, figsize=(9, 0.9 * len(steps) + 1.8))
     for k, (grp, dy) in enumerate((("with step", -0.15), ("without step", 0.15))):
         g = r[r["group"] == grp].set_index("group_type").reindex(steps)
