@@ -37,7 +37,7 @@ import pandas as pd
 from hsp_eval.indicators import disclosure, disclosure_key, stats
 from hsp_eval.indicators.topics import inquiry
 from hsp_eval.indicators.units import year_band
-from hsp_eval.data.vocab import NOT_STATED, PRIORITY_ORDER
+from hsp_eval.data import vocab
 from hsp_eval.reports.labels import group_label, short_label
 
 #: indicator id -> how the step reads in a report ("whānau helped design the response"): the
@@ -150,10 +150,10 @@ def _slice(dataset, school_id, years, measure):
 
 
 def prioritised(ethnicity: pd.Series) -> pd.Series:
-    """The prioritised ethnic group of each ``;``-joined ethnicity: its first group in
-    :data:`hsp_eval.data.vocab.PRIORITY_ORDER` (the order of ``ethnicity_prioritised``), else ``Not stated``.
+    """The prioritised ethnic group of each ``;``-joined ethnicity (:func:`hsp_eval.data.vocab.prioritised`,
+    the rule of the indicator table's ``ethnicity_prioritised``), ``Not stated`` where it is blank.
 
-    Each distinct ethnicity is split once.
+    Each distinct ethnicity is looked at once.
 
     Examples
     --------
@@ -161,8 +161,7 @@ def prioritised(ethnicity: pd.Series) -> pd.Series:
     ['Māori', 'Asian', 'Not stated']
     """
     codes, combos = pd.factorize(ethnicity.fillna("").astype("str"))
-    rank = {g: i for i, g in enumerate(PRIORITY_ORDER)}
-    first = [min((g for g in c.split(";") if g in rank), key=rank.get, default=NOT_STATED) for c in combos]
+    first = [vocab.prioritised(c) for c in combos]
     return pd.Series(np.asarray(first, dtype=object)[codes], index=ethnicity.index).astype("str")
 
 
