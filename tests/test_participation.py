@@ -185,3 +185,25 @@ def test_missing_tables_give_no_rows_and_are_listed(tmp_path):
     ds = load_dataset(tmp_path)
     assert indicators.compute(ds).empty
     assert {"reach", "two_way_share", "portal_adoption"} <= set(indicators.not_available(ds))
+
+
+def test_prioritised_ethnicity_is_one_rule_for_families_synthetic_data_and_the_inquiry_study():
+    """The family units (bit masks), the synthetic data's table and the inquiry study use vocab.prioritised."""
+    import pandas as pd
+
+    from hsp_eval.data import vocab
+    from hsp_eval.indicators.units import family_units
+    from hsp_eval.reports.inquiry_impact import prioritised
+    from hsp_eval.synthetic.roll import ETH_STRINGS, PRIO
+
+    e = pd.DataFrame({"year": 2024, "school_id": "A", "student_id": ["1", "2", "3", "4", "5"],
+                      "family_id": ["F", "F", "G", "H", "H"], "year_level": 3, "target": False,
+                      "ethnicity": ["Not stated", "Pacific", "European;Asian", "MELAA", "Other;Māori"]})
+    units = family_units(e, ["ethnicity_prioritised"])
+    g = units.groups
+    got = dict(zip(units.frame["family_id"].iloc[g["unit"]], g["group"].astype("str")))
+    assert got == {"F": "Pacific", "G": "Asian", "H": "Māori"}  # Not stated only when nothing else
+    union = e.groupby("family_id")["ethnicity"].agg(lambda s: ";".join(s))
+    assert got == {f: vocab.prioritised(u) for f, u in union.items()}
+    assert [vocab.ETHNIC_ALL[i] for i in PRIO] == [vocab.prioritised(s) for s in ETH_STRINGS]
+    assert prioritised(e["ethnicity"]).tolist() == [vocab.prioritised(s) for s in e["ethnicity"]]

@@ -1,4 +1,5 @@
-"""hsp_eval.reports.plots: suppressed cells are never drawn as zero, every rate has its interval, axes say their units."""
+"""hsp_eval.reports.plots (and the words of hsp_eval.reports.labels): suppressed cells are never drawn as zero,
+every rate has its interval, axes say their units."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from hsp_eval.reports import plots  # noqa: E402
+from hsp_eval.reports import labels, plots  # noqa: E402
 
 NAN = float("nan")
 
@@ -117,8 +118,21 @@ def test_rows_of_two_indicators_or_missing_columns_are_refused():
 
 
 def test_labels_and_values_in_words():
-    assert plots.axis_label("scale_favourable") == "share of answers, %"
-    assert plots.axis_label("self_review_gap") == "difference, rating points"
-    assert plots.fmt_value(NAN, "reach") == "withheld"
-    assert plots.fmt_value(0.125, "perception_gap") == "+12 points"
-    assert plots.group_label("new_family", "new") == "new families"
+    assert labels.axis_label("scale_favourable") == "share of answers, %"
+    assert labels.axis_label("self_review_gap") == "difference, rating points"
+    assert labels.fmt_value(NAN, "reach") == "withheld"
+    assert labels.fmt_value(0.125, "perception_gap") == "+12 points"
+    assert labels.group_label("new_family", "new") == "new families"
+
+
+def test_computation_modules_take_their_words_from_labels_not_plots():
+    """school, summary, national and inquiry_impact format values without importing the charts."""
+    import ast
+    from pathlib import Path
+
+    reports = Path(plots.__file__).parent
+    for name in ("school", "summary", "national", "inquiry_impact", "labels"):
+        tree = ast.parse((reports / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not {m for m in imported if m and m.startswith("hsp_eval.reports.plots")}, name

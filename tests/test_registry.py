@@ -1,16 +1,31 @@
-"""The registry defines each indicator once, and docs/indicators.md is generated from it."""
+"""The registry defines each indicator once, as the spec does, and docs/indicators.md is generated from it."""
 
+import re
 from pathlib import Path
+
+import pytest
 
 from hsp_eval.indicators import registry
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC_IDS = """reach reach_learning reach_by_type conference_reach attendances_per_family breadth learning_share
-invitation_uptake retention new_family_reach contact_reach two_way_share reply_rate good_news_share
-deficit_share learning_contact_share portal_adoption portal_regular_use survey_response_rate
-respondent_representation scale_score scale_favourable scale_alpha perception_gap barrier_prevalence
-target_whanau_identified target_whanau_codesigned target_family_goal target_whanau_reviewed accelerated_rate
-accelerated_by_codesign self_review_rating self_review_gap""".split()
+#: the project's indicator spec, kept beside the repository (not in it)
+SPEC = ROOT.parent / "shared" / "spec" / "indicators.md"
+
+
+def spec_units() -> dict[str, str]:
+    """id -> unit ("" where the spec's table has no unit column) of every indicator the spec's tables define."""
+    if not SPEC.exists():
+        pytest.skip(f"the indicator spec is not at {SPEC}")
+    out, header = {}, None
+    for line in SPEC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else None
+        if cells is None:
+            header = None
+        elif header is None:
+            header = cells
+        elif header[0] == "id" and re.fullmatch(r"[a-z_]+", cells[0]):
+            out[cells[0]] = cells[header.index("unit")] if "unit" in header else ""
+    return out
 
 
 def test_docs_are_generated_from_the_registry():
@@ -18,16 +33,39 @@ def test_docs_are_generated_from_the_registry():
         "docs/indicators.md is out of date: run 'python -m hsp_eval.indicators.registry > docs/indicators.md'"
 
 
-def test_every_spec_indicator_is_registered_once():
+def test_the_registry_holds_the_spec_indicators_once_with_their_units():
+    spec = spec_units()
     ids = [i.id for i in registry.INDICATORS]
-    assert sorted(ids) == sorted(SPEC_IDS) and len(ids) == len(set(ids))
+    assert len(ids) == len(set(ids))
+    assert sorted(i.id for i in registry.INDICATORS if i.in_spec) == sorted(spec), \
+        "the registry's indicators marked in_spec differ from the spec's (an addition beyond it: in_spec=False)"
+    for i in registry.INDICATORS:
+        if i.in_spec and spec[i.id]:
+            assert i.unit == spec[i.id], i.id
 
 
 def test_every_indicator_is_well_formed():
     from hsp_eval.data.contract import TABLES
+    from hsp_eval.indicators.engine import TOPICS
 
     for i in registry.INDICATORS:
-        assert i.kind in {"proportion", "mean", "difference", "alpha"}, i.id
+        assert i.kind in registry.KINDS, i.id
         assert set(i.tables) <= set(TABLES), i.id
         assert i.label and i.numerator and i.denominator and i.groups, i.id
-        assert i.topic in {"participation", "communication", "voice", "inquiry", "self_review"}, i.id
+        assert i.topic in TOPICS, i.id
+        assert i.better in ("higher", "lower", ""), i.id
+        assert set(i.key_for) <= set(registry.KEY_REPORTS), i.id
+        assert i.people in ("families", "students", "respondents", "raters"), i.id
+        assert set(i.derived_from) <= set(registry.REGISTRY), i.id
+        assert i.in_spec or i.note, f"{i.id}: an indicator beyond the spec says why in its note"
+
+
+def test_how_reports_show_an_indicator_is_complete():
+    for i in registry.INDICATORS:
+        assert i.short and i.axis and i.phrase, i.id
+        assert i.percent == (i.kind == "proportion") or i.kind == "difference", i.id
+        assert i.axis.endswith(", %") == (i.percent and i.kind == "proportion"), i.id
+        assert bool(i.hint) == (i.kind == "difference"), f"{i.id}: a difference says what either side of 0 means"
+    for report in registry.KEY_REPORTS:
+        keys = registry.key_indicators(report)
+        assert keys and all("all" in registry.REGISTRY[k].groups for k in keys), report

@@ -55,8 +55,39 @@ SCHOOL_TYPES = (
 #: Stats NZ level-1 ethnic groups in the contract's spelling, in code order 1..6.
 ETHNIC_GROUPS = ("European", "Māori", "Pacific", "Asian", "MELAA", "Other")
 NOT_STATED = "Not stated"
+#: Every group an ethnicity cell can hold: the level-1 groups, then Not stated.
+ETHNIC_ALL = ETHNIC_GROUPS + (NOT_STATED,)
 #: The Ministry's prioritisation order (first match wins).
 PRIORITY_ORDER = ("Māori", "Pacific", "Asian", "MELAA", "Other", "European")
+
+
+def prioritised(groups) -> str:
+    """The prioritised ethnic group of a person's (or a family's) groups: the first of
+    :data:`PRIORITY_ORDER` among them, else ``Not stated``.
+
+    The one rule behind every prioritised ethnicity of hsp_eval: the indicator table's
+    ``ethnicity_prioritised`` groups (:mod:`hsp_eval.indicators.units`, through
+    :data:`PRIORITISED_BY_MASK`), the synthetic data's and the inquiry study's.
+
+    Parameters
+    ----------
+    groups : a ``;``-joined ethnicity cell, or an iterable of group names; None or "" for none.
+
+    Examples
+    --------
+    >>> prioritised("European;Māori"), prioritised(["Asian", "Not stated"]), prioritised(None)
+    ('Māori', 'Asian', 'Not stated')
+    """
+    if not groups:
+        return NOT_STATED
+    present = set(groups.split(";") if isinstance(groups, str) else groups)
+    return next((g for g in PRIORITY_ORDER if g in present), NOT_STATED)
+
+
+#: a set of groups as a bit mask over :data:`ETHNIC_ALL` (bit i: ``ETHNIC_ALL[i]``) -> the index in
+#: ETHNIC_ALL of its :func:`prioritised` group: a lookup table for arrays of many people or families
+PRIORITISED_BY_MASK = tuple(ETHNIC_ALL.index(prioritised([g for b, g in enumerate(ETHNIC_ALL) if m >> b & 1]))
+                            for m in range(1 << len(ETHNIC_ALL)))
 
 #: activity_type -> (focus, Epstein type)
 ACTIVITY_TYPES = {
@@ -133,7 +164,7 @@ def _aliases(canonical: tuple[str, ...], extra: dict[str, str]) -> dict[str, str
 
 
 ETHNICITY_ALIASES = _aliases(
-    ETHNIC_GROUPS + (NOT_STATED,),
+    ETHNIC_ALL,
     {
         "1": "European",
         "2": "Māori",
@@ -227,5 +258,5 @@ def parse_ethnicity(value: str) -> tuple[str | None, str | None]:
         return None, "combines 'Not stated' with other groups; write 'Not stated' alone or only the groups"
     if len(groups) > 3:
         return None, f"has {len(groups)} groups; at most 3 are allowed"
-    groups.sort(key=lambda g: (ETHNIC_GROUPS + (NOT_STATED,)).index(g))
+    groups.sort(key=ETHNIC_ALL.index)
     return ";".join(groups), None

@@ -20,7 +20,8 @@ group_type                  a family is in the group when
 ==========================  ==================================================================
 
 For students the same, with the student's own ethnicity, year band and target status, and
-``new_family`` telling whether the student's family is new to the school.
+``new_family`` telling whether the student's family is new to the school. The prioritised
+group is :func:`hsp_eval.data.vocab.prioritised` of the unit's groups.
 
 Examples
 --------
@@ -41,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from hsp_eval.data.keys import codes_of, distinct, positions, record_keys
-from hsp_eval.data.vocab import ETHNIC_GROUPS, NOT_STATED, PRIORITY_ORDER, YEAR_BANDS
+from hsp_eval.data.vocab import ETHNIC_ALL, PRIORITISED_BY_MASK, YEAR_BANDS
 
 GROUP_TYPES = ("all", "ethnicity", "ethnicity_prioritised", "year_band", "target", "new_family")
 #: group types whose groups get ``<indicator>_gap_vs_rest`` rows
@@ -157,10 +158,8 @@ def year_band(year_level: pd.Series) -> pd.Series:
     return pd.cut(year_level.astype("int64"), bins=edges, labels=list(YEAR_BANDS)).astype("str")
 
 
-ETHNIC_ALL = ETHNIC_GROUPS + (NOT_STATED,)
-#: rank of each group of ETHNIC_ALL in the prioritisation order (Not stated last)
-_BY_RANK = PRIORITY_ORDER + (NOT_STATED,)
-_PRIORITY_RANK = np.array([_BY_RANK.index(g) for g in ETHNIC_ALL])
+#: a unit's groups as a bit mask over ETHNIC_ALL -> its prioritised group (an index of ETHNIC_ALL)
+_PRIORITISED = np.array(PRIORITISED_BY_MASK, dtype=np.int64)
 
 
 def _unit_groups(rows_unit: np.ndarray, ethnicity: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -220,11 +219,11 @@ def _memberships(frame: pd.DataFrame, rows_unit: np.ndarray, rows: pd.DataFrame,
         if "ethnicity" in want:
             parts.append(_part(unit, "ethnicity", g, ETHNIC_ALL))
         if "ethnicity_prioritised" in want:
-            rank = _PRIORITY_RANK[g]
+            bits = np.left_shift(1, g)
             first = np.r_[True, unit[1:] != unit[:-1]]  # unit is sorted: one block per unit
-            best = np.minimum.reduceat(rank, np.flatnonzero(first)) if len(unit) else rank
-            parts.append(_part(unit[first], "ethnicity_prioritised", best, _BY_RANK))
-            del rank, first, best
+            mask = np.bitwise_or.reduceat(bits, np.flatnonzero(first)) if len(unit) else bits
+            parts.append(_part(unit[first], "ethnicity_prioritised", _PRIORITISED[mask], ETHNIC_ALL))
+            del bits, first, mask
         del unit, g  # the parts hold what is kept (see _sorted_groups)
     if "year_band" in want:
         edges = np.array([hi for _, hi in YEAR_BANDS.values()])

@@ -37,15 +37,12 @@ import pandas as pd
 from hsp_eval.indicators import disclosure, disclosure_key, stats
 from hsp_eval.indicators.topics import inquiry
 from hsp_eval.indicators.units import year_band
-from hsp_eval.data.vocab import NOT_STATED, PRIORITY_ORDER
+from hsp_eval.data import vocab
+from hsp_eval.reports.labels import group_label, short_label
 
-#: indicator id -> how the step reads in a report
-STEP_LABELS = {
-    "target_whanau_identified": "helped identify strengths and needs",
-    "target_whanau_codesigned": "helped design the response",
-    "target_family_goal": "brought a goal of their own",
-    "target_whanau_reviewed": "helped review how the response went",
-}
+#: indicator id -> how the step reads in a report ("whānau helped design the response"): the
+#: registry's short label of each step's indicator, in cycle order
+STEP_LABELS = {i: short_label(i) for i in inquiry.STEPS}
 CAUSE_NOTE = ("This is an association, not proof of cause: families who co-design may differ in other ways "
               "(their time and confidence, the school's wider practice, which students were chosen for "
               "co-design), and the model adjusts only for start score and year level.")
@@ -91,8 +88,6 @@ def target_students(table: pd.DataFrame, school_id="all", years=None,
     Returns year, group_type, group, label (as a reader says it), target_students (blank where
     the row is suppressed: a small group's count is not shown) and suppressed.
     """
-    from hsp_eval.reports.plots import group_label
-
     r = _rows(table, school_id, ["target_whanau_identified"], years, group_types)
     sup = r["suppressed"].astype(bool)
     label = ["all target students" if t == "all" else group_label(t, g) for t, g in zip(r["group_type"], r["group"])]
@@ -155,10 +150,10 @@ def _slice(dataset, school_id, years, measure):
 
 
 def prioritised(ethnicity: pd.Series) -> pd.Series:
-    """The prioritised ethnic group of each ``;``-joined ethnicity: its first group in
-    :data:`hsp_eval.data.vocab.PRIORITY_ORDER` (the order of ``ethnicity_prioritised``), else ``Not stated``.
+    """The prioritised ethnic group of each ``;``-joined ethnicity (:func:`hsp_eval.data.vocab.prioritised`,
+    the rule of the indicator table's ``ethnicity_prioritised``), ``Not stated`` where it is blank.
 
-    Each distinct ethnicity is split once.
+    Each distinct ethnicity is looked at once.
 
     Examples
     --------
@@ -166,8 +161,7 @@ def prioritised(ethnicity: pd.Series) -> pd.Series:
     ['Māori', 'Asian', 'Not stated']
     """
     codes, combos = pd.factorize(ethnicity.fillna("").astype("str"))
-    rank = {g: i for i, g in enumerate(PRIORITY_ORDER)}
-    first = [min((g for g in c.split(";") if g in rank), key=rank.get, default=NOT_STATED) for c in combos]
+    first = [vocab.prioritised(c) for c in combos]
     return pd.Series(np.asarray(first, dtype=object)[codes], index=ethnicity.index).astype("str")
 
 
@@ -329,7 +323,6 @@ def with_without_table(rows: pd.DataFrame) -> pd.DataFrame:
     [['whānau brought a goal of their own: yes', '50.0%']]
     """
     from hsp_eval.reports.national import readable
-    from hsp_eval.reports.plots import group_label
 
     def who(gt: str, g: str) -> str:
         if gt.startswith("step:"):

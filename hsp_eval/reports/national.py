@@ -39,12 +39,12 @@ from scipy import stats as sps
 
 from hsp_eval.indicators import disclosure, stats
 from hsp_eval.reports.funnel import funnel_table
+from hsp_eval.indicators.registry import GAP_SUFFIX, REGISTRY, key_indicators
+from hsp_eval.reports.labels import fmt_value
 from hsp_eval.reports.prepared import EQI_BANDS, NO_EQI
-from hsp_eval.indicators.registry import GAP_SUFFIX, REGISTRY
 
-#: key indicators of the national overview (group "all" rows exist for each)
-KEY_INDICATORS = ("reach", "reach_learning", "learning_share", "contact_reach", "two_way_share",
-                  "good_news_share", "portal_adoption", "survey_response_rate", "target_whanau_codesigned")
+#: key indicators of the national overview (registry ``key_for`` ``"national"``; group "all" rows exist for each)
+KEY_INDICATORS = key_indicators("national")
 BAND_LEVEL = "eqi_band"
 QUANTILES = {"p10": 0.10, "p25": 0.25, "median": 0.50, "p75": 0.75, "p90": 0.90}
 #: the fewest shown schools a spread (percentiles) is given for; with fewer it would describe single schools
@@ -369,8 +369,6 @@ def readable(rows: pd.DataFrame, label_cols=("area_id", "year", "group")) -> pd.
     >>> readable(t)[["value", "interval"]].values.tolist()
     [['50.0%', '37.5% to 62.5%'], ['withheld', '']]
     """
-    from hsp_eval.reports.plots import fmt_value
-
     sup = rows["suppressed"].astype(bool) | rows["value"].isna()
     out = rows[[c for c in label_cols if c in rows]].copy()
     if "indicator" in rows:

@@ -1,10 +1,11 @@
 """Shared plotting helpers for every report: tidy indicator rows in, a labelled matplotlib figure out.
 
 Every chart takes rows of the indicator table (``hsp_eval.indicators.engine``), draws the interval
-of every rate, and shows a withheld cell as the word "withheld", never as a zero. Axis
-labels carry units from the registry ("share of families, %", "difference, percentage
-points"); proportions are drawn as percentages. Colours come from :data:`PALETTE`
-(seaborn's colour-blind-safe palette). Nothing here needs a display (Agg-safe).
+of every rate, and shows a withheld cell as the word "withheld", never as a zero. Axis labels,
+values and group names are written as :mod:`hsp_eval.reports.labels` says, from the registry
+("share of families, %", "difference, percentage points"); shares are drawn as percentages.
+Colours come from :data:`PALETTE` (seaborn's colour-blind-safe palette). Nothing here needs a
+display (Agg-safe).
 
 Examples
 --------
@@ -28,33 +29,12 @@ import pandas as pd
 import seaborn as sns
 
 from hsp_eval.indicators.registry import GAP_SUFFIX, REGISTRY, base_id
+from hsp_eval.reports.labels import SUPPRESSED, axis_label, fmt_value, group_label, hint as hint_of, percent_scale
 
 #: colour-blind-safe colours (seaborn "colorblind"), used by every chart in every report
 PALETTE = sns.color_palette("colorblind")
-SUPPRESSED = "withheld"
 #: grey for the word "suppressed", reference lines and targets
 GREY = "0.35"
-
-GROUP_LABELS = {
-    ("all", "all"): "whole school",
-    ("target", "target"): "target students' families",
-    ("target", "not_target"): "other families",
-    ("new_family", "new"): "new families",
-    ("new_family", "returning"): "returning families",
-    ("codesign", "codesigned"): "goals co-designed with whānau",
-    ("codesign", "not_codesigned"): "goals not co-designed",
-    ("activity_type", "iep_meeting"): "IEP meeting",
-}
-DIFFERENCE_HINTS = {"perception_gap": "right of 0: staff more favourable than whānau; left: less",
-                    "self_review_gap": "right of 0: leaders rate higher than whānau; left: lower",
-                    "respondent_representation": "right of 0: more of the answers than their share of families"}
-_UNIT_WORDS = {"families": "families", "students": "students", "contacts": "contacts",
-               "attendances": "attendances", "invitations": "invitations", "respondents": "respondents",
-               "responses": "answers", "ratings": "ratings"}
-_MEAN_LABELS = {"attendances_per_family": "activities attended per family",
-                "breadth": "kinds of activity per family",
-                "scale_score": "mean score, 1 to 5 (5 = strongly agree)",
-                "self_review_rating": "mean rating (1 not occurring .. 4 embedded)"}
 
 
 def style(context: str = "notebook") -> None:
@@ -96,82 +76,6 @@ def _inline_svg() -> None:
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
     set_matplotlib_formats("svg", metadata={"Date": None})
-
-
-def group_label(group_type: str, group: str) -> str:
-    """A group's name as a reader says it.
-
-    Examples
-    --------
-    >>> group_label("year_band", "4-6"), group_label("target", "not_target"), group_label("ethnicity", "Māori")
-    ('Years 4-6', 'other families', 'Māori')
-    """
-    if (group_type, group) in GROUP_LABELS:
-        return GROUP_LABELS[(group_type, group)]
-    if group_type == "year_band":
-        return f"Years {group}"
-    if group_type == "activity_type":
-        return str(group).replace("_", " ")
-    if group_type == "dimension" and ":" in str(group):
-        dim, rater = str(group).split(":", 1)
-        return f"{dim.replace('_', ' ')} ({rater})"
-    return str(group).replace("_", " ")
-
-
-def percent_scale(indicator: str) -> float:
-    """100 when the indicator (or its gap) is a share shown as a percentage, else 1.
-
-    Examples
-    --------
-    >>> percent_scale("reach"), percent_scale("reach_gap_vs_rest"), percent_scale("breadth")
-    (100.0, 100.0, 1.0)
-    """
-    ind = REGISTRY[base_id(indicator)]
-    if ind.kind == "proportion" or ind.id in ("perception_gap", "respondent_representation"):
-        return 100.0
-    return 1.0
-
-
-def axis_label(indicator: str) -> str:
-    """The value axis label with its unit, from the registry.
-
-    Examples
-    --------
-    >>> axis_label("reach"), axis_label("reach_gap_vs_rest")
-    ('share of families, %', 'difference from the rest of the school, percentage points')
-    >>> axis_label("breadth")
-    'kinds of activity per family'
-    """
-    ind = REGISTRY[base_id(indicator)]
-    if indicator.endswith(GAP_SUFFIX):
-        return "difference from the rest of the school, percentage points"
-    if ind.kind == "proportion":
-        return f"share of {_UNIT_WORDS.get(ind.unit, ind.unit)}, %"
-    if ind.kind == "difference":
-        return "difference, percentage points" if percent_scale(indicator) == 100 else "difference, rating points"
-    if ind.kind == "alpha":
-        return "Cronbach's alpha (0 to 1)"
-    return _MEAN_LABELS.get(ind.id, f"mean per {ind.unit.rstrip('s')}")
-
-
-def fmt_value(value: float, indicator: str, digits: int = 0) -> str:
-    """A value as text: ``"43%"`` for shares, ``"+5 points"`` for gaps, ``"2.1"`` for means.
-
-    Examples
-    --------
-    >>> fmt_value(0.4263, "reach"), fmt_value(-0.052, "reach_gap_vs_rest"), fmt_value(2.14, "breadth", 1)
-    ('43%', '-5 points', '2.1')
-    """
-    if value is None or pd.isna(value):
-        return SUPPRESSED
-    scale = percent_scale(indicator)
-    ind = REGISTRY[base_id(indicator)]
-    if indicator.endswith(GAP_SUFFIX) or ind.kind == "difference":
-        v = round(value * scale, digits) + 0.0  # + 0.0: no "-0"
-        return f"{v:+.{digits}f} points" if v != 0 else f"{0:.{digits}f} points"
-    if scale == 100:
-        return f"{value * 100:.{digits}f}%"
-    return f"{value:.{max(digits, 1)}f}"
 
 
 def _title(rows: pd.DataFrame, title: str | None) -> str:
@@ -470,10 +374,10 @@ def gap_chart(rows: pd.DataFrame, title: str | None = None, ax=None, order=None,
         raise ValueError(f"gap_chart: give {GAP_SUFFIX} rows or a difference indicator, not {ind!r}")
     if ind.endswith(GAP_SUFFIX):
         title = title or f"{REGISTRY[base_id(ind)].label}: each group compared with the rest of the school"
-        hint = hint if hint is not None else "left of 0: lower than the rest of the school; right: higher"
     elif ind:
         title = title or REGISTRY[ind].label
-        hint = hint if hint is not None else DIFFERENCE_HINTS.get(ind, "")
+    if ind and hint is None:
+        hint = hint_of(ind)
     return _horizontal(rows, False, title or "", ax, order, None, hint or "")
 
 

@@ -1,6 +1,7 @@
 """Charts of the national overview and the inquiry-impact study (tidy rows in, matplotlib Axes out).
 
-Built on :mod:`hsp_eval.reports.plots` (its :data:`~hsp_eval.reports.plots.PALETTE`, labels and charts), with
+Built on :mod:`hsp_eval.reports.plots` (its :data:`~hsp_eval.reports.plots.PALETTE` and charts) and
+:mod:`hsp_eval.reports.labels` (words and number formats from the registry), with
 the charts those reports add: the funnel plot, the spread of indicators across schools,
 comparisons of areas (regions, Equity Index bands), the inquiry steps, accelerated progress
 with and without each step, and the odds ratio of the codesign model. Every rate is drawn
@@ -24,7 +25,8 @@ import pandas as pd
 
 from hsp_eval.reports import plots
 from hsp_eval.reports.funnel import BANDS, Z95, Z998, funnel_limits
-from hsp_eval.reports.plots import GREY, PALETTE, SUPPRESSED, axis_label, percent_scale
+from hsp_eval.reports.labels import SUPPRESSED, axis_label, fmt_value, percent_scale, short_label
+from hsp_eval.reports.plots import GREY, PALETTE
 from hsp_eval.indicators.registry import REGISTRY, base_id
 
 _BAND_COLOUR = {BANDS[0]: PALETTE[1], BANDS[1]: PALETTE[1], BANDS[2]: PALETTE[0], BANDS[3]: PALETTE[3],
@@ -76,7 +78,7 @@ def funnel_plot(ft: pd.DataFrame, title: str | None = None, ax=None, label_outsi
         lo, hi = funnel_limits(p0, grid, z, tau2)
         ax.plot(grid, lo * scale, style, color=GREY, lw=1.4, label=lab)
         ax.plot(grid, hi * scale, style, color=GREY, lw=1.4)
-    ax.axhline(p0 * scale, color="0.15", lw=1.4, label=f"national rate ({plots.fmt_value(p0, ind)})")
+    ax.axhline(p0 * scale, color="0.15", lw=1.4, label=f"national rate ({fmt_value(p0, ind)})")
     many = len(shown) > RASTER_POINTS
     for band in BANDS[:5]:
         b = shown[shown["band"] == band]
@@ -219,10 +221,13 @@ def step_chart(rows: pd.DataFrame, title: str | None = None, ax=None):
 
 def with_without_chart(rows: pd.DataFrame, labels: dict | None = None, title: str | None = None, ax=None):
     """Accelerated progress with and without each partnership step (``step:*`` rows of
-    :func:`hsp_eval.reports.inquiry_impact.with_and_without`): two points with intervals per step."""
+    :func:`hsp_eval.reports.inquiry_impact.with_and_without`): two points with intervals per step.
+
+    Each step is named by ``labels`` (step indicator id -> words), else by its registry short label.
+    """
     r = rows[rows["group_type"].str.startswith("step:")]
     steps = list(dict.fromkeys(r["group_type"]))
-    names = [(labels or {}).get(s.removeprefix("step:"), s.removeprefix("step:").replace("_", " ")) for s in steps]
+    names = [(labels or {}).get(s.removeprefix("step:")) or short_label(s.removeprefix("step:")) for s in steps]
     ax = plots._new_ax(ax, figsize=(9, 0.9 * len(steps) + 1.8))
     for k, (grp, dy) in enumerate((("with step", -0.15), ("without step", 0.15))):
         g = r[r["group"] == grp].set_index("group_type").reindex(steps)

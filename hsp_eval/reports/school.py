@@ -1,7 +1,8 @@
 """Data preparation for one school's report sections: its rows, re-suppressed, in readable tables.
 
 The school notebooks call these to pick and shape rows of the indicator table; the charts
-come from :mod:`hsp_eval.reports.plots` and the sentences from :mod:`hsp_eval.reports.summary`. Everything
+come from :mod:`hsp_eval.reports.plots`, the sentences from :mod:`hsp_eval.reports.summary` and the words
+and number formats from :mod:`hsp_eval.reports.labels`. Everything
 here is tidy DataFrame in, DataFrame out, and never turns a suppressed cell into a number.
 
 Examples
@@ -27,8 +28,8 @@ import pandas as pd
 
 from hsp_eval.indicators import disclosure
 from hsp_eval.reports import prepared
-from hsp_eval.reports.plots import fmt_value, group_label
 from hsp_eval.indicators.registry import GAP_SUFFIX, REGISTRY, base_id
+from hsp_eval.reports.labels import SUPPRESSED, fmt_range, fmt_value, group_label, row_label, short_label
 from hsp_eval.data.vocab import ACTIVITY_FOCUS
 
 #: group types of families that "who is and is not reached" is broken down by
@@ -170,14 +171,26 @@ def latest_year(rows: pd.DataFrame, indicator: str = "reach") -> int | None:
     return int(y.max()) if len(y) else None
 
 
-def compare(rows: pd.DataFrame, indicators: dict[str, str], group_type: str = "all",
-            group: str = "all") -> pd.DataFrame:
+def _labelled(indicators, label) -> dict[str, str]:
+    """``indicators`` as id -> label: a dict as given, a list of ids labelled by ``label(id)``."""
+    return dict(indicators) if isinstance(indicators, dict) else {i: label(i) for i in indicators}
+
+
+def compare(rows: pd.DataFrame, indicators, group_type: str = "all", group: str = "all") -> pd.DataFrame:
     """Several indicators of the same unit as groups of one series, to draw them on one chart.
 
-    ``indicators`` maps indicator id to the label to show. The rows keep the first indicator's
-    id (so the chart's axis and unit are right) with ``group_type`` ``"compare"`` and the label
-    as ``group``.
+    ``indicators`` lists indicator ids, each shown by its short label from the registry
+    (:func:`hsp_eval.reports.labels.short_label`), or maps ids to the labels to show. The rows
+    keep the first indicator's id (so the chart's axis, unit and default title are right) with
+    ``group_type`` ``"compare"`` and the label as ``group``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"indicator": ["good_news_share", "deficit_share"], "group_type": "all", "group": "all"})
+    >>> compare(t, ["good_news_share", "deficit_share"])["group"].tolist()
+    ['good news', 'behaviour or attendance']
     """
+    indicators = _labelled(indicators, short_label)
     ids = list(indicators)
     units = {(REGISTRY[base_id(i)].unit, REGISTRY[base_id(i)].kind) for i in ids}
     if len(units) > 1:
@@ -187,9 +200,14 @@ def compare(rows: pd.DataFrame, indicators: dict[str, str], group_type: str = "a
     return out.assign(indicator=ids[0], group_type="compare")
 
 
-def indicator_table(rows: pd.DataFrame, indicators: dict[str, str]) -> pd.DataFrame:
-    """A readable table of several all-family indicators (any units) by year, labelled as given."""
-    parts = [pick(rows, i).assign(group_type="compare", group=label) for i, label in indicators.items()]
+def indicator_table(rows: pd.DataFrame, indicators) -> pd.DataFrame:
+    """A readable table of several all-family indicators (any units) by year.
+
+    ``indicators`` lists indicator ids, each row labelled as :func:`hsp_eval.reports.labels.row_label`
+    says, or maps ids to the labels to show.
+    """
+    parts = [pick(rows, i).assign(group_type="compare", group=label)
+             for i, label in _labelled(indicators, row_label).items()]
     return value_table(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
 
 
@@ -240,13 +258,13 @@ def value_table(rows: pd.DataFrame, index: str = "group", columns: str = "year")
     for r in rows.itertuples(index=False):
         ind = r.indicator
         if bool(r.suppressed) or pd.isna(r.value):
-            text = "withheld"
+            text = SUPPRESSED
         else:
             digits = 0 if fmt_value(r.value, ind).endswith(("%", "points")) else 2
             text = fmt_value(r.value, ind, digits)
-            if not (pd.isna(r.ci_low) or pd.isna(r.ci_high)):
-                lo, hi = (fmt_value(v, ind, digits).removesuffix(" points") for v in (r.ci_low, r.ci_high))
-                text += f" ({lo} to {hi})"
+            interval = fmt_range(r.ci_low, r.ci_high, ind, digits).removesuffix(" points")
+            if interval:
+                text += f" ({interval})"
         label = group_label(r.group_type, r.group) if index == "group" else getattr(r, index)
         cells.append({"_i": label, "_c": getattr(r, columns), "cell": text})
     out = pd.DataFrame(cells).pivot_table(index="_i", columns="_c", values="cell", aggfunc="first", sort=False)

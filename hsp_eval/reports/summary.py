@@ -23,24 +23,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hsp_eval.reports.plots import fmt_value, group_label
-from hsp_eval.indicators.registry import REGISTRY
+from hsp_eval.indicators.registry import REGISTRY, key_indicators
+from hsp_eval.reports.labels import fmt_range, fmt_value, group_label
 from hsp_eval.reports.school import REACH_GROUPS, TARGET_WORDS, pick, shown, target_trend_row
 from hsp_eval.data.vocab import NOT_STATED
 
-#: indicators for all families whose clear changes the summary reports, in this order
-KEY_INDICATORS = ("reach", "reach_learning", "contact_reach", "two_way_share", "good_news_share", "deficit_share",
-                  "portal_adoption", "survey_response_rate", "target_whanau_codesigned")
-#: what each key indicator is, as the middle of a sentence
-PHRASES = {"reach": "families taking part in at least one activity",
-           "reach_learning": "families taking part in a learning-focused activity",
-           "contact_reach": "families with a personal contact from or with the school",
-           "two_way_share": "contacts started by families",
-           "good_news_share": "school contacts sharing good news",
-           "deficit_share": "school contacts about behaviour or attendance",
-           "portal_adoption": "families using the parent portal",
-           "survey_response_rate": "families answering the whānau survey",
-           "target_whanau_codesigned": "target students whose whānau helped design their learning response"}
 #: groups that are not a group of families (missing information), never named as "reached least"
 NOT_A_GROUP = {NOT_STATED}
 
@@ -66,11 +53,7 @@ def likely_range(row, indicator: str | None = None) -> str:
     >>> likely_range({"indicator": "reach", "ci_low": 0.5512, "ci_high": 0.68})
     '55% to 68%'
     """
-    ind = indicator or row["indicator"]
-    lo, hi = row["ci_low"], row["ci_high"]
-    if pd.isna(lo) or pd.isna(hi):
-        return ""
-    return f"{fmt_value(lo, ind).removesuffix(' points')} to {fmt_value(hi, ind)}"
+    return fmt_range(row["ci_low"], row["ci_high"], indicator or row["indicator"])
 
 
 def families(group_type: str, group: str) -> str:
@@ -106,7 +89,7 @@ def reach_sentence(rows: pd.DataFrame, school_id: str | None = None, year: int |
 
 def _change(tr) -> str:
     ind = tr["indicator"]
-    return (f"{PHRASES.get(ind, REGISTRY[ind].label.lower())} (from {fmt_value(tr['value_first'], ind)} in "
+    return (f"{REGISTRY[ind].phrase} (from {fmt_value(tr['value_first'], ind)} in "
             f"{int(tr['first_year'])} to {fmt_value(tr['value_last'], ind)} in {int(tr['last_year'])})")
 
 
@@ -115,10 +98,14 @@ def _join(parts: list[str]) -> str:
 
 
 def change_sentences(trends: pd.DataFrame, school_id: str) -> list[str]:
-    """What improved clearly, and what moved the wrong way, for all families (trend tests)."""
+    """What improved clearly, and what moved the wrong way, for all families (trend tests).
+
+    Reads the school's key indicators (registry ``key_for`` ``"school"``), in registry order.
+    """
+    keys = key_indicators("school")
     t = trends[(trends["area_id"] == str(school_id)) & (trends["group_type"] == "all") & (trends["group"] == "all")
-               & trends["indicator"].isin(KEY_INDICATORS)]
-    t = t.assign(_o=t["indicator"].map({k: i for i, k in enumerate(KEY_INDICATORS)})).sort_values("_o")
+               & trends["indicator"].isin(keys)]
+    t = t.assign(_o=t["indicator"].map({k: i for i, k in enumerate(keys)})).sort_values("_o")
     tested = t[t["trend"].notna() & ~t["trend"].isin(["too few years", "not tested"]) & t["first_year"].notna()]
     if tested.empty:
         return ["There are not yet enough years of data to say whether things are changing."]
@@ -176,7 +163,7 @@ def target_sentence(trends: pd.DataFrame, params: dict | None, school_id: str) -
         s = str(r["target_status"]) if r is not None and pd.notna(r["target_status"]) else "insufficient_data"
         status.append(s)
         if s == "not_on_track":
-            what = PHRASES.get(tg["indicator"], REGISTRY[tg["indicator"]].label.lower())
+            what = REGISTRY[tg["indicator"]].phrase
             if tg["group_type"] != "all":
                 who = families(tg["group_type"], tg["group"])
                 what = f"{who} {what.removeprefix('families ')}" if what.startswith("families ") else \

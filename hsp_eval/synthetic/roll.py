@@ -47,12 +47,9 @@ NOT_STATED_MASK = 64
 ETH_STRINGS = np.array(
     [";".join(g for b, g in enumerate(vocab.ETHNIC_GROUPS) if m >> b & 1) for m in range(64)]
     + [vocab.NOT_STATED], dtype=object)
-#: mask -> prioritised group as an index of vocab.ETHNIC_GROUPS (6 = Not stated)
-PRIO = np.full(65, 6, dtype=np.int8)
-for _m in range(1, 64):
-    PRIO[_m] = next(vocab.ETHNIC_GROUPS.index(g) for g in vocab.PRIORITY_ORDER
-                    if _m >> vocab.ETHNIC_GROUPS.index(g) & 1)
-del _m
+#: mask -> prioritised group as an index of vocab.ETHNIC_GROUPS (6 = Not stated): the masks are those
+#: of vocab.PRIORITISED_BY_MASK (bit 6, 64, is Not stated there too)
+PRIO = np.array(vocab.PRIORITISED_BY_MASK[:NOT_STATED_MASK + 1], dtype=np.int8)
 #: mask -> the same mask with at most 3 groups (the first 3 in priority order): a respondent
 #: reports at most 3 groups even when a family's children together have more
 CAP3 = np.arange(65, dtype=np.int64)
