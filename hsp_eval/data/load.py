@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from hsp_eval.data.contract import REQUIRED_TABLES, TABLES
-from hsp_eval.data.keys import KeyLookup, codes_of, distinct, pack
+from hsp_eval.data.keys import CodedTable, codes_of, distinct, pack
 from hsp_eval.data.memory import release_free_memory
 from hsp_eval.data.dataset import Dataset
 from hsp_eval.data.parse import Parsed, categorical, dtype_for, parse_arrow, parse_series
@@ -80,42 +80,6 @@ _BLOCK_ROWS = 1 << 20
 _REFERENCED = frozenset({"schools", "enrolments", *(n for needs in _NEEDS.values() for n in needs)})
 
 
-class _Coded:
-    """A parsed table with integer codes of its key columns, each made once and shared by every check.
-
-    Examples
-    --------
-    >>> t = _Coded(pd.DataFrame({"school_id": ["0042", "0007", "0042"]}))
-    >>> t.codes("school_id")[0].tolist(), len(t.rows(np.array([True, False, True])))
-    ([0, 1, 0], 2)
-    """
-
-    def __init__(self, frame: pd.DataFrame, codes: dict | None = None):
-        self.frame = frame
-        self._codes = dict(codes or {})
-        self._lookups: dict[tuple, KeyLookup] = {}
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def codes(self, col: str) -> tuple[np.ndarray, pd.Index]:
-        """Codes (-1 missing) of column ``col`` and the value of each code."""
-        if col not in self._codes:
-            self._codes[col] = codes_of(self.frame[col])
-        return self._codes[col]
-
-    def lookup(self, cols: list[str]) -> KeyLookup:
-        """The rows by their ``cols`` key (built on first use, then shared by every check)."""
-        if tuple(cols) not in self._lookups:
-            self._lookups[tuple(cols)] = KeyLookup([self.codes(c) for c in cols])
-        return self._lookups[tuple(cols)]
-
-    def rows(self, keep: np.ndarray) -> _Coded:
-        """The rows where ``keep`` is true, with their codes."""
-        return _Coded(self.frame[keep].reset_index(drop=True),
-                      {c: (codes[keep], uniques) for c, (codes, uniques) in self._codes.items()})
-
-
 def _take(coded: tuple[np.ndarray, pd.Index], pos: np.ndarray) -> tuple[np.ndarray, pd.Index]:
     """The codes at positions ``pos`` (-1 where a position is -1)."""
     codes, uniques = coded
@@ -133,14 +97,14 @@ def _texts(coded: tuple[np.ndarray, pd.Index], pos: np.ndarray) -> pd.Series:
 # giving the failing rows' reasons from their positions: reasons are made for failing rows only)
 
 
-def _positions(left: list, ref: _Coded | None, ref_cols: list[str]) -> np.ndarray:
+def _positions(left: list, ref: CodedTable | None, ref_cols: list[str]) -> np.ndarray:
     """Position in ref of the first row with each row's key (codes of the key columns); -1 where none."""
     if ref is None or len(ref) == 0:
         return np.full(len(left[0][0]), -1, dtype=np.int64)
     return ref.lookup(ref_cols).positions(left)
 
 
-def _keys_in(left: list, ref: _Coded | None, ref_cols: list[str]) -> np.ndarray:
+def _keys_in(left: list, ref: CodedTable | None, ref_cols: list[str]) -> np.ndarray:
     """Boolean array: is each row's key (codes of the key columns) among ref's (ref_cols) keys?"""
     return _positions(left, ref, ref_cols) >= 0
 
@@ -155,7 +119,7 @@ def _year_of(series: pd.Series) -> pd.Series:
         np.where(codes < 0, len(uniques), codes)).set_axis(series.index)
 
 
-def _year_codes(table: _Coded, col: str) -> tuple[np.ndarray, pd.Index]:
+def _year_codes(table: CodedTable, col: str) -> tuple[np.ndarray, pd.Index]:
     """Codes of the calendar year of a date or YYYY-MM month column of ``table``."""
     if pd.api.types.is_datetime64_any_dtype(table.frame[col].dtype):
         return codes_of(_year_of(table.frame[col]))
@@ -164,7 +128,7 @@ def _year_codes(table: _Coded, col: str) -> tuple[np.ndarray, pd.Index]:
     return np.append(year_codes, -1)[codes], years
 
 
-def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: dict | None = None) -> list:
+def _cross_checks(name: str, table: CodedTable, tables: dict[str, CodedTable], found: dict | None = None) -> list:
     """The checks of table ``name`` against the tables it refers to, as functions of no argument
     that each return (column, failing mask, values, reason). The reason is a text, or a function
     of the failing rows' positions giving one text per row: made for the failing rows only, not
@@ -185,7 +149,7 @@ def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: di
         ok = _keys_in([school], tables["schools"], ["school_id"]) | (school[0] < 0)
         return ("school_id", ~ok, df["school_id"], "is not in the schools table")
 
-    def enrolled(id_col: str, school, year, ref: _Coded | None, reason):
+    def enrolled(id_col: str, school, year, ref: CodedTable | None, reason):
         """Rows whose (school, year, id_col) is not in ``ref``, with ``reason(school, year)`` texts."""
         probe = [school, year, table.codes(id_col)]
         pos = _positions(probe, ref, ["school_id", "year", id_col])
@@ -299,7 +263,7 @@ def _parse_one(raw: RawTable, col) -> Parsed:
     return parsed
 
 
-def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
+def _parse_table(raw: RawTable) -> tuple[CodedTable, pd.DataFrame]:
     """Parse a raw table; return (typed table, cell problems with columns pos/column/value/reason)."""
     spec = TABLES[raw.table]
     typed = {}
@@ -325,7 +289,7 @@ def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
             probs.append(pd.DataFrame({"pos": pos, "column": col.name, "value": raw.values_at(col.name, pos),
                                        "reason": parsed.reasons.astype(str).to_numpy()}))
         del parsed
-    typed = _Coded(pd.DataFrame(typed, index=pd.RangeIndex(len(raw)), copy=False), codes)  # no copy of the columns
+    typed = CodedTable(pd.DataFrame(typed, index=pd.RangeIndex(len(raw)), copy=False), codes)  # no copy of the columns
     f = failures(typed.frame, raw.table).rename(columns={"index": "pos"})
     if len(f) and probs:  # a cell that could not be read is not also "blank"
         unread = pd.concat(probs)[["pos", "column"]].assign(_unread=True)
@@ -347,7 +311,7 @@ def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
     return typed, cells
 
 
-def _repeated_keys(typed: _Coded, key: tuple[str, ...], rows: np.ndarray,
+def _repeated_keys(typed: CodedTable, key: tuple[str, ...], rows: np.ndarray,
                    unread: np.ndarray) -> pd.DataFrame:
     """Cell problems for rows whose key repeats an earlier readable row's key."""
     readable = np.flatnonzero(~unread) if unread.any() else None
@@ -476,7 +440,7 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         raise DataContractError(report)
 
     accepted: dict[str, pd.DataFrame] = {}
-    references: dict[str, _Coded] = {}
+    references: dict[str, CodedTable] = {}
     links: dict = {}  # see Dataset.links
     quarantine_dir = Path(quarantine) if quarantine is not None else None
     for name in names:  # then one table at a time, so only one table's raw cells are in memory
@@ -522,7 +486,7 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
                 links[name, ref] = (accepted[name], accepted[ref], pos[good].astype(np.int32))
         if name in _REFERENCED:
             # later tables are checked against the accepted rows (quarantine) or every readable row
-            references[name] = _Coded(accepted[name], kept._codes) \
+            references[name] = kept.with_frame(accepted[name]) \
                 if quarantine_dir is not None or not bad_pos.size else typed
         acc.accepted = int(good.sum())
         acc.quarantined = acc.read - acc.accepted
