@@ -195,6 +195,50 @@ class KeyLookup:
         return np.where(pos >= 0, self.first[pos], -1)
 
 
+class CodedTable:
+    """A table with the integer codes of its key columns, each made once and shared.
+
+    The loader keeps the codes it made while parsing a table's key columns; the duplicate-key
+    check and the cross-table checks (:mod:`hsp_eval.data.checks`) use them, and make any other
+    column's codes, or a lookup of the rows by a key, on first use.
+
+    Examples
+    --------
+    >>> t = CodedTable(pd.DataFrame({"school_id": ["0042", "0007", "0042"]}))
+    >>> t.codes("school_id")[0].tolist(), len(t.rows(np.array([True, False, True])))
+    ([0, 1, 0], 2)
+    """
+
+    def __init__(self, frame: pd.DataFrame, codes: dict | None = None):
+        self.frame = frame
+        self._codes = dict(codes or {})
+        self._lookups: dict[tuple, KeyLookup] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def codes(self, col: str) -> tuple[np.ndarray, pd.Index]:
+        """Codes (-1 missing) of column ``col`` and the value of each code."""
+        if col not in self._codes:
+            self._codes[col] = codes_of(self.frame[col])
+        return self._codes[col]
+
+    def lookup(self, cols: list[str]) -> KeyLookup:
+        """The rows by their ``cols`` key (built on first use, then shared by every check)."""
+        if tuple(cols) not in self._lookups:
+            self._lookups[tuple(cols)] = KeyLookup([self.codes(c) for c in cols])
+        return self._lookups[tuple(cols)]
+
+    def rows(self, keep: np.ndarray) -> CodedTable:
+        """The rows where ``keep`` is true, with their codes."""
+        return CodedTable(self.frame[keep].reset_index(drop=True),
+                          {c: (codes[keep], uniques) for c, (codes, uniques) in self._codes.items()})
+
+    def with_frame(self, frame: pd.DataFrame) -> CodedTable:
+        """The same rows, held as ``frame`` (other dtypes, the same values), with their codes."""
+        return CodedTable(frame, self._codes)
+
+
 def packed_keys(df: pd.DataFrame, cols: list[str], ref: pd.DataFrame, ref_cols: list[str]):
     """One integer per row on each side for the key columns, comparable across the two sides.
 

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hsp_eval.data.checks import RULES, CheckedTable
 from hsp_eval.data.contract import REQUIRED_TABLES, TABLES
-from hsp_eval.data.keys import KeyLookup, codes_of, distinct, pack
+from hsp_eval.data.keys import CodedTable, codes_of, distinct, pack
 from hsp_eval.data.memory import release_free_memory
 from hsp_eval.data.dataset import Dataset
 from hsp_eval.data.parse import Parsed, categorical, dtype_for, parse_arrow, parse_series
@@ -63,221 +64,20 @@ def find_table_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
 
 
 # ---------------------------------------------------------------------------
-# a parsed table and the codes of its columns
+# the codes kept while parsing, and the tables checked against
 
 
 #: columns whose codes are kept for the key checks (with each table's own key)
 _KEY_COLUMNS = frozenset({"school_id", "year", "family_id", "student_id", "activity_id", "instrument",
                           "item_id", "respondent_id"})
+#: tables a table cannot be checked without: when one is missing, the file cannot be used
 _NEEDS = {
     "attendance": ("activities", "enrolments"),
     "survey_respondents": ("survey_items",),
     "survey_responses": ("survey_respondents", "survey_items"),
 }
-#: rows a check that needs several temporary arrays per row works through at a time
-_BLOCK_ROWS = 1 << 20
 #: tables that later tables are checked against
-_REFERENCED = frozenset({"schools", "enrolments", *(n for needs in _NEEDS.values() for n in needs)})
-
-
-class _Coded:
-    """A parsed table with integer codes of its key columns, each made once and shared by every check.
-
-    Examples
-    --------
-    >>> t = _Coded(pd.DataFrame({"school_id": ["0042", "0007", "0042"]}))
-    >>> t.codes("school_id")[0].tolist(), len(t.rows(np.array([True, False, True])))
-    ([0, 1, 0], 2)
-    """
-
-    def __init__(self, frame: pd.DataFrame, codes: dict | None = None):
-        self.frame = frame
-        self._codes = dict(codes or {})
-        self._lookups: dict[tuple, KeyLookup] = {}
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def codes(self, col: str) -> tuple[np.ndarray, pd.Index]:
-        """Codes (-1 missing) of column ``col`` and the value of each code."""
-        if col not in self._codes:
-            self._codes[col] = codes_of(self.frame[col])
-        return self._codes[col]
-
-    def lookup(self, cols: list[str]) -> KeyLookup:
-        """The rows by their ``cols`` key (built on first use, then shared by every check)."""
-        if tuple(cols) not in self._lookups:
-            self._lookups[tuple(cols)] = KeyLookup([self.codes(c) for c in cols])
-        return self._lookups[tuple(cols)]
-
-    def rows(self, keep: np.ndarray) -> _Coded:
-        """The rows where ``keep`` is true, with their codes."""
-        return _Coded(self.frame[keep].reset_index(drop=True),
-                      {c: (codes[keep], uniques) for c, (codes, uniques) in self._codes.items()})
-
-
-def _take(coded: tuple[np.ndarray, pd.Index], pos: np.ndarray) -> tuple[np.ndarray, pd.Index]:
-    """The codes at positions ``pos`` (-1 where a position is -1)."""
-    codes, uniques = coded
-    return np.append(codes, -1)[pos], uniques
-
-
-def _texts(coded: tuple[np.ndarray, pd.Index], pos: np.ndarray) -> pd.Series:
-    """The values at ``pos`` (none missing) as text."""
-    codes, uniques = coded
-    return pd.Series(uniques.take(codes[pos])).astype(str)
-
-
-# ---------------------------------------------------------------------------
-# cross-table checks: each returns (mask of failing rows, value Series, reason text or a function
-# giving the failing rows' reasons from their positions: reasons are made for failing rows only)
-
-
-def _positions(left: list, ref: _Coded | None, ref_cols: list[str]) -> np.ndarray:
-    """Position in ref of the first row with each row's key (codes of the key columns); -1 where none."""
-    if ref is None or len(ref) == 0:
-        return np.full(len(left[0][0]), -1, dtype=np.int64)
-    return ref.lookup(ref_cols).positions(left)
-
-
-def _keys_in(left: list, ref: _Coded | None, ref_cols: list[str]) -> np.ndarray:
-    """Boolean array: is each row's key (codes of the key columns) among ref's (ref_cols) keys?"""
-    return _positions(left, ref, ref_cols) >= 0
-
-
-def _year_of(series: pd.Series) -> pd.Series:
-    """Calendar year of a date or a YYYY-MM month column (computed once per distinct value)."""
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return series.dt.year.astype("Int64")
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    years = pd.to_numeric(pd.Series(uniques).str.slice(0, 4), errors="coerce").astype("Int64")
-    return pd.concat([years, pd.Series([pd.NA], dtype="Int64")], ignore_index=True).take(
-        np.where(codes < 0, len(uniques), codes)).set_axis(series.index)
-
-
-def _year_codes(table: _Coded, col: str) -> tuple[np.ndarray, pd.Index]:
-    """Codes of the calendar year of a date or YYYY-MM month column of ``table``."""
-    if pd.api.types.is_datetime64_any_dtype(table.frame[col].dtype):
-        return codes_of(_year_of(table.frame[col]))
-    codes, uniques = table.codes(col)
-    year_codes, years = codes_of(_year_of(pd.Series(uniques)))
-    return np.append(year_codes, -1)[codes], years
-
-
-def _cross_checks(name: str, table: _Coded, tables: dict[str, _Coded], found: dict | None = None) -> list:
-    """The checks of table ``name`` against the tables it refers to, as functions of no argument
-    that each return (column, failing mask, values, reason). The reason is a text, or a function
-    of the failing rows' positions giving one text per row: made for the failing rows only, not
-    one per row of the table. They do not depend on one another, so they may run at the same time.
-
-    ``found["enrolments"]`` is set to each row's enrolment row (first row with its school, year
-    and family; -1 where none) when the table's families are checked against enrolments,
-    ``found["activities"]`` to each attendance row's activity row, and ``found["survey_respondents"]``
-    and ``found["survey_items"]`` to each survey response's respondent and item rows.
-    """
-    df = table.frame
-    enrolments = tables.get("enrolments")
-    found = {} if found is None else found
-    checks = []
-
-    def school_known():
-        school = table.codes("school_id")
-        ok = _keys_in([school], tables["schools"], ["school_id"]) | (school[0] < 0)
-        return ("school_id", ~ok, df["school_id"], "is not in the schools table")
-
-    def enrolled(id_col: str, school, year, ref: _Coded | None, reason):
-        """Rows whose (school, year, id_col) is not in ``ref``, with ``reason(school, year)`` texts."""
-        probe = [school, year, table.codes(id_col)]
-        pos = _positions(probe, ref, ["school_id", "year", id_col])
-        if id_col == "family_id" and ref is enrolments:
-            found["enrolments"] = pos
-        ok = (pos >= 0) | np.any([codes < 0 for codes, _ in probe], axis=0)
-        return (id_col, ~ok, df[id_col], lambda pos: reason(_texts(school, pos), _texts(year, pos)))
-
-    def family_enrolled(school, year, what: str):
-        return enrolled("family_id", school, year, enrolments,
-                        lambda s, y: "has no child enrolled at school " + s + " in " + y + f" ({what})")
-
-    def student_enrolled(school, year, target_only: bool):
-        ref = enrolments
-        if ref is not None and target_only:
-            ref = ref.rows(ref.frame["target"].fillna(False).astype(bool).to_numpy())
-        kind = "a target student" if target_only else "enrolled"
-        tail = " (the enrolments table must mark the student as a target student that year)" \
-            if target_only else ""
-        return enrolled("student_id", school, year, ref,
-                        lambda s, y: f"is not {kind} at school " + s + " in " + y + tail)
-
-    def only(rows: np.ndarray, check):
-        """``check`` failing only on ``rows`` (those whose other references were found)."""
-        def run():
-            col, bad, values, reason = check()
-            return col, bad & rows, values, reason
-        return run
-
-    if name in ("enrolments", "activities", "contacts", "portal_usage", "survey_respondents",
-                "inquiry_steps", "progress", "self_review", "reported_participation"):
-        checks.append(school_known)
-    if name == "attendance":
-        acts = tables.get("activities")
-        pos = found["activities"] = _positions([table.codes("activity_id")], acts, ["activity_id"])
-        ok = pos >= 0
-        checks.append(lambda: ("activity_id", ~ok, df["activity_id"], "is not in the activities table"))
-        if acts is not None:
-            school, year = _take(acts.codes("school_id"), pos), _take(_year_codes(acts, "date"), pos)
-            checks.append(only(ok, lambda: family_enrolled(school, year, "the year of this activity")))
-            if df["student_id"].notna().any():
-                checks.append(only(ok, lambda: student_enrolled(school, year, target_only=False)))
-    if name == "contacts":
-        school, year = table.codes("school_id"), _year_codes(table, "date")
-        checks.append(lambda: family_enrolled(school, year, "the year of this contact"))
-        if df["student_id"].notna().any():
-            checks.append(lambda: student_enrolled(school, year, target_only=False))
-    if name == "portal_usage":
-        checks.append(lambda: family_enrolled(table.codes("school_id"), _year_codes(table, "month"),
-                                              "the year of this month"))
-    if name == "survey_respondents":
-        items = tables.get("survey_items")
-        ok = _keys_in([table.codes("instrument")], items, ["instrument"])
-        checks.append(lambda: ("instrument", ~ok, df["instrument"], "is not an instrument in the survey_items table"))
-        linked = df["family_id"].notna().to_numpy()
-        if linked.any():
-            checks.append(only(linked, lambda: family_enrolled(table.codes("school_id"), table.codes("year"),
-                                                               "the survey year")))
-    if name == "survey_responses":
-        def respondent_known():
-            resp_key = ["instrument", "year", "school_id", "respondent_id"]
-            pos = found["survey_respondents"] = _positions([table.codes(c) for c in resp_key],
-                                                           tables.get("survey_respondents"), resp_key)
-            return ("respondent_id", pos < 0, df["respondent_id"],
-                    "is not in survey_respondents for this instrument, year and school")
-
-        checks.append(respondent_known)
-        items = tables.get("survey_items")
-        item = found["survey_items"] = _positions([table.codes("instrument"), table.codes("item_id")], items,
-                                                  ["instrument", "item_id"])
-        checks.append(lambda: ("item_id", item < 0, df["item_id"], "is not an item of this instrument in survey_items"))
-        if items is not None:
-            def in_range():
-                # each answer against its item's range, a block of rows at a time: the whole column
-                # at once made a gigabyte of temporary arrays on the national survey answers
-                item_lo = np.append(items.frame["response_min"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
-                item_hi = np.append(items.frame["response_max"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
-                answers = df["response"].array
-                bad = np.zeros(len(df), dtype=bool)
-                for start in range(0, len(df), _BLOCK_ROWS):
-                    block = slice(start, start + _BLOCK_ROWS)
-                    r = answers[block].to_numpy(dtype="float64", na_value=np.nan)
-                    lo, hi = item_lo[item[block]], item_hi[item[block]]  # an unknown item (-1): NaN
-                    bad[block] = ~np.isnan(r) & ~np.isnan(lo) & ((r < lo) | (r > hi))
-                return ("response", bad, df["response"],
-                        lambda p: [f"is outside this item's answer range {item_lo[item[i]]:.0f}-"
-                                   f"{item_hi[item[i]]:.0f}" for i in p])
-
-            checks.append(in_range)
-    if name in ("inquiry_steps", "progress"):
-        checks.append(lambda: student_enrolled(table.codes("school_id"), table.codes("year"), target_only=True))
-    return checks
+_REFERENCED = frozenset(n for rule in RULES for n in rule.needs)
 
 
 # ---------------------------------------------------------------------------
@@ -299,7 +99,7 @@ def _parse_one(raw: RawTable, col) -> Parsed:
     return parsed
 
 
-def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
+def _parse_table(raw: RawTable) -> tuple[CodedTable, pd.DataFrame]:
     """Parse a raw table; return (typed table, cell problems with columns pos/column/value/reason)."""
     spec = TABLES[raw.table]
     typed = {}
@@ -325,7 +125,7 @@ def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
             probs.append(pd.DataFrame({"pos": pos, "column": col.name, "value": raw.values_at(col.name, pos),
                                        "reason": parsed.reasons.astype(str).to_numpy()}))
         del parsed
-    typed = _Coded(pd.DataFrame(typed, index=pd.RangeIndex(len(raw)), copy=False), codes)  # no copy of the columns
+    typed = CodedTable(pd.DataFrame(typed, index=pd.RangeIndex(len(raw)), copy=False), codes)  # no copy of the columns
     f = failures(typed.frame, raw.table).rename(columns={"index": "pos"})
     if len(f) and probs:  # a cell that could not be read is not also "blank"
         unread = pd.concat(probs)[["pos", "column"]].assign(_unread=True)
@@ -347,7 +147,7 @@ def _parse_table(raw: RawTable) -> tuple[_Coded, pd.DataFrame]:
     return typed, cells
 
 
-def _repeated_keys(typed: _Coded, key: tuple[str, ...], rows: np.ndarray,
+def _repeated_keys(typed: CodedTable, key: tuple[str, ...], rows: np.ndarray,
                    unread: np.ndarray) -> pd.DataFrame:
     """Cell problems for rows whose key repeats an earlier readable row's key."""
     readable = np.flatnonzero(~unread) if unread.any() else None
@@ -357,7 +157,7 @@ def _repeated_keys(typed: _Coded, key: tuple[str, ...], rows: np.ndarray,
                     for codes, uniques in map(typed.codes, key))
 
     s = key_of_rows()
-    s.sort()  # finding that no key repeats: sorting is about 1.5x faster than hashing
+    s.sort()  # sorting finds that no key repeats faster than hashing does
     if not (s[1:] == s[:-1]).any():
         return pd.DataFrame(columns=["pos", "column", "value", "reason"])
     del s
@@ -476,7 +276,7 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         raise DataContractError(report)
 
     accepted: dict[str, pd.DataFrame] = {}
-    references: dict[str, _Coded] = {}
+    references: dict[str, CodedTable] = {}
     links: dict = {}  # see Dataset.links
     quarantine_dir = Path(quarantine) if quarantine is not None else None
     for name in names:  # then one table at a time, so only one table's raw cells are in memory
@@ -487,42 +287,39 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
             report.fatal = True
             raise DataContractError(report)
         typed, cells = _parse_table(raw)
-        crosses = []
-        found = {}
-        with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:  # hash lookups run outside the GIL
-            results = list(pool.map(lambda check: check(), _cross_checks(name, typed, references, found)))
-        for column, bad, values, reason in results:
-            bad = np.asarray(bad, dtype=bool)
-            if bad.any():
-                pos = np.flatnonzero(bad)
-                r = np.asarray(reason(pos), dtype=object) if callable(reason) else reason
-                crosses.append(pd.DataFrame({"pos": pos, "column": column,
-                                             "value": values.iloc[pos].astype(str).to_numpy(),
-                                             "reason": r}))
-        if crosses:
-            cells = pd.concat([cells, *crosses], ignore_index=True)
         cells = cells.sort_values(["pos"], kind="stable").reset_index(drop=True)
-        bad_pos = distinct(cells["pos"].to_numpy(dtype=np.int64)) if len(cells) else np.array([], int)
-        n_bad_records = 0 if raw.bad_records is None else len(raw.bad_records)
-        acc = TableAccount(name, raw.path.name, read=len(typed) + n_bad_records)
         for rec in cells.itertuples(index=False):
             v = None if rec.value is None or (isinstance(rec.value, float) and np.isnan(rec.value)) \
                 else str(rec.value)
             report.problems.append(Problem(name, raw.path.name, int(raw.rows[rec.pos]), rec.column, v,
                                            rec.reason))
+        # the cross-table rules, in threads (hash lookups run outside the GIL); their problems follow
+        # the cells' own, rule by rule (the sort at the end keeps that order within a row)
+        checked = CheckedTable(name, typed, references, raw.path.name, raw.rows)
+        rules = [rule for rule in RULES if rule.table == name and rule.applies(checked)]
+        with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:
+            crosses = [p for found in pool.map(lambda rule: rule.check(checked), rules) for p in found]
+        report.problems += crosses
+        if crosses:  # as cell problems too: they mark bad rows, and give quarantine reasons
+            cells = pd.concat([cells, pd.DataFrame({
+                "pos": np.searchsorted(raw.rows, [p.row for p in crosses]), "column": [p.column for p in crosses],
+                "value": [p.value for p in crosses], "reason": [p.reason for p in crosses]})], ignore_index=True)
         if raw.bad_records is not None:
             for rec in raw.bad_records.itertuples(index=False):
                 report.problems.append(Problem(name, raw.path.name, int(rec.row), None, None, rec.reason))
+        bad_pos = distinct(cells["pos"].to_numpy(dtype=np.int64)) if len(cells) else np.array([], int)
+        n_bad_records = 0 if raw.bad_records is None else len(raw.bad_records)
+        acc = TableAccount(name, raw.path.name, read=len(typed) + n_bad_records)
         good = np.ones(len(typed), dtype=bool)
         good[bad_pos] = False
         kept = typed.rows(good) if bad_pos.size else typed
         accepted[name] = _narrow(kept.frame, name)
-        for ref, pos in found.items():  # rows of the accepted table in the accepted referenced table
+        for ref, pos in checked.links().items():  # rows of the accepted table in the accepted referenced table
             if ref in references and references[ref].frame is accepted.get(ref):
                 links[name, ref] = (accepted[name], accepted[ref], pos[good].astype(np.int32))
         if name in _REFERENCED:
             # later tables are checked against the accepted rows (quarantine) or every readable row
-            references[name] = _Coded(accepted[name], kept._codes) \
+            references[name] = kept.with_frame(accepted[name]) \
                 if quarantine_dir is not None or not bad_pos.size else typed
         acc.accepted = int(good.sum())
         acc.quarantined = acc.read - acc.accepted
