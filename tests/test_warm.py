@@ -4,6 +4,7 @@ process is left behind. Real papermill runs, real kernels, real processes."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import multiprocessing
 import os
@@ -311,3 +312,48 @@ def test_a_worker_whose_shared_server_died_starts_its_own(nbs):
                                         html=False, engine_name="warm").result()["ipynb"])
     assert first["ppid"] == server and second["ppid"] not in (server, os.getpid())
     assert _wait_gone([second["ppid"]]) == []  # the worker's own server ended with the worker
+
+
+# --------------------------------------------------------------------------------------------
+# the warm engine's preload list, and importing it
+
+@pytest.mark.parametrize("name", warm.PRELOAD)
+def test_every_preloaded_module_imports(name):
+    # a fork server that cannot import a module only gets slower, so a module renamed or moved
+    # must fail here
+    importlib.import_module(name)
+
+
+def test_a_module_that_fails_to_preload_is_an_error_in_strict_mode(monkeypatch):
+    prefix = warm.kernel_prefix(warm_cmd())
+    monkeypatch.setenv(warm.STRICT_ENV, "1")
+    with pytest.raises(RuntimeError, match=r"not preloaded: hsp_eval\.no_such_module \(ModuleNotFoundError"):
+        warm.ForkServer(prefix, preload=("json", "hsp_eval.no_such_module"))
+    monkeypatch.setenv(warm.STRICT_ENV, "0")  # elsewhere the kernels import it themselves (slower, not wrong)
+    server = warm.ForkServer(prefix, preload=("json", "hsp_eval.no_such_module"))
+    assert server.alive()
+    server.close()
+
+
+IMPORT_ONLY = """
+import atexit, multiprocessing.util
+import jupyter_client.manager, jupyter_client.provisioning, hsp_eval.run  # what it imports
+before = (atexit._ncallbacks(), len(multiprocessing.util._finalizer_registry))
+from hsp_eval.run import warm
+after = (atexit._ncallbacks(), len(multiprocessing.util._finalizer_registry))
+print(before == after, warm._fork_hook, warm._exit_hooks_pid)
+"""
+
+
+def test_importing_the_module_installs_no_hooks():
+    out = subprocess.run([sys.executable, "-c", IMPORT_ONLY], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    assert out.split() == ["True", "False", "None"]
+
+
+def test_the_engine_is_registered_by_its_entry_point_and_on_request():
+    import papermill.engines
+
+    assert papermill.engines.papermill_engines.get_engine("warm").__name__ == "WarmEngine"
+    warm.register_engine()
+    assert papermill.engines.papermill_engines.get_engine("warm") is warm.WarmEngine

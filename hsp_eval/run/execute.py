@@ -133,6 +133,10 @@ def run_notebook(notebook, output, parameters: dict | None = None, *, html: bool
     tmp = output.with_name(f".{output.stem}.{os.getpid()}.running.ipynb")
     failed = output.with_name(output.stem + ".failed.ipynb")
     kwargs = {"engine_name": engine_name} if engine_name else {}
+    if engine_name == "warm":  # where hsp_eval is not installed, papermill has no entry point for it
+        from hsp_eval.run import warm
+
+        warm.register_engine()
     try:
         for attempt in range(1 + KERNEL_START_RETRIES):
             try:

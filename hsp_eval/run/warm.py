@@ -1,8 +1,8 @@
 """A papermill engine whose kernels are forked, fresh for every notebook, from a warm interpreter.
 
 Starting a kernel and importing pandas, numpy, matplotlib, seaborn, statsmodels and hsp_eval
-costs about 3 s of CPU per report; for a few seconds of real work per school that start-up is
-most of a batch. The ``warm`` engine pays it once per worker process:
+costs more CPU than many a report's own cells (docs/performance.md has the measurements). The
+``warm`` engine pays it once per worker process:
 
 1. On the first notebook, the worker starts a **fork server**: a separate interpreter (same
    executable and options as the kernel spec's) that imports :data:`PRELOAD` and waits on a
@@ -16,9 +16,8 @@ most of a batch. The ``warm`` engine pays it once per worker process:
    file. Nothing a notebook does can reach the server or the next notebook's kernel: each child
    is a copy of the server as it was after the imports, and exits when its notebook ends.
    The server's objects (the imported libraries) are frozen out of the garbage collector
-   (:func:`gc.freeze`) before each fork, so a kernel's full collections never walk them: in a
-   report that saves about 0.35 s of CPU (two full collections of some 220,000 objects), and
-   the kernel copies fewer of the server's memory pages (their collector headers stay untouched).
+   (:func:`gc.freeze`) before each fork, so a kernel's full collections never walk them and the
+   kernel copies fewer of the server's memory pages (their collector headers stay untouched).
 3. The child is a kernel like any other to jupyter_client/nbclient: interrupt, kill and
    exit status go through the provisioner (signals to the child's process group; the exit
    status comes back from the server, which reaps its children).
@@ -30,12 +29,17 @@ available (Windows) or not safe after these imports (macOS), or the kernel spec 
 interpreter's ``ipykernel_launcher``, the engine says so in a warning and starts standard kernels.
 
 Use it with ``engine_name="warm"`` (registered as papermill's ``papermill.engine`` entry point
-``warm``, and on import of this module)::
+``warm``; :func:`hsp_eval.run.execute.run_notebook` also registers it, :func:`register_engine`)::
 
     run_notebook("notebooks/school_evaluation.ipynb", out, {"school_id": "0113"}, engine_name="warm")
     papermill --engine warm in.ipynb out.ipynb
 
-Set ``HSP_EVAL_WARM_PRELOAD`` (comma-separated module names) to change what the server imports.
+Environment: ``HSP_EVAL_WARM_PRELOAD`` (comma-separated module names) changes what the server
+imports; ``HSP_EVAL_WARM_STRICT`` (:data:`STRICT_ENV`, set by the test suite) makes a module of
+that list that fails to import an error instead of a slower kernel.
+
+Importing this module changes nothing: the exit and fork hooks that stop a process's fork
+servers are installed when it first uses one.
 
 Examples
 --------
@@ -85,6 +89,8 @@ PRELOAD = (
     "hsp_eval.reports.school", "hsp_eval.reports.summary", "hsp_eval.reports.national", "hsp_eval.reports.funnel", "hsp_eval.reports.multilevel",
     "hsp_eval.reports.inquiry_impact",
 )
+#: environment variable: when set (and not "0"), a :data:`PRELOAD` module that fails to import stops the server
+STRICT_ENV = "HSP_EVAL_WARM_STRICT"
 #: seconds to wait for the fork server to import :data:`PRELOAD` and listen
 START_TIMEOUT = 180
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -97,6 +103,16 @@ def fork_supported() -> bool:
     True
     """
     return hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and sys.platform != "darwin"
+
+
+def strict() -> bool:
+    """True when :data:`STRICT_ENV` is set: a :data:`PRELOAD` module that fails to import is an error.
+
+    >>> import os
+    >>> strict() == (os.environ.get(STRICT_ENV, "0") not in ("", "0"))
+    True
+    """
+    return os.environ.get(STRICT_ENV, "0") not in ("", "0")
 
 
 def kernel_prefix(cmd: list[str]) -> tuple[str, ...] | None:
@@ -379,6 +395,11 @@ class ForkServer:
     ----------
     prefix : the interpreter and its options, e.g. ``("/path/python", "-Xfrozen_modules=off")``.
     preload : modules to import before forking (default :data:`PRELOAD`, or ``HSP_EVAL_WARM_PRELOAD``).
+
+    Raises
+    ------
+    RuntimeError
+        When the server does not start, or (with :data:`STRICT_ENV` set) a preload module fails to import.
     """
 
     def __init__(self, prefix: tuple[str, ...], preload: tuple[str, ...] | None = None):
@@ -411,8 +432,12 @@ class ForkServer:
             self.close()
             raise RuntimeError(f"the warm kernel server did not start (exit code {self.process.returncode}): "
                                f"{text or 'no message; see its error output above'}")
-        if "not preloaded" in text:  # slower kernels (they import it themselves), not wrong ones
-            log.info("warm kernel server: %s", text.split("\n", 1)[1])
+        if "not preloaded" in text:  # slower kernels (they import it themselves), not wrong ones...
+            detail = text.split("\n", 1)[1]
+            if strict():  # ...except where a module renamed or gone must fail (the test suite)
+                self.close()
+                raise RuntimeError(f"warm kernel server: {detail} ({STRICT_ENV} is set)")
+            log.info("warm kernel server: %s", detail)
 
     @property
     def pid(self) -> int:
@@ -486,11 +511,32 @@ class SharedServer:
 
 _servers: dict[tuple[str, ...], ForkServer | SharedServer] = {}
 _lock = threading.Lock()
+_exit_hooks_pid: int | None = None  # the process that installed the exit hooks
+_fork_hook = False  # inherited by a forked child together with the hook itself
+
+
+def _install_hooks() -> None:
+    """Stop this process's fork servers when it exits; forget the parent's in a forked child.
+
+    Done on first use of a server rather than on import. Called before :data:`_lock` is first
+    taken, so a fork while another thread holds the lock always finds the fork hook installed.
+    """
+    global _exit_hooks_pid, _fork_hook
+    if not _fork_hook and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_forget_after_fork)
+        _fork_hook = True
+    if _exit_hooks_pid != os.getpid():
+        _exit_hooks_pid = os.getpid()
+        atexit.register(shutdown)
+        # multiprocessing's workers (the batch's pool, dask's) leave by os._exit without atexit
+        # handlers, but run these finalizers: the worker then stops and reaps its server itself
+        multiprocessing.util.Finalize(None, shutdown, exitpriority=10)
 
 
 def server_for(prefix: tuple[str, ...]) -> ForkServer | SharedServer:
     """This process's fork server for the interpreter ``prefix``: the shared one it was given
     (:func:`attach`), else its own (started on first use, restarted if it died)."""
+    _install_hooks()
     with _lock:
         server = _servers.get(prefix)
         if server is None or not server.alive() or server.owner != os.getpid():
@@ -536,6 +582,7 @@ def attach(path: str, prefix: tuple[str, ...], pid: int) -> None:
 
     A worker whose shared server has gone starts its own, as without it.
     """
+    _install_hooks()
     with _lock:
         _servers[tuple(prefix)] = SharedServer(path, tuple(prefix), pid)
 
@@ -561,13 +608,6 @@ def _forget_after_fork() -> None:
             pass
     _servers.clear()
 
-
-atexit.register(shutdown)
-# multiprocessing's workers (the batch's pool, dask's) leave by os._exit without atexit handlers,
-# but run these finalizers: the worker then stops and reaps its server itself
-multiprocessing.util.Finalize(None, shutdown, exitpriority=10)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)
 
 _warned: set[str] = set()
 
@@ -601,7 +641,7 @@ class WarmProvisioner(LocalProvisioner):
         return await super().launch_kernel(cmd, **kwargs)
 
     async def wait(self):
-        """Wait for the kernel to end (polling its server's report every 20 ms, not 100 ms)."""
+        """Wait for the kernel to end, polling its server's report more often than jupyter_client polls a process."""
         while isinstance(self.process, ForkedKernel) and await self.poll() is None:
             await asyncio.sleep(0.02)
         return await super().wait()
@@ -629,10 +669,10 @@ class WarmEngine:
     notebook to a subclass of ``papermill.engines.NBClientEngine`` made on first use.
 
     papermill rewrites the whole output notebook when every cell starts and ends (two JSON
-    dumps of a growing notebook per cell, about 0.3 s of CPU in a report with 24 figures);
-    this engine writes it at the start, at most every ``autosave_cell_every`` seconds while
-    it runs (papermill's autosave period, 30 s), and at the end, which papermill does also
-    after an error or a dead kernel, so a failed report's notebook is complete up to the failure.
+    dumps of a growing notebook per cell); this engine writes it at the start, at most every
+    ``autosave_cell_every`` seconds while it runs (papermill's autosave period, 30 s), and at
+    the end, which papermill reaches also after an error or a dead kernel, so a failed report's
+    notebook is complete up to the failure.
     """
 
     @classmethod
@@ -646,6 +686,13 @@ class WarmEngine:
     @classmethod
     def nb_language(cls, nb, language=None):
         return _nbclient_engine().nb_language(nb, language)
+
+
+def register_engine() -> None:
+    """Register :class:`WarmEngine` with papermill as ``warm`` (its entry point does so where hsp_eval is installed)."""
+    from papermill.engines import papermill_engines
+
+    papermill_engines.register("warm", WarmEngine)
 
 
 @functools.cache
@@ -682,8 +729,3 @@ def _save_now_and_then(nb_man, save, **kwargs) -> None:
     every = nb_man.autosave_cell_every
     if every and (nb_man.now() - nb_man.last_save_time).total_seconds() >= every:
         save(**kwargs)
-
-
-_engines = getattr(sys.modules.get("papermill.engines"), "papermill_engines", None)
-if _engines is not None:  # papermill already imported (the entry point covers the other order)
-    _engines.register("warm", WarmEngine)
