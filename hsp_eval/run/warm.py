@@ -28,6 +28,22 @@ killed; a kernel whose server died exits (ipykernel's parent poller). Where ``os
 available (Windows) or not safe after these imports (macOS), or the kernel spec is not this
 interpreter's ``ipykernel_launcher``, the engine says so in a warning and starts standard kernels.
 
+**Quiet kernels.** Every kernel hsp_eval starts, forked or not (:func:`hsp_eval.run.execute.run_notebook`
+gives papermill's standard engine :class:`QuietKernelManager`), is managed so that a report that
+succeeds prints nothing to the terminal:
+
+- it talks over Unix sockets (ZeroMQ's IPC transport) in a private folder where that transport
+  exists, not over TCP on localhost: ipykernel warns about unencrypted TCP, and two kernels
+  started at once can no longer be handed the same free port;
+- it is not interrupted on its way out. jupyter_client's ``shutdown_kernel`` sends SIGINT
+  before its shutdown request; a kernel still finishing its last reply (papermill's final
+  ``kernel_info`` request) takes that as a ``KeyboardInterrupt`` and logs
+  ``ERROR | KeyboardInterrupt caught in kernel``. :class:`QuietProvisioner` holds that SIGINT
+  back and sends it only if the kernel has not ended :data:`SHUTDOWN_GRACE` seconds after the
+  shutdown request (a kernel still running a cell then gets it as before).
+
+What a kernel logs when something is really wrong (and every failed report) is still shown.
+
 Use it with ``engine_name="warm"`` (registered as papermill's ``papermill.engine`` entry point
 ``warm``; :func:`hsp_eval.run.execute.run_notebook` also registers it, :func:`register_engine`)::
 
@@ -40,6 +56,11 @@ that list that fails to import an error instead of a slower kernel.
 
 Importing this module changes nothing: the exit and fork hooks that stop a process's fork
 servers are installed when it first uses one.
+
+**Beyond the documented APIs.** :data:`RELIES_ON` lists every private or undocumented name
+and behaviour of jupyter_client, papermill and Python this module depends on, with what it
+relies on; ``tests/test_warm.py`` checks each, so an upgrade that changes one fails a test
+rather than a batch.
 
 Examples
 --------
@@ -65,6 +86,7 @@ import logging
 import multiprocessing.util
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -93,7 +115,37 @@ PRELOAD = (
 STRICT_ENV = "HSP_EVAL_WARM_STRICT"
 #: seconds to wait for the fork server to import :data:`PRELOAD` and listen
 START_TIMEOUT = 180
+#: seconds a kernel asked to shut down has to end before it gets the interrupt jupyter_client sent first
+SHUTDOWN_GRACE = 1.0
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+#: the longest Unix socket path this module gives ZeroMQ (the system limit is 104-108 bytes)
+MAX_SOCKET_PATH = 100
+
+#: Private or undocumented names and behaviours this module relies on, each checked by a test in
+#: tests/test_warm.py. Dotted name -> what is relied on.
+RELIES_ON = {
+    "jupyter_client.manager.KernelManager.shutting_down":
+        "True from the start of shutdown_kernel(), which interrupts the kernel (SIGINT through the "
+        "provisioner's send_signal) before it sends the shutdown request, then calls the provisioner's "
+        "shutdown_requested(), then waits for the kernel, polling it before it first sleeps",
+    "jupyter_client.manager.KernelManager.provisioner":
+        "a provisioner set before start_kernel() is used, not replaced by the provisioner factory's "
+        "(jupyter_client keeps it so for restarts)",
+    "jupyter_client.provisioning.LocalProvisioner.process":
+        "LocalProvisioner uses its process only through poll(), wait(), send_signal(), kill(), terminate() "
+        "and the stdin/stdout/stderr attributes, and signals the process group pgid (ForkedKernel has just these)",
+    "papermill.engines.Engine.execute_notebook":
+        "copied by the warm engine's execute_notebook to give papermill a subclass of its "
+        "NotebookExecutionManager; a test holds the source it was copied from",
+    "papermill.engines.NotebookExecutionManager.save":
+        "the manager writes the notebook only through self.save(): at notebook_start(), cell_start(), "
+        "cell_complete(), autosave_cell() and notebook_complete()",
+    "atexit._run_exitfuncs":
+        "runs this process's atexit handlers (the kernel's own) in a forked kernel that then leaves by os._exit",
+    "multiprocessing.util.Finalize":
+        "a finalizer with an exit priority runs when a multiprocessing or concurrent.futures worker "
+        "exits (by os._exit, without atexit handlers)",
+}
 
 
 def fork_supported() -> bool:
@@ -198,7 +250,7 @@ def _run_kernel_child(request: dict, close: list, status_w: int) -> None:
             code = 0
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-        atexit._run_exitfuncs()
+        atexit._run_exitfuncs()  # the kernel's own handlers; os._exit below skips them (RELIES_ON)
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             try:
                 stream.flush()
@@ -619,8 +671,73 @@ def _fallback(reason: str) -> None:
         log.warning("warm engine: %s; starting standard kernels instead", reason)
 
 
-class WarmProvisioner(LocalProvisioner):
-    """A :class:`~jupyter_client.provisioning.LocalProvisioner` whose kernel is forked by this process's :class:`ForkServer`."""
+# --------------------------------------------------------------------------------------------
+# quiet kernels (every kernel hsp_eval starts) and the warm ones
+# --------------------------------------------------------------------------------------------
+
+def ipc_supported() -> bool:
+    """True where ZeroMQ can talk over Unix sockets (its ``ipc`` transport): not on Windows.
+
+    >>> isinstance(ipc_supported(), bool)
+    True
+    """
+    import zmq
+
+    return sys.platform != "win32" and hasattr(socket, "AF_UNIX") and zmq.has("ipc")
+
+
+class QuietProvisioner(LocalProvisioner):
+    """A :class:`~jupyter_client.provisioning.LocalProvisioner` for kernels that print nothing when all is well.
+
+    The kernel talks over Unix sockets in a private folder (made here, removed at cleanup) where
+    ZeroMQ has that transport, and the interrupt jupyter_client sends before every shutdown
+    request waits until the kernel has had :data:`SHUTDOWN_GRACE` seconds to end by itself
+    (see the module's notes).
+    """
+
+    _ipc_dir: str | None = None
+    _interrupt_held = False
+
+    async def pre_launch(self, **kwargs):
+        km = self.parent
+        self._interrupt_held = False
+        if km is not None and self._ipc_dir is None and km.transport == "tcp" and ipc_supported():
+            folder = tempfile.mkdtemp(prefix="hsp-kernel-")  # mode 0700: the sockets are this user's only
+            ip = os.path.join(folder, "k")
+            if len(ip) + 4 <= MAX_SOCKET_PATH:  # the sockets are "<ip>-<n>"
+                km.cache_ports = False
+                km.transport, km.ip = "ipc", ip
+                self._ipc_dir = folder
+            else:  # a temporary folder too deep for a socket path: TCP, as jupyter_client does by default
+                os.rmdir(folder)
+        return await super().pre_launch(**kwargs)
+
+    async def send_signal(self, signum: int) -> None:
+        if signum == signal.SIGINT and getattr(self.parent, "shutting_down", False) and self.has_process:
+            self._interrupt_held = True  # the shutdown's interrupt: sent by shutdown_requested if still needed
+            return
+        await super().send_signal(signum)
+
+    async def shutdown_requested(self, restart: bool = False) -> None:
+        """Give the kernel :data:`SHUTDOWN_GRACE` seconds to end, then send it the interrupt held back."""
+        await super().shutdown_requested(restart)
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+        while await self.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if self._interrupt_held:
+            self._interrupt_held = False
+            if await self.poll() is None:  # still busy (a cell that would not end): interrupt it as before
+                await super().send_signal(signal.SIGINT)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart)
+        if not restart and self._ipc_dir is not None:  # the kernel and the manager removed the sockets
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            self._ipc_dir = None
+
+
+class WarmProvisioner(QuietProvisioner):
+    """A :class:`QuietProvisioner` whose kernel is forked by this process's :class:`ForkServer`."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
         prefix = kernel_prefix(cmd)
@@ -647,19 +764,32 @@ class WarmProvisioner(LocalProvisioner):
         return await super().wait()
 
 
-class WarmKernelManager(AsyncKernelManager):
-    """An :class:`~jupyter_client.manager.AsyncKernelManager` that provisions with :class:`WarmProvisioner`."""
+class QuietKernelManager(AsyncKernelManager):
+    """An :class:`~jupyter_client.manager.AsyncKernelManager` whose kernels use :class:`QuietProvisioner`.
 
-    async def _async_pre_start_kernel(self, **kw):
-        if self.provisioner is None:
+    A kernel spec that names a provisioner of its own keeps it.
+    """
+
+    provisioner_class: type[LocalProvisioner] = QuietProvisioner
+
+    async def start_kernel(self, **kw):
+        metadata = getattr(self.kernel_spec, "metadata", None) or {}
+        if self.provisioner is None and "kernel_provisioner" not in metadata:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
-            self.provisioner = WarmProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
-        return await super()._async_pre_start_kernel(**kw)
+            self.provisioner = self.provisioner_class(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                      parent=self)
+        return await super().start_kernel(**kw)
 
-    async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
-        # a forked kernel ends within milliseconds of its shutdown reply: look every 10 ms, not 100 ms
-        return await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
 
+class WarmKernelManager(QuietKernelManager):
+    """A :class:`QuietKernelManager` whose kernels are forked (:class:`WarmProvisioner`)."""
+
+    provisioner_class = WarmProvisioner
+
+
+# --------------------------------------------------------------------------------------------
+# the papermill engine
+# --------------------------------------------------------------------------------------------
 
 class WarmEngine:
     """papermill's nbclient engine with kernels from :class:`WarmKernelManager` (``engine_name="warm"``).
@@ -697,35 +827,64 @@ def register_engine() -> None:
 
 @functools.cache
 def _nbclient_engine():
-    from papermill.engines import NBClientEngine
+    from papermill.engines import NBClientEngine, NotebookExecutionManager
+
+    class SavedNowAndThen(NotebookExecutionManager):
+        """papermill's execution manager, writing the running notebook only when :func:`_autosave_due`."""
+
+        running = False
+
+        def notebook_start(self, **kwargs):
+            super().notebook_start(**kwargs)
+            self.running = True
+
+        def notebook_complete(self, **kwargs):
+            self.running = False
+            super().notebook_complete(**kwargs)
+
+        def save(self, **kwargs):
+            if not self.running or _autosave_due(self):
+                super().save(**kwargs)
 
     class WarmNBClientEngine(NBClientEngine):
         @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            # papermill's Engine.execute_notebook, with its manager's subclass (RELIES_ON)
+            nb_man = SavedNowAndThen(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                                     autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+        @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
             kwargs.setdefault("kernel_manager_class", WarmKernelManager)
-            nb_man.save = functools.partial(_save_now_and_then, nb_man, nb_man.save)
-            try:
-                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-            finally:
-                del nb_man.save  # papermill's own save at the end (also after an error) writes it all
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
 
     return WarmNBClientEngine
 
 
-def _save_now_and_then(nb_man, save, **kwargs) -> None:
-    """Save the running notebook only if ``nb_man.autosave_cell_every`` seconds have passed (0: never).
+def _autosave_due(nb_man) -> bool:
+    """True once ``nb_man.autosave_cell_every`` seconds have passed since its last save (0: never).
 
     Examples
     --------
     >>> import datetime, types
-    >>> saved, now = [], datetime.datetime.now()
+    >>> now = datetime.datetime.now()
     >>> man = types.SimpleNamespace(autosave_cell_every=30, now=lambda: now, last_save_time=now)
-    >>> _save_now_and_then(man, lambda: saved.append("at the start of a cell"))
+    >>> _autosave_due(man)
+    False
     >>> man.last_save_time = now - datetime.timedelta(seconds=31)
-    >>> _save_now_and_then(man, lambda: saved.append("31 s after the last save"))
-    >>> saved
-    ['31 s after the last save']
+    >>> _autosave_due(man)
+    True
+    >>> man.autosave_cell_every = 0
+    >>> _autosave_due(man)
+    False
     """
     every = nb_man.autosave_cell_every
-    if every and (nb_man.now() - nb_man.last_save_time).total_seconds() >= every:
-        save(**kwargs)
+    return bool(every) and (nb_man.now() - nb_man.last_save_time).total_seconds() >= every
