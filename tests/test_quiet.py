@@ -1,9 +1,11 @@
-"""A report that runs well prints nothing (issue 19): hsp_eval's kernels talk over Unix sockets
-and are not interrupted on their way out."""
+"""A report that runs well prints nothing (issue 19): hsp_eval's kernels talk over Unix sockets,
+are not interrupted on their way out, and the batch says how far it is in a way that suits where
+its output goes. The whole batch's output is checked in tests/test_batch.py (``first_run``)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 import subprocess
 import sys
@@ -11,7 +13,7 @@ import time
 
 import pytest
 
-from hsp_eval.run import warm
+from hsp_eval.run import batch, warm
 
 # a stand-in for a kernel: it notes an interrupt in a file and ends after ``seconds`` (or on SIGTERM)
 PROCESS = """
@@ -96,3 +98,30 @@ def test_a_temporary_folder_too_deep_for_a_socket_path_keeps_tcp(tmp_path, monke
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     transport, ip = _transport(tmp_path, monkeypatch, deep)
     assert transport == "tcp" and ip == "127.0.0.1" and list(deep.iterdir()) == []
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere():
+    tty = _Terminal()
+    with batch.Progress(2, stream=tty) as p:
+        p.update("0113 school_evaluation", "ok")
+        p.update("0828 school_evaluation", "failed", "school_evaluation.ipynb failed: ValueError: injected\nmore")
+    said = tty.getvalue()
+    assert "2/2" in said and "0828 school_evaluation: school_evaluation.ipynb failed: ValueError: injected\n" in said
+
+    log, now = io.StringIO(), [0.0]
+    with batch.Progress(4, stream=log, clock=lambda: now[0]) as p:
+        for t in (10.0, 20.0, 40.0, 80.0):
+            now[0] = t
+            p.update(f"{t:.0f}", "ok")
+    # a line at the start and one when 30 s have passed; the end is the caller's summary
+    assert log.getvalue() == "reports: 4 to run\nreports: 3 of 4 done, 40 s\n"
+
+    quiet = _Terminal()
+    with batch.Progress(2, enabled=False, stream=quiet) as p:
+        p.update("0828 school_evaluation", "failed", "ValueError")
+    assert quiet.getvalue() == "" and p.failed == 1

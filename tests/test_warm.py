@@ -27,7 +27,7 @@ import nbformat
 import pytest
 from jupyter_client.provisioning import LocalProvisioner
 
-from hsp_eval.run import warm
+from hsp_eval.run import batch, warm
 from hsp_eval.run.execute import NotebookFailed, run_notebook
 
 pytestmark = pytest.mark.skipif(not warm.fork_supported(), reason="the warm engine needs fork")
@@ -332,10 +332,10 @@ def test_a_worker_whose_shared_server_died_starts_its_own(nbs):
 # --------------------------------------------------------------------------------------------
 # the warm engine's preload list, and importing it
 
-@pytest.mark.parametrize("name", warm.PRELOAD)
+@pytest.mark.parametrize("name", sorted(set(warm.PRELOAD) | set(batch.WORKER_PRELOAD)))
 def test_every_preloaded_module_imports(name):
-    # a fork server that cannot import a module only gets slower, so a module renamed or moved
-    # must fail here
+    # a fork server (or multiprocessing's) that cannot import a module only gets slower, so a
+    # module renamed or moved must fail here
     importlib.import_module(name)
 
 
