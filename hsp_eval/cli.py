@@ -221,10 +221,13 @@ def parse_schools(text: str):
     return ids
 
 
-def _print_batch(result, reports) -> int:
+def _print_batch(result, reports, seconds: float) -> int:
+    from hsp_eval.run.batch import format_duration
+
     counts = result.counts()
-    print(f"Reports: {counts['ok']} made, {counts['skipped']} unchanged (skipped), {counts['failed']} failed. "
-          f"Index: {result.index}; manifest: {Path(reports) / 'manifest.csv'}")
+    print(f"Reports: {counts['ok']} made, {counts['skipped']} unchanged (skipped), {counts['failed']} failed, "
+          f"in {format_duration(seconds)}.")
+    print(f"Open {result.index} for every report (manifest: {Path(reports) / 'manifest.csv'}).")
     if counts["failed"]:
         print("Failed:", file=sys.stderr)
         for r in result.failed.itertuples():
@@ -236,6 +239,7 @@ def _print_batch(result, reports) -> int:
 def _run_batch(args, schools, summary: bool, national: bool, workers: int, scheduler=None) -> int:
     from hsp_eval.run.batch import BatchError, run_batch
 
+    t0 = time.perf_counter()
     try:
         result = run_batch(args.data, args.params, args.out, schools=schools, years=args.years, workers=workers,
                            scheduler=scheduler, summary=summary, national=national, engine_name=args.engine,
@@ -244,7 +248,7 @@ def _run_batch(args, schools, summary: bool, national: bool, workers: int, sched
     except BatchError as e:
         print(f"hsp-eval: {e}", file=sys.stderr)
         return 1
-    return _print_batch(result, args.out)
+    return _print_batch(result, args.out, time.perf_counter() - t0)
 
 
 def _cmd_report(args) -> int:
@@ -351,7 +355,9 @@ def _add_run_options(sp, demo_defaults: bool):
     sp.add_argument("--notebooks", type=Path, default=None,
                     help="folder of the template notebooks (default: the project's notebooks/)")
     sp.add_argument("--force", action="store_true", help="recompute and rerun everything, changed or not")
-    sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sp.add_argument("--no-progress", action="store_true",
+                    help="say nothing while the reports run (by default: a progress bar on a terminal, "
+                         "a plain line now and then elsewhere, on standard error)")
     sp.add_argument("--key-file", type=Path, default=None, help=KEY_HELP)
 
 

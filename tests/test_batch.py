@@ -9,6 +9,7 @@ second run must skip what did not change.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -85,12 +86,13 @@ def copy_params(dest: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory, notebooks):
-    """One real batch through the command line: 4 schools + the national overview, 2 worker processes."""
+    """One real batch through the command line, as `make demo` runs it (2 worker processes, the warm
+    engine): 4 schools + the national overview."""
     base = tmp_path_factory.mktemp("run")
     params = copy_params(base / "params")
     reports = base / "reports"
     r = cli("batch", "--data", DEMO, "--params", params, "--out", reports, "--notebooks", notebooks,
-            "--schools", ",".join(SCHOOLS), "--workers", 2, "--no-summary", "--no-progress")
+            "--schools", ",".join(SCHOOLS), "--workers", 2, "--engine", "warm", "--no-summary")
     return {"base": base, "params": params, "reports": reports, "proc": r,
             "manifest": pd.read_csv(reports / "manifest.csv", dtype=str, keep_default_na=False)}
 
@@ -143,6 +145,20 @@ def test_a_failing_school_does_not_stop_the_others(first_run):
     # the command names the failed reports at the end
     assert f"{FAILING} school_evaluation: " in r.stderr and f"{BAD_PARAMS} school_evaluation: " in r.stderr
     assert "4 made, 0 unchanged (skipped), 2 failed" in r.stdout
+
+
+def test_a_run_says_how_far_it_is_and_no_more(first_run):
+    r = first_run["proc"]
+    # no kernel's warning or error for the reports that ran (issue 19: a newcomer reads ERROR as failure)
+    noisy = [line for line in (r.stdout + r.stderr).splitlines()
+             if re.search(r"\b(WARNING|ERROR)\b|\[IPKernelApp\]", line)]
+    assert noisy == []
+    # the progress as plain lines (standard error is not a terminal here), a failure when it happens...
+    assert "reports: 5 to run" in r.stderr
+    assert f"\n{FAILING} school_evaluation: school_evaluation.ipynb failed: ValueError: injected" in r.stderr
+    # ...and a summary: what was made, how long it took, where to look
+    assert re.search(r"^Reports: 4 made, 0 unchanged \(skipped\), 2 failed, in \d[\d a-z]*\.$", r.stdout, re.M)
+    assert f"Open {first_run['reports'].resolve() / 'index.html'} for every report" in r.stdout
 
 
 def test_manifest_records_provenance_of_every_report(first_run):

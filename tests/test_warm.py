@@ -1,13 +1,21 @@
 """The warm papermill engine: every notebook gets a fresh forked kernel, nothing passes between
 reports, failures are reported as with the standard engine, several workers at once, and no
-process is left behind. Real papermill runs, real kernels, real processes."""
+process is left behind. Real papermill runs, real kernels, real processes.
+
+At the end: the preload list imports, and each private or undocumented API the engine relies on
+(``warm.RELIES_ON``) is still there and behaves as relied on."""
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import importlib
+import inspect
 import json
 import multiprocessing
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -17,8 +25,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client.provisioning import LocalProvisioner
 
-from hsp_eval.run import warm
+from hsp_eval.run import batch, warm
 from hsp_eval.run.execute import NotebookFailed, run_notebook
 
 pytestmark = pytest.mark.skipif(not warm.fork_supported(), reason="the warm engine needs fork")
@@ -45,6 +54,7 @@ state = {
     "cwd": os.getcwd(), "env_leak": os.environ.get("HSP_LEAK"), "jpy": "JPY_PARENT_PID" in os.environ,
     "path_leak": "/leak" in sys.path, "argv0": os.path.basename(sys.argv[0]),
     "draws": [random.random(), float(numpy.random.random())],
+    "transport": __import__("ipykernel.kernelapp").kernelapp.IPKernelApp.instance().transport,
 }
 print(json.dumps(state))
 """
@@ -132,6 +142,8 @@ def test_each_report_gets_a_fresh_forked_kernel_and_nothing_passes_between_repor
             assert first[key] == standard[key] == after[key], key
     assert after["cwd"] == str(nbs["dir"]) and after["env_leak"] is None and not after["leakmod_imported"]
     assert after["module_attrs"] == [False, False, False] and after["max_rows"] == 60
+    # both engines' kernels talk over Unix sockets where there are some (no TCP warning, no port race)
+    assert first["transport"] == standard["transport"] == ("ipc" if warm.ipc_supported() else "tcp")
     # random state is not copied from the server into every report
     assert first["draws"][0] != after["draws"][0] and first["draws"][1] != after["draws"][1]
 
@@ -230,15 +242,19 @@ def test_no_process_left_after_a_run(nbs, tmp_path):
     probe = tmp_path / "probe_ok.ipynb"
     _notebook(probe, "import os\nopen(LEAK_DIR, 'w').write(f'{os.getpid()} {os.getppid()}')")
     pids = tmp_path / "pids"
-    subprocess.run([sys.executable, "-c", SCRIPT, str(probe), str(tmp_path / "o.ipynb"), str(pids)], check=True,
-                   timeout=300)
+    run = subprocess.run([sys.executable, "-c", SCRIPT, str(probe), str(tmp_path / "o.ipynb"), str(pids)], check=True,
+                         timeout=300, capture_output=True, text=True)
     kernel, server = map(int, pids.read_text().split())
     assert _wait_gone([kernel, server]) == []
+    # and the report that ran well printed nothing: no kernel warning, no error
+    assert run.stdout == "" and run.stderr == "", run.stderr
 
 
 def test_no_process_left_when_the_worker_is_killed_mid_report(nbs, tmp_path):
     pids = tmp_path / "pids"
-    worker = subprocess.Popen([sys.executable, "-c", SCRIPT, str(nbs["sleep"]), str(tmp_path / "o.ipynb"), str(pids)])
+    # what a killed worker cannot clean up (its kernel's socket folder) is left in tmp_path, not /tmp
+    worker = subprocess.Popen([sys.executable, "-c", SCRIPT, str(nbs["sleep"]), str(tmp_path / "o.ipynb"), str(pids)],
+                              env={**os.environ, "TMPDIR": str(tmp_path)})
     deadline = time.monotonic() + 240
     while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -311,3 +327,235 @@ def test_a_worker_whose_shared_server_died_starts_its_own(nbs):
                                         html=False, engine_name="warm").result()["ipynb"])
     assert first["ppid"] == server and second["ppid"] not in (server, os.getpid())
     assert _wait_gone([second["ppid"]]) == []  # the worker's own server ended with the worker
+
+
+# --------------------------------------------------------------------------------------------
+# the warm engine's preload list, and importing it
+
+@pytest.mark.parametrize("name", sorted(set(warm.PRELOAD) | set(batch.WORKER_PRELOAD)))
+def test_every_preloaded_module_imports(name):
+    # a fork server (or multiprocessing's) that cannot import a module only gets slower, so a
+    # module renamed or moved must fail here
+    importlib.import_module(name)
+
+
+def test_a_module_that_fails_to_preload_is_an_error_in_strict_mode(monkeypatch):
+    prefix = warm.kernel_prefix(warm_cmd())
+    monkeypatch.setenv(warm.STRICT_ENV, "1")
+    with pytest.raises(RuntimeError, match=r"not preloaded: hsp_eval\.no_such_module \(ModuleNotFoundError"):
+        warm.ForkServer(prefix, preload=("json", "hsp_eval.no_such_module"))
+    monkeypatch.setenv(warm.STRICT_ENV, "0")  # elsewhere the kernels import it themselves (slower, not wrong)
+    server = warm.ForkServer(prefix, preload=("json", "hsp_eval.no_such_module"))
+    assert server.alive()
+    server.close()
+
+
+IMPORT_ONLY = """
+import atexit, multiprocessing.util
+import jupyter_client.manager, jupyter_client.provisioning, hsp_eval.run  # what it imports
+before = (atexit._ncallbacks(), len(multiprocessing.util._finalizer_registry))
+from hsp_eval.run import warm
+after = (atexit._ncallbacks(), len(multiprocessing.util._finalizer_registry))
+print(before == after, warm._fork_hook, warm._exit_hooks_pid)
+"""
+
+
+def test_importing_the_module_installs_no_hooks():
+    out = subprocess.run([sys.executable, "-c", IMPORT_ONLY], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    assert out.split() == ["True", "False", "None"]
+
+
+def test_the_engine_is_registered_by_its_entry_point_and_on_request():
+    import papermill.engines
+
+    assert papermill.engines.papermill_engines.get_engine("warm").__name__ == "WarmEngine"
+    warm.register_engine()
+    assert papermill.engines.papermill_engines.get_engine("warm") is warm.WarmEngine
+
+
+# --------------------------------------------------------------------------------------------
+# what the module relies on beyond documented APIs (warm.RELIES_ON): each must still be there and
+# behave as relied on
+
+def _resolve(dotted: str):
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for name in parts[i:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(dotted)
+
+
+@pytest.mark.parametrize("name", sorted(warm.RELIES_ON))
+def test_every_name_relied_on_exists(name):
+    _resolve(name)
+
+
+class _Recorder(LocalProvisioner):
+    """A provisioner whose 'kernel' ends when asked to shut down, noting what the manager does."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.events, self.running, self.reaped = [], True, False
+
+    @property
+    def has_process(self):
+        return not self.reaped
+
+    async def poll(self):
+        self.events.append("poll")
+        return None if self.running else 0
+
+    async def wait(self):
+        self.events.append("wait")
+        self.reaped = True
+        return 0
+
+    async def send_signal(self, signum):
+        self.events.append(("signal", signum, self.parent.shutting_down))
+
+    async def kill(self, restart=False):
+        self.events.append("kill")
+
+    async def terminate(self, restart=False):
+        self.events.append("terminate")
+
+    async def shutdown_requested(self, restart=False):
+        self.events.append("shutdown_requested")
+        self.running = False
+
+    async def cleanup(self, restart=False):
+        self.events.append("cleanup")
+
+
+def _manager_with(tmp_path):
+    from jupyter_client.manager import AsyncKernelManager
+
+    km = AsyncKernelManager(kernel_name="python3", connection_file=str(tmp_path / "kernel.json"))
+    km.provisioner = _Recorder(kernel_id="k", kernel_spec=km.kernel_spec, parent=km)
+    return km
+
+
+def test_shutdown_interrupts_then_asks_then_polls_before_sleeping(tmp_path, monkeypatch):
+    km = _manager_with(tmp_path)
+    km.write_connection_file()
+    sleeps, real_sleep = [], asyncio.sleep
+
+    async def sleep(delay, *args, **kwargs):
+        if delay >= 0.05:  # jupyter_client polls a kernel that is still alive every 0.1 s
+            sleeps.append(delay)
+        return await real_sleep(delay, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    asyncio.run(km.shutdown_kernel())
+    events = km.provisioner.events
+    # the interrupt comes while shutting_down is set, before the request; a kernel that has ended
+    # by the time the provisioner returns is not waited for
+    assert events[:3] == [("signal", signal.SIGINT, True), "shutdown_requested", "poll"], events
+    assert "terminate" not in events and "kill" not in events and sleeps == []
+
+
+def test_a_provisioner_set_before_the_start_is_the_one_used(tmp_path):
+    km = _manager_with(tmp_path)
+    mine = km.provisioner
+    cmd, _ = asyncio.run(km.pre_start_kernel())
+    assert km.provisioner is mine and "ipykernel_launcher" in cmd
+    km.cleanup_connection_file()
+
+
+class _Watched(warm.ForkedKernel):
+    """A ForkedKernel noting which of its public attributes are used."""
+
+    def __getattribute__(self, name):
+        if not name.startswith("_"):
+            object.__getattribute__(self, "_used").add(name)
+        return object.__getattribute__(self, name)
+
+
+@pytest.mark.parametrize("method, sig", [("terminate", signal.SIGTERM), ("kill", signal.SIGKILL)])
+def test_local_provisioner_uses_no_more_of_its_process_than_forked_kernels_have(method, sig):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    ours, servers = socket.socketpair()
+    kernel = _Watched(ours, child.pid)
+    kernel._used = set()
+    prov = LocalProvisioner(kernel_id="k", kernel_spec=None, parent=None)
+    prov.process, prov.pid, prov.pgid = kernel, child.pid, child.pid
+    try:
+        assert asyncio.run(prov.poll()) is None
+        asyncio.run(getattr(prov, method)())
+        assert child.wait(30) == -sig  # the signal went to the kernel's process group
+        servers.sendall(json.dumps({"exit": -sig}).encode() + b"\n")  # as the fork server reports it
+        assert asyncio.run(prov.wait()) == -sig and prov.process is None
+    finally:
+        child.kill()
+        child.wait()
+        servers.close()
+    allowed = {"poll", "wait", "send_signal", "kill", "terminate", "stdin", "stdout", "stderr", "pid", "returncode"}
+    assert kernel._used <= allowed, kernel._used - allowed
+
+
+def _code(function) -> str:
+    """A function's code without its docstring and comments."""
+    node = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    if ast.get_docstring(node) is not None:
+        node.body = node.body[1:]
+    return ast.unparse(node)
+
+
+def test_the_warm_engine_runs_a_notebook_as_papermills_engine_does():
+    from papermill.engines import Engine
+
+    ours = _code(warm._nbclient_engine().execute_notebook).replace("SavedNowAndThen", "NotebookExecutionManager")
+    assert ours == _code(Engine.execute_notebook), "papermill changed Engine.execute_notebook: copy it again"
+
+
+def test_papermill_writes_the_running_notebook_only_through_save(tmp_path, monkeypatch):
+    import datetime
+
+    import papermill.engines
+
+    written, saved = [], []
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda nb, path: written.append(path))
+
+    class Saves(papermill.engines.NotebookExecutionManager):
+        def save(self, **kwargs):
+            saved.append(inspect.stack()[1].function)  # the method that saved
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    nb.metadata.papermill = {}
+    man = Saves(nb, output_path=str(tmp_path / "o.ipynb"), progress_bar=False, autosave_cell_every=1)
+    man.notebook_start()
+    man.cell_start(nb.cells[0], 0)
+    man.last_save_time -= datetime.timedelta(seconds=2)
+    man.autosave_cell()
+    man.cell_complete(nb.cells[0], 0)
+    man.notebook_complete()
+    assert saved == ["notebook_start", "cell_start", "autosave_cell", "cell_complete", "notebook_complete"]
+    assert written == []
+
+
+def test_atexit_handlers_run_on_request_before_os_exit():
+    code = "import atexit, os\natexit.register(print, 'ran')\natexit._run_exitfuncs()\nos._exit(0)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout == "ran\n"
+
+
+#: each name of warm.RELIES_ON -> the test of the behaviour relied on
+BEHAVIOUR_TESTS = {
+    "jupyter_client.manager.KernelManager.shutting_down": test_shutdown_interrupts_then_asks_then_polls_before_sleeping,
+    "jupyter_client.manager.KernelManager.provisioner": test_a_provisioner_set_before_the_start_is_the_one_used,
+    "jupyter_client.provisioning.LocalProvisioner.process":
+        test_local_provisioner_uses_no_more_of_its_process_than_forked_kernels_have,
+    "papermill.engines.Engine.execute_notebook": test_the_warm_engine_runs_a_notebook_as_papermills_engine_does,
+    "papermill.engines.NotebookExecutionManager.save": test_papermill_writes_the_running_notebook_only_through_save,
+    "atexit._run_exitfuncs": test_atexit_handlers_run_on_request_before_os_exit,
+    "multiprocessing.util.Finalize": test_a_pool_worker_stops_and_reaps_its_own_server,
+}
+
+
+def test_every_reliance_has_a_test_of_its_behaviour():
+    assert set(BEHAVIOUR_TESTS) == set(warm.RELIES_ON)

@@ -491,15 +491,113 @@ def run_task(task: Task) -> dict:
             "seconds": round(time.perf_counter() - t0, 2), "error": error, "run_at": provenance.now()}
 
 
-def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
+#: seconds between two progress lines when standard error is not a terminal
+PROGRESS_EVERY = 30.0
 
-    return tqdm(total=total, desc="reports", unit="report", disable=not enabled or total == 0, dynamic_ncols=True)
+
+def format_duration(seconds: float) -> str:
+    """A duration as people read it.
+
+    Examples
+    --------
+    >>> format_duration(4.2), format_duration(125), format_duration(3 * 3600 + 61)
+    ('4 s', '2 min 05 s', '3 h 01 min')
+    """
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+class Progress:
+    """How far a run of ``total`` reports is, on ``stream`` (standard error by default).
+
+    On a terminal, tqdm's bar. Anywhere else (a log file, CI, a pipe) a bar's redraws would be
+    kept as one long line, so there it is a plain line when the run starts and then at most
+    every :data:`PROGRESS_EVERY` seconds. A report that fails is named at once either way; why
+    it failed is in the manifest and in the list ``hsp-eval`` prints at the end.
+
+    Examples
+    --------
+    >>> import io
+    >>> out, now = io.StringIO(), [0.0]
+    >>> p = Progress(3, stream=out, clock=lambda: now[0])
+    >>> p.update("0113 school_evaluation", "ok"); now[0] = 31.0
+    >>> p.update("0828 school_evaluation", "failed", "school_evaluation.ipynb failed: ValueError: no data")
+    >>> p.close()
+    >>> print(out.getvalue(), end="")
+    reports: 3 to run
+    0828 school_evaluation: school_evaluation.ipynb failed: ValueError: no data
+    reports: 2 of 3 done (1 failed), 31 s
+    """
+
+    def __init__(self, total: int, enabled: bool = True, stream=None, clock=time.monotonic):
+        import sys
+
+        self.total, self.done, self.failed = total, 0, 0
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = enabled and total > 0
+        self._clock = clock
+        self._start = self._last = clock()
+        self._bar = None
+        if self.enabled and _is_terminal(self.stream):
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc="reports", unit="report", file=self.stream, dynamic_ncols=True)
+        elif self.enabled:
+            self._say(f"reports: {total} to run")
+
+    def update(self, name: str, status: str, error: str = "") -> None:
+        """One report ``name`` finished with ``status`` (``ok`` or ``failed``, with its ``error``)."""
+        self.done += 1
+        self.failed += status == "failed"
+        if not self.enabled:
+            return
+        if status == "failed":
+            self._say(f"{name}: {(error.splitlines() or ['failed'])[0][:200]}")
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"{name} {status}", refresh=False)
+            self._bar.update(1)
+        elif self._clock() - self._last >= PROGRESS_EVERY and self.done < self.total:
+            self._last = self._clock()
+            failed = f" ({self.failed} failed)" if self.failed else ""
+            self._say(f"reports: {self.done} of {self.total} done{failed}, "
+                      f"{format_duration(self._last - self._start)}")
+
+    def _say(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False
 
 
 def _crashed(task: Task, e: BaseException) -> dict:
     return {"school": task.school, "notebook": task.notebook, "status": "failed", "seconds": 0.0,
             "error": f"the worker running it stopped: {type(e).__name__}: {e}", "run_at": provenance.now()}
+
+
+#: modules multiprocessing's fork server imports before forking the pool's workers (a name that
+#: fails to import is skipped silently there, so tests/test_warm.py imports each)
+WORKER_PRELOAD = ("hsp_eval.run.batch", "hsp_eval.run.execute", "hsp_eval.run.warm")
 
 
 def _results_local(tasks: list[Task], workers: int):
@@ -510,7 +608,7 @@ def _results_local(tasks: list[Task], workers: int):
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if ctx.get_start_method() == "forkserver":  # workers start with papermill and hsp_eval imported once
-        ctx.set_forkserver_preload(["hsp_eval.run.batch", "hsp_eval.run.execute", "hsp_eval.run.warm"])
+        ctx.set_forkserver_preload(list(WORKER_PRELOAD))
     from hsp_eval.run import warm
 
     # with the warm engine, the workers fork their kernels from one server: its imports once a batch
@@ -548,12 +646,13 @@ def execute(tasks: list[Task], workers: int = 1, scheduler: str | None = None, p
 
     ``workers`` processes on this machine (1: in this process), or with ``scheduler`` (a
     ``dask.distributed`` address such as ``tcp://10.0.0.5:8786``) on that cluster's workers.
+    With ``progress``, says how far the run is on standard error (:class:`Progress`: a bar on a
+    terminal, plain lines elsewhere).
     """
     results = _results_dask(tasks, scheduler) if scheduler else _results_local(tasks, workers)
-    with _progress(len(tasks), progress) as bar:
+    with Progress(len(tasks), progress) as shown:
         for task, result in results:
-            bar.set_postfix_str(f"{task.school} {task.notebook} {result['status']}", refresh=False)
-            bar.update(1)
+            shown.update(f"{task.school} {task.notebook}", result["status"], result["error"])
             yield task, result
 
 
@@ -622,7 +721,7 @@ def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers:
     engine_name : papermill engine name passed to :func:`hsp_eval.run.execute.run_notebook`.
     notebooks_dir : folder of the template notebooks (default: the project's ``notebooks/``).
     force : recompute the tables and rerun every report, unchanged or not.
-    progress : show a progress bar.
+    progress : say how far the reports are (see :class:`Progress`), on standard error.
     log : where to say what was done (``None`` for silence).
     key_file : the publication key file (see :func:`prepare_data`).
 

@@ -112,7 +112,9 @@ def run_notebook(notebook, output, parameters: dict | None = None, *, html: bool
     html : also write the HTML page (code hidden).
     title : the HTML page's title.
     kernel_name, engine_name, timeout : passed to :func:`papermill.execute_notebook`
-        (``timeout`` is seconds per cell).
+        (``timeout`` is seconds per cell). papermill's standard engine (``engine_name`` None)
+        starts its kernel with :class:`hsp_eval.run.warm.QuietKernelManager`, as the ``warm``
+        engine does, so that a report that runs well prints nothing to the terminal.
     cwd : the folder the notebook runs in (default: the template's folder).
 
     Returns
@@ -128,11 +130,18 @@ def run_notebook(notebook, output, parameters: dict | None = None, *, html: bool
     import nbformat
     import papermill as pm
 
+    from hsp_eval.run import warm
+
     notebook, output = Path(notebook), Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.{os.getpid()}.running.ipynb")
     failed = output.with_name(output.stem + ".failed.ipynb")
-    kwargs = {"engine_name": engine_name} if engine_name else {}
+    if not engine_name:  # papermill's standard engine
+        kwargs = {"kernel_manager_class": warm.QuietKernelManager}
+    else:
+        kwargs = {"engine_name": engine_name}
+        if engine_name == "warm":  # where hsp_eval is not installed, papermill has no entry point for it
+            warm.register_engine()
     try:
         for attempt in range(1 + KERNEL_START_RETRIES):
             try:

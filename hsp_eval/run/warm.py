@@ -1,8 +1,8 @@
 """A papermill engine whose kernels are forked, fresh for every notebook, from a warm interpreter.
 
 Starting a kernel and importing pandas, numpy, matplotlib, seaborn, statsmodels and hsp_eval
-costs about 3 s of CPU per report; for a few seconds of real work per school that start-up is
-most of a batch. The ``warm`` engine pays it once per worker process:
+costs more CPU than many a report's own cells (docs/performance.md has the measurements). The
+``warm`` engine pays it once per worker process:
 
 1. On the first notebook, the worker starts a **fork server**: a separate interpreter (same
    executable and options as the kernel spec's) that imports :data:`PRELOAD` and waits on a
@@ -16,9 +16,8 @@ most of a batch. The ``warm`` engine pays it once per worker process:
    file. Nothing a notebook does can reach the server or the next notebook's kernel: each child
    is a copy of the server as it was after the imports, and exits when its notebook ends.
    The server's objects (the imported libraries) are frozen out of the garbage collector
-   (:func:`gc.freeze`) before each fork, so a kernel's full collections never walk them: in a
-   report that saves about 0.35 s of CPU (two full collections of some 220,000 objects), and
-   the kernel copies fewer of the server's memory pages (their collector headers stay untouched).
+   (:func:`gc.freeze`) before each fork, so a kernel's full collections never walk them and the
+   kernel copies fewer of the server's memory pages (their collector headers stay untouched).
 3. The child is a kernel like any other to jupyter_client/nbclient: interrupt, kill and
    exit status go through the provisioner (signals to the child's process group; the exit
    status comes back from the server, which reaps its children).
@@ -29,13 +28,39 @@ killed; a kernel whose server died exits (ipykernel's parent poller). Where ``os
 available (Windows) or not safe after these imports (macOS), or the kernel spec is not this
 interpreter's ``ipykernel_launcher``, the engine says so in a warning and starts standard kernels.
 
+**Quiet kernels.** Every kernel hsp_eval starts, forked or not (:func:`hsp_eval.run.execute.run_notebook`
+gives papermill's standard engine :class:`QuietKernelManager`), is managed so that a report that
+succeeds prints nothing to the terminal:
+
+- it talks over Unix sockets (ZeroMQ's IPC transport) in a private folder where that transport
+  exists, not over TCP on localhost: ipykernel warns about unencrypted TCP, and two kernels
+  started at once can no longer be handed the same free port;
+- it is not interrupted on its way out. jupyter_client's ``shutdown_kernel`` sends SIGINT
+  before its shutdown request; a kernel still finishing its last reply (papermill's final
+  ``kernel_info`` request) takes that as a ``KeyboardInterrupt`` and logs
+  ``ERROR | KeyboardInterrupt caught in kernel``. :class:`QuietProvisioner` holds that SIGINT
+  back and sends it only if the kernel has not ended :data:`SHUTDOWN_GRACE` seconds after the
+  shutdown request (a kernel still running a cell then gets it as before).
+
+What a kernel logs when something is really wrong (and every failed report) is still shown.
+
 Use it with ``engine_name="warm"`` (registered as papermill's ``papermill.engine`` entry point
-``warm``, and on import of this module)::
+``warm``; :func:`hsp_eval.run.execute.run_notebook` also registers it, :func:`register_engine`)::
 
     run_notebook("notebooks/school_evaluation.ipynb", out, {"school_id": "0113"}, engine_name="warm")
     papermill --engine warm in.ipynb out.ipynb
 
-Set ``HSP_EVAL_WARM_PRELOAD`` (comma-separated module names) to change what the server imports.
+Environment: ``HSP_EVAL_WARM_PRELOAD`` (comma-separated module names) changes what the server
+imports; ``HSP_EVAL_WARM_STRICT`` (:data:`STRICT_ENV`, set by the test suite) makes a module of
+that list that fails to import an error instead of a slower kernel.
+
+Importing this module changes nothing: the exit and fork hooks that stop a process's fork
+servers are installed when it first uses one.
+
+**Beyond the documented APIs.** :data:`RELIES_ON` lists every private or undocumented name
+and behaviour of jupyter_client, papermill and Python this module depends on, with what it
+relies on; ``tests/test_warm.py`` checks each, so an upgrade that changes one fails a test
+rather than a batch.
 
 Examples
 --------
@@ -61,6 +86,7 @@ import logging
 import multiprocessing.util
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -85,9 +111,41 @@ PRELOAD = (
     "hsp_eval.reports.school", "hsp_eval.reports.summary", "hsp_eval.reports.national", "hsp_eval.reports.funnel", "hsp_eval.reports.multilevel",
     "hsp_eval.reports.inquiry_impact",
 )
+#: environment variable: when set (and not "0"), a :data:`PRELOAD` module that fails to import stops the server
+STRICT_ENV = "HSP_EVAL_WARM_STRICT"
 #: seconds to wait for the fork server to import :data:`PRELOAD` and listen
 START_TIMEOUT = 180
+#: seconds a kernel asked to shut down has to end before it gets the interrupt jupyter_client sent first
+SHUTDOWN_GRACE = 1.0
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+#: the longest Unix socket path this module gives ZeroMQ (the system limit is 104-108 bytes)
+MAX_SOCKET_PATH = 100
+
+#: Private or undocumented names and behaviours this module relies on, each checked by a test in
+#: tests/test_warm.py. Dotted name -> what is relied on.
+RELIES_ON = {
+    "jupyter_client.manager.KernelManager.shutting_down":
+        "True from the start of shutdown_kernel(), which interrupts the kernel (SIGINT through the "
+        "provisioner's send_signal) before it sends the shutdown request, then calls the provisioner's "
+        "shutdown_requested(), then waits for the kernel, polling it before it first sleeps",
+    "jupyter_client.manager.KernelManager.provisioner":
+        "a provisioner set before start_kernel() is used, not replaced by the provisioner factory's "
+        "(jupyter_client keeps it so for restarts)",
+    "jupyter_client.provisioning.LocalProvisioner.process":
+        "LocalProvisioner uses its process only through poll(), wait(), send_signal(), kill(), terminate() "
+        "and the stdin/stdout/stderr attributes, and signals the process group pgid (ForkedKernel has just these)",
+    "papermill.engines.Engine.execute_notebook":
+        "copied by the warm engine's execute_notebook to give papermill a subclass of its "
+        "NotebookExecutionManager; a test holds the source it was copied from",
+    "papermill.engines.NotebookExecutionManager.save":
+        "the manager writes the notebook only through self.save(): at notebook_start(), cell_start(), "
+        "cell_complete(), autosave_cell() and notebook_complete()",
+    "atexit._run_exitfuncs":
+        "runs this process's atexit handlers (the kernel's own) in a forked kernel that then leaves by os._exit",
+    "multiprocessing.util.Finalize":
+        "a finalizer with an exit priority runs when a multiprocessing or concurrent.futures worker "
+        "exits (by os._exit, without atexit handlers)",
+}
 
 
 def fork_supported() -> bool:
@@ -97,6 +155,16 @@ def fork_supported() -> bool:
     True
     """
     return hasattr(os, "fork") and hasattr(socket, "AF_UNIX") and sys.platform != "darwin"
+
+
+def strict() -> bool:
+    """True when :data:`STRICT_ENV` is set: a :data:`PRELOAD` module that fails to import is an error.
+
+    >>> import os
+    >>> strict() == (os.environ.get(STRICT_ENV, "0") not in ("", "0"))
+    True
+    """
+    return os.environ.get(STRICT_ENV, "0") not in ("", "0")
 
 
 def kernel_prefix(cmd: list[str]) -> tuple[str, ...] | None:
@@ -182,7 +250,7 @@ def _run_kernel_child(request: dict, close: list, status_w: int) -> None:
             code = 0
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-        atexit._run_exitfuncs()
+        atexit._run_exitfuncs()  # the kernel's own handlers; os._exit below skips them (RELIES_ON)
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             try:
                 stream.flush()
@@ -379,6 +447,11 @@ class ForkServer:
     ----------
     prefix : the interpreter and its options, e.g. ``("/path/python", "-Xfrozen_modules=off")``.
     preload : modules to import before forking (default :data:`PRELOAD`, or ``HSP_EVAL_WARM_PRELOAD``).
+
+    Raises
+    ------
+    RuntimeError
+        When the server does not start, or (with :data:`STRICT_ENV` set) a preload module fails to import.
     """
 
     def __init__(self, prefix: tuple[str, ...], preload: tuple[str, ...] | None = None):
@@ -411,8 +484,12 @@ class ForkServer:
             self.close()
             raise RuntimeError(f"the warm kernel server did not start (exit code {self.process.returncode}): "
                                f"{text or 'no message; see its error output above'}")
-        if "not preloaded" in text:  # slower kernels (they import it themselves), not wrong ones
-            log.info("warm kernel server: %s", text.split("\n", 1)[1])
+        if "not preloaded" in text:  # slower kernels (they import it themselves), not wrong ones...
+            detail = text.split("\n", 1)[1]
+            if strict():  # ...except where a module renamed or gone must fail (the test suite)
+                self.close()
+                raise RuntimeError(f"warm kernel server: {detail} ({STRICT_ENV} is set)")
+            log.info("warm kernel server: %s", detail)
 
     @property
     def pid(self) -> int:
@@ -486,11 +563,32 @@ class SharedServer:
 
 _servers: dict[tuple[str, ...], ForkServer | SharedServer] = {}
 _lock = threading.Lock()
+_exit_hooks_pid: int | None = None  # the process that installed the exit hooks
+_fork_hook = False  # inherited by a forked child together with the hook itself
+
+
+def _install_hooks() -> None:
+    """Stop this process's fork servers when it exits; forget the parent's in a forked child.
+
+    Done on first use of a server rather than on import. Called before :data:`_lock` is first
+    taken, so a fork while another thread holds the lock always finds the fork hook installed.
+    """
+    global _exit_hooks_pid, _fork_hook
+    if not _fork_hook and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_forget_after_fork)
+        _fork_hook = True
+    if _exit_hooks_pid != os.getpid():
+        _exit_hooks_pid = os.getpid()
+        atexit.register(shutdown)
+        # multiprocessing's workers (the batch's pool, dask's) leave by os._exit without atexit
+        # handlers, but run these finalizers: the worker then stops and reaps its server itself
+        multiprocessing.util.Finalize(None, shutdown, exitpriority=10)
 
 
 def server_for(prefix: tuple[str, ...]) -> ForkServer | SharedServer:
     """This process's fork server for the interpreter ``prefix``: the shared one it was given
     (:func:`attach`), else its own (started on first use, restarted if it died)."""
+    _install_hooks()
     with _lock:
         server = _servers.get(prefix)
         if server is None or not server.alive() or server.owner != os.getpid():
@@ -536,6 +634,7 @@ def attach(path: str, prefix: tuple[str, ...], pid: int) -> None:
 
     A worker whose shared server has gone starts its own, as without it.
     """
+    _install_hooks()
     with _lock:
         _servers[tuple(prefix)] = SharedServer(path, tuple(prefix), pid)
 
@@ -562,13 +661,6 @@ def _forget_after_fork() -> None:
     _servers.clear()
 
 
-atexit.register(shutdown)
-# multiprocessing's workers (the batch's pool, dask's) leave by os._exit without atexit handlers,
-# but run these finalizers: the worker then stops and reaps its server itself
-multiprocessing.util.Finalize(None, shutdown, exitpriority=10)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)
-
 _warned: set[str] = set()
 
 
@@ -579,8 +671,73 @@ def _fallback(reason: str) -> None:
         log.warning("warm engine: %s; starting standard kernels instead", reason)
 
 
-class WarmProvisioner(LocalProvisioner):
-    """A :class:`~jupyter_client.provisioning.LocalProvisioner` whose kernel is forked by this process's :class:`ForkServer`."""
+# --------------------------------------------------------------------------------------------
+# quiet kernels (every kernel hsp_eval starts) and the warm ones
+# --------------------------------------------------------------------------------------------
+
+def ipc_supported() -> bool:
+    """True where ZeroMQ can talk over Unix sockets (its ``ipc`` transport): not on Windows.
+
+    >>> isinstance(ipc_supported(), bool)
+    True
+    """
+    import zmq
+
+    return sys.platform != "win32" and hasattr(socket, "AF_UNIX") and zmq.has("ipc")
+
+
+class QuietProvisioner(LocalProvisioner):
+    """A :class:`~jupyter_client.provisioning.LocalProvisioner` for kernels that print nothing when all is well.
+
+    The kernel talks over Unix sockets in a private folder (made here, removed at cleanup) where
+    ZeroMQ has that transport, and the interrupt jupyter_client sends before every shutdown
+    request waits until the kernel has had :data:`SHUTDOWN_GRACE` seconds to end by itself
+    (see the module's notes).
+    """
+
+    _ipc_dir: str | None = None
+    _interrupt_held = False
+
+    async def pre_launch(self, **kwargs):
+        km = self.parent
+        self._interrupt_held = False
+        if km is not None and self._ipc_dir is None and km.transport == "tcp" and ipc_supported():
+            folder = tempfile.mkdtemp(prefix="hsp-kernel-")  # mode 0700: the sockets are this user's only
+            ip = os.path.join(folder, "k")
+            if len(ip) + 4 <= MAX_SOCKET_PATH:  # the sockets are "<ip>-<n>"
+                km.cache_ports = False
+                km.transport, km.ip = "ipc", ip
+                self._ipc_dir = folder
+            else:  # a temporary folder too deep for a socket path: TCP, as jupyter_client does by default
+                os.rmdir(folder)
+        return await super().pre_launch(**kwargs)
+
+    async def send_signal(self, signum: int) -> None:
+        if signum == signal.SIGINT and getattr(self.parent, "shutting_down", False) and self.has_process:
+            self._interrupt_held = True  # the shutdown's interrupt: sent by shutdown_requested if still needed
+            return
+        await super().send_signal(signum)
+
+    async def shutdown_requested(self, restart: bool = False) -> None:
+        """Give the kernel :data:`SHUTDOWN_GRACE` seconds to end, then send it the interrupt held back."""
+        await super().shutdown_requested(restart)
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+        while await self.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if self._interrupt_held:
+            self._interrupt_held = False
+            if await self.poll() is None:  # still busy (a cell that would not end): interrupt it as before
+                await super().send_signal(signal.SIGINT)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart)
+        if not restart and self._ipc_dir is not None:  # the kernel and the manager removed the sockets
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            self._ipc_dir = None
+
+
+class WarmProvisioner(QuietProvisioner):
+    """A :class:`QuietProvisioner` whose kernel is forked by this process's :class:`ForkServer`."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
         prefix = kernel_prefix(cmd)
@@ -601,25 +758,38 @@ class WarmProvisioner(LocalProvisioner):
         return await super().launch_kernel(cmd, **kwargs)
 
     async def wait(self):
-        """Wait for the kernel to end (polling its server's report every 20 ms, not 100 ms)."""
+        """Wait for the kernel to end, polling its server's report more often than jupyter_client polls a process."""
         while isinstance(self.process, ForkedKernel) and await self.poll() is None:
             await asyncio.sleep(0.02)
         return await super().wait()
 
 
-class WarmKernelManager(AsyncKernelManager):
-    """An :class:`~jupyter_client.manager.AsyncKernelManager` that provisions with :class:`WarmProvisioner`."""
+class QuietKernelManager(AsyncKernelManager):
+    """An :class:`~jupyter_client.manager.AsyncKernelManager` whose kernels use :class:`QuietProvisioner`.
 
-    async def _async_pre_start_kernel(self, **kw):
-        if self.provisioner is None:
+    A kernel spec that names a provisioner of its own keeps it.
+    """
+
+    provisioner_class: type[LocalProvisioner] = QuietProvisioner
+
+    async def start_kernel(self, **kw):
+        metadata = getattr(self.kernel_spec, "metadata", None) or {}
+        if self.provisioner is None and "kernel_provisioner" not in metadata:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
-            self.provisioner = WarmProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
-        return await super()._async_pre_start_kernel(**kw)
+            self.provisioner = self.provisioner_class(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                      parent=self)
+        return await super().start_kernel(**kw)
 
-    async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
-        # a forked kernel ends within milliseconds of its shutdown reply: look every 10 ms, not 100 ms
-        return await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
 
+class WarmKernelManager(QuietKernelManager):
+    """A :class:`QuietKernelManager` whose kernels are forked (:class:`WarmProvisioner`)."""
+
+    provisioner_class = WarmProvisioner
+
+
+# --------------------------------------------------------------------------------------------
+# the papermill engine
+# --------------------------------------------------------------------------------------------
 
 class WarmEngine:
     """papermill's nbclient engine with kernels from :class:`WarmKernelManager` (``engine_name="warm"``).
@@ -629,10 +799,10 @@ class WarmEngine:
     notebook to a subclass of ``papermill.engines.NBClientEngine`` made on first use.
 
     papermill rewrites the whole output notebook when every cell starts and ends (two JSON
-    dumps of a growing notebook per cell, about 0.3 s of CPU in a report with 24 figures);
-    this engine writes it at the start, at most every ``autosave_cell_every`` seconds while
-    it runs (papermill's autosave period, 30 s), and at the end, which papermill does also
-    after an error or a dead kernel, so a failed report's notebook is complete up to the failure.
+    dumps of a growing notebook per cell); this engine writes it at the start, at most every
+    ``autosave_cell_every`` seconds while it runs (papermill's autosave period, 30 s), and at
+    the end, which papermill reaches also after an error or a dead kernel, so a failed report's
+    notebook is complete up to the failure.
     """
 
     @classmethod
@@ -648,42 +818,73 @@ class WarmEngine:
         return _nbclient_engine().nb_language(nb, language)
 
 
+def register_engine() -> None:
+    """Register :class:`WarmEngine` with papermill as ``warm`` (its entry point does so where hsp_eval is installed)."""
+    from papermill.engines import papermill_engines
+
+    papermill_engines.register("warm", WarmEngine)
+
+
 @functools.cache
 def _nbclient_engine():
-    from papermill.engines import NBClientEngine
+    from papermill.engines import NBClientEngine, NotebookExecutionManager
+
+    class SavedNowAndThen(NotebookExecutionManager):
+        """papermill's execution manager, writing the running notebook only when :func:`_autosave_due`."""
+
+        running = False
+
+        def notebook_start(self, **kwargs):
+            super().notebook_start(**kwargs)
+            self.running = True
+
+        def notebook_complete(self, **kwargs):
+            self.running = False
+            super().notebook_complete(**kwargs)
+
+        def save(self, **kwargs):
+            if not self.running or _autosave_due(self):
+                super().save(**kwargs)
 
     class WarmNBClientEngine(NBClientEngine):
         @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            # papermill's Engine.execute_notebook, with its manager's subclass (RELIES_ON)
+            nb_man = SavedNowAndThen(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                                     autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+        @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
             kwargs.setdefault("kernel_manager_class", WarmKernelManager)
-            nb_man.save = functools.partial(_save_now_and_then, nb_man, nb_man.save)
-            try:
-                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-            finally:
-                del nb_man.save  # papermill's own save at the end (also after an error) writes it all
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
 
     return WarmNBClientEngine
 
 
-def _save_now_and_then(nb_man, save, **kwargs) -> None:
-    """Save the running notebook only if ``nb_man.autosave_cell_every`` seconds have passed (0: never).
+def _autosave_due(nb_man) -> bool:
+    """True once ``nb_man.autosave_cell_every`` seconds have passed since its last save (0: never).
 
     Examples
     --------
     >>> import datetime, types
-    >>> saved, now = [], datetime.datetime.now()
+    >>> now = datetime.datetime.now()
     >>> man = types.SimpleNamespace(autosave_cell_every=30, now=lambda: now, last_save_time=now)
-    >>> _save_now_and_then(man, lambda: saved.append("at the start of a cell"))
+    >>> _autosave_due(man)
+    False
     >>> man.last_save_time = now - datetime.timedelta(seconds=31)
-    >>> _save_now_and_then(man, lambda: saved.append("31 s after the last save"))
-    >>> saved
-    ['31 s after the last save']
+    >>> _autosave_due(man)
+    True
+    >>> man.autosave_cell_every = 0
+    >>> _autosave_due(man)
+    False
     """
     every = nb_man.autosave_cell_every
-    if every and (nb_man.now() - nb_man.last_save_time).total_seconds() >= every:
-        save(**kwargs)
-
-
-_engines = getattr(sys.modules.get("papermill.engines"), "papermill_engines", None)
-if _engines is not None:  # papermill already imported (the entry point covers the other order)
-    _engines.register("warm", WarmEngine)
+    return bool(every) and (nb_man.now() - nb_man.last_save_time).total_seconds() >= every
