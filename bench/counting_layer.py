@@ -225,10 +225,10 @@ def _duckdb(threads: int | None):
 
 
 def _plain(df: pd.DataFrame, cols) -> pd.DataFrame:
-    """The columns DuckDB reads, with text keys as plain text (DuckDB reads pandas categoricals as ENUMs
-    whose types differ from table to table, which it will not join)."""
-    df = df[cols]
-    return df.astype({c: "str" for c in cols if isinstance(df[c].dtype, pd.CategoricalDtype)})
+    """The columns DuckDB reads, as the loader holds them: DuckDB reads a categorical as an ENUM and
+    joins ENUMs of different tables. (Spelling them out as text first was slower: on 250 schools the
+    voice step took 5.7-8.0 s that way, 1.6-3.0 s with the categoricals, and twice the memory.)"""
+    return df[cols]
 
 
 def reach_duckdb(ds, threads: int | None = None):
