@@ -1,9 +1,9 @@
 """Benchmark: the engine's packed-integer counting layer against plain pandas and DuckDB SQL.
 
-    .venv/bin/python bench/counting_layer.py DATA_DIR                  # both steps, 3 rounds
+    .venv/bin/python bench/counting_layer.py DATA_DIR                  # every step, 3 rounds
     .venv/bin/python bench/counting_layer.py DATA_DIR --steps voice --rounds 5
 
-Two steps of the indicator engine, each computed from the same loaded and validated tables
+Three steps of the indicator engine, each computed from the same loaded and validated tables
 (``hsp_eval.load_dataset``, not timed) in five ways, which must give the same numbers:
 
 - ``package``: the engine's own code (:mod:`hsp_eval.indicators.units`, ``aggregate``, the topic
@@ -28,6 +28,11 @@ x ``role:scale``: numerator, denominator, people (distinct respondents), people_
 with a favourable answer) and the key sums ``ck_numerator``, ``ck_denominator``, ``ck_people``.
 *setup* scores every answer (reverse-scored items, favourable or not: shared by every voice
 indicator), *count* groups and counts them.
+
+``self_review``: ``self_review_rating`` (a mean) by school x year x ``dimension:rater_group``, one
+group per rating: n, sum, sum of squares, people and the key sums. The simplest use of the layer
+(``Cells`` over a small table: 0.8 M ratings nationally), where a plain group-by is the whole job.
+No links are involved, so there is no ``package_nolinks`` way.
 
 Record keys are made by the package's hashing (:mod:`hsp_eval.data.keys`) in every way: they must
 stay byte-identical whatever counts them, since publication's rounding depends on them. DuckDB
@@ -55,7 +60,8 @@ import numpy as np
 import pandas as pd
 
 #: the tables each step reads (schools and enrolments are always loaded)
-TABLES = {"reach": ["activities", "attendance"], "voice": ["survey_items", "survey_respondents", "survey_responses"]}
+TABLES = {"reach": ["activities", "attendance"], "voice": ["survey_items", "survey_respondents", "survey_responses"],
+          "self_review": ["self_review"]}
 CELL = ["school_id", "year", "group_type", "group"]
 RESPONDENT = ["instrument", "year", "school_id", "respondent_id"]
 
@@ -349,12 +355,67 @@ def voice_duckdb(ds, threads: int | None = None):
 
 
 # ---------------------------------------------------------------------------------------------
+# self-review: self_review_rating (one group per row)
+
+RATING_COLS = ["denominator", "sum", "sumsq", "people", "ck_denominator", "ck_people"]
+
+
+def _rating_keys(r: pd.DataFrame) -> np.ndarray:
+    """Each rating's record key, as self_review.rating_cells makes it (which of its group's ratings it is)."""
+    from hsp_eval.data.keys import record_keys
+
+    cols = ["school_id", "year", "framework", "dimension", "rater_group"]
+    nth = r.groupby(cols, observed=True, sort=False).cumcount()
+    return record_keys(r[cols].assign(nth=nth.to_numpy()), cols + ["nth"], "rating")
+
+
+def rating_package(ds):
+    from hsp_eval.indicators.aggregate import moments
+    from hsp_eval.indicators.topics import self_review
+
+    r = ds["self_review"].reset_index(drop=True)
+    cells = self_review.rating_cells(r)  # the record keys, and a cell per (school, year, dimension:rater group)
+    yield "setup"
+    yield moments(cells, r["rating"].to_numpy(dtype="float64"))
+
+
+def rating_pandas(ds):
+    r = ds["self_review"].reset_index(drop=True)
+    r = r.assign(key=_rating_keys(r), group=r["dimension"].astype("str") + ":" + r["rater_group"].astype("str"))
+    yield "setup"
+    v = r["rating"].to_numpy(dtype="float64")
+    g = r.assign(v=v, vv=v * v).groupby(["school_id", "year", "group"], observed=True, sort=False).agg(
+        denominator=("v", "size"), sum=("v", "sum"), sumsq=("vv", "sum"), ck_denominator=("key", "sum"))
+    g = g.reset_index()
+    yield g.assign(group_type="dimension", people=g["denominator"], ck_people=g["ck_denominator"])
+
+
+RATING_SQL = """
+SELECT school_id, year, 'dimension' AS group_type, dimension || ':' || rater_group AS "group",
+       count(*)::DOUBLE AS denominator, sum(rating)::DOUBLE AS sum, sum(rating * rating)::DOUBLE AS sumsq,
+       count(*)::DOUBLE AS people, sum(key) AS ck_denominator, sum(key) AS ck_people
+FROM r GROUP BY ALL
+"""
+
+
+def rating_duckdb(ds, threads: int | None = None):
+    con = _duckdb(threads)
+    r = ds["self_review"].reset_index(drop=True)
+    con.register("r", _plain(r, ["school_id", "year", "dimension", "rater_group", "rating"]).assign(key=_rating_keys(r)))
+    yield "setup"
+    yield con.execute(RATING_SQL).df()
+    con.close()
+
+
+# ---------------------------------------------------------------------------------------------
 
 STEPS = {
     "reach": ({"package": reach_package, "package_nolinks": reach_package_nolinks, "pandas": reach_pandas,
                "duckdb_1t": lambda ds: reach_duckdb(ds, 1), "duckdb": reach_duckdb}, REACH_COLS),
     "voice": ({"package": voice_package, "package_nolinks": voice_package_nolinks, "pandas": voice_pandas,
                "duckdb_1t": lambda ds: voice_duckdb(ds, 1), "duckdb": voice_duckdb}, VOICE_COLS),
+    "self_review": ({"package": rating_package, "pandas": rating_pandas,  # no links: nothing to match
+                     "duckdb_1t": lambda ds: rating_duckdb(ds, 1), "duckdb": rating_duckdb}, RATING_COLS),
 }
 
 
@@ -377,7 +438,7 @@ def run_once(fn, ds) -> tuple[pd.DataFrame, float, float, float]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", help="a generated dataset folder (hsp-eval generate ... --format parquet)")
-    ap.add_argument("--steps", default="reach,voice")
+    ap.add_argument("--steps", default=",".join(STEPS))
     ap.add_argument("--ways", default=",".join(STEPS["reach"][0]))
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args(argv)
@@ -385,7 +446,6 @@ def main(argv=None) -> int:
     import hsp_eval
 
     steps = args.steps.split(",")
-    ways = args.ways.split(",")
     t = time.perf_counter()
     ds = hsp_eval.load_dataset(args.data, tables=[t for step in steps for t in TABLES[step]])
     print(f"{args.data}: loaded and validated in {time.perf_counter() - t:.1f} s (not timed below); "
@@ -394,6 +454,7 @@ def main(argv=None) -> int:
           f"pid {os.getpid()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     for step in steps:
         fns, cols = STEPS[step]
+        ways = [w for w in args.ways.split(",") if w in fns]
         times = {w: [] for w in ways}
         ref = None
         for w in ways:  # once each, checked against the package
