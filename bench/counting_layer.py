@@ -324,7 +324,8 @@ WITH a AS (
          CASE WHEN i."reverse" THEN i.response_min + i.response_max - r.response ELSE r.response END
            >= i.favourable_min AS fav,
          xor(w.rhash, i.ihash) AS h0
-  FROM responses r JOIN items i USING (instrument, item_id) JOIN who w USING (instrument, year, school_id, respondent_id)
+  FROM responses r JOIN items i USING (instrument, item_id)
+  JOIN who w USING (instrument, year, school_id, respondent_id)
   WHERE r.response IS NOT NULL AND i.scale IS NOT NULL),
 m1 AS (SELECT * EXCLUDE (h0), MUL1 AS h1 FROM a),
 m2 AS (SELECT * EXCLUDE (h1), MUL2 AS h2 FROM m1),
@@ -401,7 +402,8 @@ FROM r GROUP BY ALL
 def rating_duckdb(ds, threads: int | None = None):
     con = _duckdb(threads)
     r = ds["self_review"].reset_index(drop=True)
-    con.register("r", _plain(r, ["school_id", "year", "dimension", "rater_group", "rating"]).assign(key=_rating_keys(r)))
+    cols = ["school_id", "year", "dimension", "rater_group", "rating"]
+    con.register("r", _plain(r, cols).assign(key=_rating_keys(r)))
     yield "setup"
     yield con.execute(RATING_SQL).df()
     con.close()
