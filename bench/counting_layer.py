@@ -422,8 +422,14 @@ STEPS = {
 
 
 def run_once(fn, ds) -> tuple[pd.DataFrame, float, float, float]:
-    """One run of a way: its result, setup and count seconds, and its peak memory above the start (MB)."""
+    """One run of a way: its result, setup and count seconds, and its peak memory above the start (MB).
+
+    Memory the last run freed is given back first, so that this run's peak is not read above what
+    the previous one left in the allocator's free lists (which this run would reuse unseen)."""
+    from hsp_eval.data.memory import release_free_memory
+
     gc.collect()
+    release_free_memory()
     base = _status_mb("VmRSS")
     _reset_peak()
     t0 = time.perf_counter()
