@@ -45,6 +45,7 @@ Every way runs once to check that the results are equal (to the last bit, sorted
 machine's drift hits them alike. Printed per way and step: median and best seconds of setup,
 count and total, the total's ratio to ``package``, and the peak resident memory above what was
 held before the run (the high-water mark, reset before each run through /proc/self/clear_refs).
+Results and what they decide: docs/performance.md and docs/architecture.md ("The counting layer").
 """
 
 from __future__ import annotations
