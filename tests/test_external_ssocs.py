@@ -140,8 +140,9 @@ def test_provenance_hashes_the_raw_file():
 
 
 @pytest.mark.slow
+@pytest.mark.notebooks("external/ssocs_2019_20.ipynb")  # the notebook's run in tests/conftest.py's notebook_runs
 def test_notebook_runs_with_papermill(notebook_runs):
-    html = notebook_runs.template(DATASETS["ssocs-2019-20"].notebook_path).html.read_text(encoding="utf-8")
+    html = notebook_runs["external/ssocs_2019_20.ipynb"].html.read_text(encoding="utf-8")
     assert "54.1 to 59.9" in html          # C0190, 95% interval of the weighted share (t, 49 df)
     assert "sha256 pu_ssocs20.sav" in html
     assert "associations" in html

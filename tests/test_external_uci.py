@@ -130,8 +130,9 @@ def test_provenance_hashes_the_raw_files():
 
 
 @pytest.mark.slow
+@pytest.mark.notebooks("external/uci_student_performance.ipynb")  # the notebook's run in tests/conftest.py's notebook_runs
 def test_notebook_runs_with_papermill(notebook_runs):
-    html = notebook_runs.template(DATASETS["uci-student-performance"].notebook_path).html.read_text(encoding="utf-8")
+    html = notebook_runs["external/uci_student_performance.ipynb"].html.read_text(encoding="utf-8")
     assert "association, not proof of cause" in html
     assert "sha256 student-mat.csv" in html
     assert "0.45 to 1.63" in html

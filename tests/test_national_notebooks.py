@@ -2,9 +2,9 @@
 
 Each notebook is executed once a session by :func:`hsp_eval.run.execute.run_notebook` (the
 ``notebook_runs`` fixture of ``tests/conftest.py``: as a template, with no parameters, and with the
-parameters given there); the HTML must hold every section heading of the template and no student, family or respondent ID of
-the demo data, and the key values the notebook prints (its ``# CHECKED_OUTPUT`` cell) must
-equal the indicator table's.
+parameters given there); the HTML must hold every section heading of the template and no student,
+family or respondent ID of the demo data, and the key values the notebook prints (its
+``# CHECKED_OUTPUT`` cell) must equal the indicator table's.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ DEMO = ROOT / "data" / "demo"
 #: each view's run in tests/conftest.py's notebook_runs
 VIEWS = {"national": "national_overview.ipynb", "national_region": "national_overview Northland 2024-2025",
          "inquiry_all": "inquiry_impact.ipynb", "inquiry_school": "inquiry_impact 0113 reading"}
+
+pytestmark = pytest.mark.notebooks(*VIEWS.values())
 
 
 @pytest.fixture(scope="module")

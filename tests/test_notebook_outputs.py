@@ -27,6 +27,9 @@ NOTEBOOKS = ROOT / "notebooks"
 EXPECTED = Path(__file__).resolve().parent / "notebook_outputs"
 MARK = "# CHECKED_OUTPUT"
 ALL = sorted(p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+#: each notebook, with its run as a template in notebook_runs (tests/conftest.py) to start early
+RUNS = [pytest.param(p, marks=pytest.mark.notebooks(p.relative_to(NOTEBOOKS).as_posix()),
+                     id=p.relative_to(NOTEBOOKS).as_posix()) for p in ALL]
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +78,7 @@ def test_every_notebook_has_one_checked_cell_and_its_expected_output():
         assert _expected_path(path).exists(), f"{_expected_path(path)} is missing"
 
 
-@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(NOTEBOOKS)))
+@pytest.mark.parametrize("path", RUNS)
 def test_every_cell_runs(notebook_runs, path):
     nb = notebook_runs.template(path).nb   # raises NotebookFailed, naming the cell, when a cell raised
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
@@ -84,7 +87,7 @@ def test_every_cell_runs(notebook_runs, path):
     assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
 
 
-@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(NOTEBOOKS)))
+@pytest.mark.parametrize("path", RUNS)
 def test_checked_output_is_as_expected(notebook_runs, path):
     got = checked_outputs(notebook_runs.template(path).nb)
     expected_file = _expected_path(path)

@@ -37,7 +37,8 @@ SECTIONS = {
 }
 
 # the recorded values have their own mimetype, which the HTML deliberately does not render
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Your element with mimetype")]
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Your element with mimetype"),
+              pytest.mark.notebooks(*(run.format(name=name) for name in SECTIONS for run in RUNS.values()))]
 
 
 @pytest.fixture(scope="module")
