@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO := data/demo
 DEMO_ARGS := --schools 10 --years 2022-2025 --seed 20240601 --format csv
 
-.PHONY: demo test venv lock lab clean-venv demo-data
+.PHONY: demo test nbval venv lock lab clean-venv demo-data
 
 venv: $(STAMP)
 
@@ -32,6 +32,10 @@ demo: demo-data
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## For notebook authors: nbval runs every cell of every notebook on the demo (make test checks them too, once each).
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax notebooks
 
 ## Re-resolve every dependency from pyproject.toml and pin the exact versions in constraints.txt.
 lock:

@@ -1,5 +1,187 @@
+"""Fixtures shared by the whole suite: the slow end-to-end runs, each made once a session.
+
+- ``notebook_runs``: every notebook under ``notebooks/`` executed by real papermill
+  (:func:`hsp_eval.run.execute.run_notebook`) on the demo data, once a session, for the output
+  checks, the "every cell runs" checks and the notebook tests alike;
+- ``demo_batch``: one real batch of the project's notebooks on the demo, for the tests that only
+  read what a batch writes.
+
+The parameters of every run are here, in one place (:data:`PARAMETERISED_RUNS`). The runs the
+selected tests will read start in one background process when the session starts, in the order
+the tests will read them, so the rest of the suite goes on meanwhile: a test that asks for
+``notebook_runs`` (itself or through a fixture) names its runs with ``@pytest.mark.notebooks(key, ...)``,
+and the demo batch starts when a test asks for ``demo_batch``. A run no test named starts when it
+is first read.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
 import os
+import shutil
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
 
 # the warm engine's fork server fails, not slows down, when a module of its preload list does not
 # import (hsp_eval.run.warm.STRICT_ENV); worker processes and command-line runs inherit it
 os.environ.setdefault("HSP_EVAL_WARM_STRICT", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+# --- the runs ----------------------------------------------------------------------------------
+
+#: every notebook, run as a template: no parameters (the demo's defaults, as a reader opening it in
+#: JupyterLab or ``make nbval`` runs it); its key is its path under notebooks/ ("external/nhes_pfi_2019.ipynb")
+TEMPLATES = {p.relative_to(NOTEBOOKS).as_posix(): (p.relative_to(NOTEBOOKS).as_posix(), {})
+             for p in sorted(NOTEBOOKS.rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts}
+
+#: the runs with parameters the tests read besides the templates: key -> (notebook under notebooks/, parameters)
+PARAMETERISED_RUNS = {
+    "school_evaluation 0828": ("school_evaluation.ipynb", {"school_id": "0828"}),
+    "whanau_board_summary 0828": ("whanau_board_summary.ipynb", {"school_id": "0828"}),
+    "national_overview Northland 2024-2025": ("national_overview.ipynb",
+                                              {"region": "Northland", "years": [2024, 2025]}),
+    "inquiry_impact 0113 reading": ("inquiry_impact.ipynb", {"school_id": "0113", "measure": "reading"}),
+}
+
+RUNS = {**TEMPLATES, **PARAMETERISED_RUNS}
+#: the key of the demo batch among the background jobs
+DEMO_BATCH = "demo batch"
+
+
+@dataclass
+class ExecutedNotebook:
+    """One run of :data:`RUNS`: the executed notebook (``nb``, read once: do not change it), its
+    file and its HTML page (code hidden), as :func:`hsp_eval.run.execute.run_notebook` wrote them."""
+
+    key: str
+    ipynb: Path
+    html: Path
+    nb: nbformat.NotebookNode = field(repr=False)
+
+
+class SessionRuns:
+    """The session's slow runs, each started once, in one background process (started afresh, so
+    it sees the environment as it was when the session began, whatever a test changes later).
+
+    ``runs[key]`` is the run ``key`` of :data:`RUNS`; ``runs.demo_batch()`` the demo batch's reports folder.
+    A run whose notebook raised is not started again: each test that reads it fails with the error
+    (:class:`hsp_eval.run.execute.NotebookFailed`, with papermill's report naming the cell).
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._pool: ProcessPoolExecutor | None = None
+        self._jobs: dict[str, Future] = {}
+        self._done: dict[str, ExecutedNotebook | BaseException] = {}
+
+    def _submit(self, fn, *args, **kwargs) -> Future:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def start(self, key: str) -> None:
+        """Queue ``key`` (a key of :data:`RUNS`, or :data:`DEMO_BATCH`) unless it is queued already."""
+        if key in self._jobs:
+            return
+        from hsp_eval.run import batch, demo
+        from hsp_eval.run.execute import run_notebook
+
+        if key == DEMO_BATCH:
+            # its data step reuses the demo's tables (made from the same data and params), so it only runs
+            # the notebooks; the jobs run one after the other, in this order
+            reports = self.folder / "demo_batch"
+            self._submit(demo.paths)
+            self._submit(shutil.copytree, batch.data_paths(demo.OUT)["folder"], reports / "_data")
+            self._jobs[key] = self._submit(batch.run_batch, demo.DATA, demo.PARAMS, reports, schools=["0113"],
+                                           workers=2, progress=False, log=None)
+        else:
+            notebook, parameters = RUNS[key]
+            self._jobs[key] = self._submit(run_notebook, NOTEBOOKS / notebook, self._out(key), parameters,
+                                           title=key)
+
+    def _out(self, key: str) -> Path:
+        name = key.removesuffix(".ipynb").replace("/", "__").replace(" ", "_")
+        return self.folder / "notebooks" / f"{name}.ipynb"
+
+    def _result(self, key: str):
+        from hsp_eval.run.execute import NotebookFailed
+
+        if key not in self._done:
+            self.start(key)
+            try:
+                self._done[key] = self._jobs[key].result()
+            except Exception as e:  # noqa: BLE001 (kept, and raised to every test that reads the run)
+                self._done[key] = e
+        done = self._done[key]
+        if isinstance(done, NotebookFailed):  # (its failed_path does not cross from the background process)
+            failed = self._out(key).with_name(self._out(key).stem + ".failed.ipynb")
+            raise NotebookFailed(f"run {key!r}: {done} (executed up to the error: {failed})", failed) from done
+        if isinstance(done, BaseException):
+            raise RuntimeError(f"run {key!r} failed: {type(done).__name__}: {done}") from done
+        return done
+
+    def __getitem__(self, key: str) -> ExecutedNotebook:
+        out = self._result(key)
+        if isinstance(out, dict):
+            out = self._done[key] = ExecutedNotebook(key, out["ipynb"], out["html"],
+                                                     nbformat.read(out["ipynb"], as_version=4))
+        return out
+
+    def template(self, notebook) -> ExecutedNotebook:
+        """The run of ``notebook`` (its path) as a template, with no parameters."""
+        return self[Path(notebook).resolve().relative_to(NOTEBOOKS).as_posix()]
+
+    def demo_batch(self) -> Path:
+        res = self._result(DEMO_BATCH)
+        assert set(res.manifest["status"]) == {"ok"}, res.failed[["school", "notebook", "error"]].to_string()
+        return res.index.parent
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "notebooks(*keys): the runs of the notebook_runs fixture (keys of "
+                                       "tests/conftest.py's RUNS) the test reads; they start when the session does")
+
+
+@pytest.fixture(scope="session")
+def session_runs(tmp_path_factory, request):
+    """The :class:`SessionRuns`, with every run the selected tests will read queued."""
+    runs = SessionRuns(tmp_path_factory.mktemp("session_runs"))
+    for item in request.session.items:
+        for mark in item.iter_markers("notebooks") if "notebook_runs" in item.fixturenames else ():
+            for key in mark.args:
+                runs.start(key)
+        if "demo_batch" in item.fixturenames:
+            runs.start(DEMO_BATCH)
+    yield runs
+    runs.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_session_runs(session_runs):
+    """Starts the background runs as the first test starts."""
+
+
+@pytest.fixture(scope="session")
+def notebook_runs(session_runs) -> SessionRuns:
+    """Every run of :data:`RUNS`, each executed once: ``notebook_runs["school_evaluation 0828"].html``,
+    ``notebook_runs.template(path).nb``."""
+    return session_runs
+
+
+@pytest.fixture(scope="session")
+def demo_batch(session_runs) -> Path:
+    """The reports folder of one real batch (2 worker processes) of the project's notebooks on the
+    demo: school 0113's evaluation and whānau and Board summary, the national overview and the
+    inquiry impact, and the index page. Read it; do not change it."""
+    return session_runs.demo_batch()

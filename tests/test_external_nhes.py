@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from hsp_eval.external import DATASETS, nhes
-from hsp_eval.run.execute import run_external as run
 from hsp_eval.indicators.engine import COLUMNS
 
 DATA = DATASETS["nhes-pfi-2019"].data_dir
@@ -182,9 +181,9 @@ def test_flags_treat_valid_skip_as_not_asked():
 
 
 @pytest.mark.slow
-def test_notebook_runs_with_papermill(tmp_path):
-    out = run("nhes-pfi-2019", tmp_path)
-    html = out["html"].read_text(encoding="utf-8")
+@pytest.mark.notebooks("external/nhes_pfi_2019.ipynb")  # the notebook's run in tests/conftest.py's notebook_runs
+def test_notebook_runs_with_papermill(notebook_runs):
+    html = notebook_runs["external/nhes_pfi_2019.ipynb"].html.read_text(encoding="utf-8")
     assert "72.1 to 73.5" in html               # conference share, Wilson interval
     assert "no survey weights" in html or "without survey weights" in html
     assert "Associations, not causes" in html

@@ -12,7 +12,6 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from hsp_eval.external import DATASETS, nyc
-from hsp_eval.run.execute import run_external as run
 from hsp_eval.indicators.engine import COLUMNS
 from hsp_eval.indicators.registry import REGISTRY
 
@@ -229,8 +228,8 @@ def test_headline_table(s2011, s2019):
 
 
 @pytest.mark.slow
-def test_notebook_runs_with_papermill_and_shows_the_cut_off_row(tmp_path):
-    out = run("nyc-school-survey", tmp_path)
-    html = out["html"].read_text(encoding="utf-8")
+@pytest.mark.notebooks("external/nyc_school_survey.ipynb")  # the notebook's run in tests/conftest.py's notebook_runs
+def test_notebook_runs_with_papermill_and_shows_the_cut_off_row(notebook_runs):
+    html = notebook_runs["external/nyc_school_survey.ipynb"].html.read_text(encoding="utf-8")
     assert "cut off (truncated)" in html and "09X404" in html
     assert "sha256 2011/survey_all.TRUNCATED.txt" in html

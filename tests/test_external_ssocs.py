@@ -12,7 +12,6 @@ import pytest
 from scipy import stats as sps
 
 from hsp_eval.external import DATASETS, ssocs
-from hsp_eval.run.execute import run_external as run
 
 DATA = DATASETS["ssocs-2019-20"].data_dir
 REPS = [f"REPFWT{i}" for i in range(1, 51)]
@@ -141,9 +140,9 @@ def test_provenance_hashes_the_raw_file():
 
 
 @pytest.mark.slow
-def test_notebook_runs_with_papermill(tmp_path):
-    out = run("ssocs-2019-20", tmp_path)
-    html = out["html"].read_text(encoding="utf-8")
+@pytest.mark.notebooks("external/ssocs_2019_20.ipynb")  # the notebook's run in tests/conftest.py's notebook_runs
+def test_notebook_runs_with_papermill(notebook_runs):
+    html = notebook_runs["external/ssocs_2019_20.ipynb"].html.read_text(encoding="utf-8")
     assert "54.1 to 59.9" in html          # C0190, 95% interval of the weighted share (t, 49 df)
     assert "sha256 pu_ssocs20.sav" in html
     assert "associations" in html

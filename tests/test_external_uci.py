@@ -11,7 +11,6 @@ import pytest
 import statsmodels.formula.api as smf
 
 from hsp_eval.external import DATASETS, uci
-from hsp_eval.run.execute import run_external as run
 
 DATA = DATASETS["uci-student-performance"].data_dir
 
@@ -131,9 +130,9 @@ def test_provenance_hashes_the_raw_files():
 
 
 @pytest.mark.slow
-def test_notebook_runs_with_papermill(tmp_path):
-    out = run("uci-student-performance", tmp_path)
-    html = out["html"].read_text(encoding="utf-8")
+@pytest.mark.notebooks("external/uci_student_performance.ipynb")  # the notebook's run in tests/conftest.py's notebook_runs
+def test_notebook_runs_with_papermill(notebook_runs):
+    html = notebook_runs["external/uci_student_performance.ipynb"].html.read_text(encoding="utf-8")
     assert "association, not proof of cause" in html
     assert "sha256 student-mat.csv" in html
     assert "0.45 to 1.63" in html

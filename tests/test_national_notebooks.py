@@ -1,9 +1,10 @@
 """The national overview and the inquiry-impact notebooks, run for real on the demo with papermill.
 
-Each notebook is executed by :func:`hsp_eval.run.execute.run_notebook` into a temporary folder; the
-HTML must hold every section heading of the template and no student, family or respondent ID of
-the demo data, and the key values the notebook prints (its ``# CHECKED_OUTPUT`` cell) must
-equal the indicator table's.
+Each notebook is executed once a session by :func:`hsp_eval.run.execute.run_notebook` (the
+``notebook_runs`` fixture of ``tests/conftest.py``: as a template, with no parameters, and with the
+parameters given there); the HTML must hold every section heading of the template and no student,
+family or respondent ID of the demo data, and the key values the notebook prints (its
+``# CHECKED_OUTPUT`` cell) must equal the indicator table's.
 """
 
 from __future__ import annotations
@@ -20,21 +21,22 @@ from scipy import stats as sps
 
 from hsp_eval.run import demo
 from hsp_eval.indicators import engine as indicators, stats
-from hsp_eval.run.execute import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 DEMO = ROOT / "data" / "demo"
 
 
+#: each view's run in tests/conftest.py's notebook_runs
+VIEWS = {"national": "national_overview.ipynb", "national_region": "national_overview Northland 2024-2025",
+         "inquiry_all": "inquiry_impact.ipynb", "inquiry_school": "inquiry_impact 0113 reading"}
+
+pytestmark = pytest.mark.notebooks(*VIEWS.values())
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("national_reports")
-    jobs = {"national": ("national_overview.ipynb", {}),
-            "national_region": ("national_overview.ipynb", {"region": "Northland", "years": [2024, 2025]}),
-            "inquiry_all": ("inquiry_impact.ipynb", {}),
-            "inquiry_school": ("inquiry_impact.ipynb", {"school_id": "0113", "measure": "reading"})}
-    return {k: run_notebook(NOTEBOOKS / nb, out / f"{k}.ipynb", params, title=k) for k, (nb, params) in jobs.items()}
+def runs(notebook_runs):
+    return {k: {"ipynb": notebook_runs[key].ipynb, "html": notebook_runs[key].html} for k, key in VIEWS.items()}
 
 
 def _headings(notebook: Path) -> list[str]:

@@ -1,10 +1,11 @@
-"""The key outputs of every notebook, checked against expected outputs kept beside the tests.
+"""Every notebook runs, every cell without error, and its key outputs are as expected.
 
-Notebooks are committed as clean templates (no outputs). Each has one cell marked
-``# CHECKED_OUTPUT``; this test runs the notebook with papermill on the demo (or its public
-dataset), takes that cell's output, applies the substitutions of ``tests/output_sanitize.cfg``
-(dates, commits, addresses) and compares it with ``tests/notebook_outputs/<notebook>.json``.
-nbval (run by pytest on ``notebooks/``) separately checks that every cell runs.
+Notebooks are committed as clean templates (no outputs). Each is executed once a session with
+papermill on the demo (or its public dataset), with no parameters (the ``notebook_runs`` fixture of
+``tests/conftest.py``, shared with the notebook tests). Every code cell must run without raising
+(what ``make nbval``, nbval's ``--nbval-lax``, checks too). Each notebook has one cell marked
+``# CHECKED_OUTPUT``; its output, after the substitutions of ``tests/output_sanitize.cfg`` (dates,
+commits, addresses), must equal ``tests/notebook_outputs/<notebook>.json``.
 
 When a change is meant to alter a key output, rewrite the expected file with
 ``HSP_EVAL_WRITE_EXPECTED=1 .venv/bin/python -m pytest tests/test_notebook_outputs.py`` and review the diff.
@@ -21,13 +22,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from hsp_eval.run.execute import run_notebook
-
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 EXPECTED = Path(__file__).resolve().parent / "notebook_outputs"
 MARK = "# CHECKED_OUTPUT"
 ALL = sorted(p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+#: each notebook, with its run as a template in notebook_runs (tests/conftest.py) to start early
+RUNS = [pytest.param(p, marks=pytest.mark.notebooks(p.relative_to(NOTEBOOKS).as_posix()),
+                     id=p.relative_to(NOTEBOOKS).as_posix()) for p in ALL]
 
 pytestmark = pytest.mark.slow
 
@@ -76,10 +78,18 @@ def test_every_notebook_has_one_checked_cell_and_its_expected_output():
         assert _expected_path(path).exists(), f"{_expected_path(path)} is missing"
 
 
-@pytest.mark.parametrize("path", ALL, ids=lambda p: str(p.relative_to(NOTEBOOKS)))
-def test_checked_output_is_as_expected(path, tmp_path):
-    out = run_notebook(path, tmp_path / path.name, {}, html=False)
-    got = checked_outputs(nbformat.read(out["ipynb"], as_version=4))
+@pytest.mark.parametrize("path", RUNS)
+def test_every_cell_runs(notebook_runs, path):
+    nb = notebook_runs.template(path).nb   # raises NotebookFailed, naming the cell, when a cell raised
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert code and all(c.execution_count for c in code), f"{path.name}: cells not run"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
+
+
+@pytest.mark.parametrize("path", RUNS)
+def test_checked_output_is_as_expected(notebook_runs, path):
+    got = checked_outputs(notebook_runs.template(path).nb)
     expected_file = _expected_path(path)
     if os.environ.get("HSP_EVAL_WRITE_EXPECTED") == "1":
         expected_file.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

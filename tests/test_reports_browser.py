@@ -1,6 +1,7 @@
 """The HTML reports as a person sees them: opened in a real browser (headless Chromium).
 
-The batch writes a school's evaluation and the index page; Chromium loads them from disk, runs
+The session's demo batch (``demo_batch`` in ``tests/conftest.py``: school 0113's reports, the
+national ones and the index page) is read; Chromium loads its pages from disk, runs
 them as a reader's browser would, and gives back the rendered page (``--dump-dom``) and a
 screenshot. Needs Debian's ``chromium`` package (``.ci/run`` installs it); skipped without it.
 """
@@ -14,9 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from hsp_eval.run import batch
-
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -31,28 +29,20 @@ def browse(tmp_path: Path, page: Path, *extra: str) -> subprocess.CompletedProce
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    res = batch.run_batch(ROOT / "data" / "demo", ROOT / "params" / "demo", out, schools=["0113"], summary=True,
-                          national=False, progress=False, log=None)
-    assert set(res.manifest["status"]) == {"ok"}, res.failed[["notebook", "error"]].to_string()
-    return out
-
-
-def test_index_page_renders_and_every_link_opens(reports, tmp_path):
-    r = browse(tmp_path, reports / "index.html", "--dump-dom")
+def test_index_page_renders_and_every_link_opens(demo_batch, tmp_path):
+    r = browse(tmp_path, demo_batch / "index.html", "--dump-dom")
     assert r.returncode == 0, r.stderr[-2000:]
     dom = r.stdout
     assert "<h1>Home-school partnership reports</h1>" in dom
     links = re.findall(r'href="([^"]+\.html)"', dom)
-    assert sorted(links) == ["0113/school_evaluation.html", "0113/whanau_board_summary.html"]
+    assert sorted(links) == ["0113/school_evaluation.html", "0113/whanau_board_summary.html",
+                             "national/inquiry_impact.html", "national/national_overview.html"]
     for link in links:
-        assert (reports / link).is_file(), link
+        assert (demo_batch / link).is_file(), link
 
 
-def test_school_report_renders_its_sections_and_figures(reports, tmp_path):
-    r = browse(tmp_path, reports / "0113" / "school_evaluation.html", "--dump-dom")
+def test_school_report_renders_its_sections_and_figures(demo_batch, tmp_path):
+    r = browse(tmp_path, demo_batch / "0113" / "school_evaluation.html", "--dump-dom")
     assert r.returncode == 0, r.stderr[-2000:]
     dom = r.stdout
     for heading in ("Summary", "Who is and is not reached", "Provenance"):
@@ -62,9 +52,9 @@ def test_school_report_renders_its_sections_and_figures(reports, tmp_path):
     assert "Summary" in text and "Traceback" not in text and "Error" not in text   # no failed cell shown
 
 
-def test_screenshot_is_not_blank(reports, tmp_path):
+def test_screenshot_is_not_blank(demo_batch, tmp_path):
     shot = tmp_path / "board.png"
-    r = browse(tmp_path, reports / "0113" / "whanau_board_summary.html", f"--screenshot={shot}",
+    r = browse(tmp_path, demo_batch / "0113" / "whanau_board_summary.html", f"--screenshot={shot}",
                "--window-size=1200,1600")
     assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
     from matplotlib.image import imread

@@ -1,6 +1,8 @@
 """The school notebooks, run for real with papermill on the demo data, published as HTML.
 
-Each notebook runs for two demo schools (about 10 s a run). The HTML must carry every section,
+Each notebook runs for two demo schools: the demo's own (0113, the notebook run as a template,
+with no parameters) and 0828 (given as ``school_id``); the runs are the session's shared ones
+(``notebook_runs`` in ``tests/conftest.py``). The HTML must carry every section,
 no student, family or survey-respondent ID of the demo data and no other school's name; the
 values a notebook records (:func:`hsp_eval.reports.school.record_values`, an output the HTML
 does not show) must equal the indicator table's; and the Board summary shows no code and no suppressed cell.
@@ -13,7 +15,6 @@ import html
 import re
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
 
@@ -23,7 +24,9 @@ from hsp_eval.run.execute import run_notebook
 from hsp_eval.reports.school import VALUES_MIME, recorded_values
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHOOLS = ("0113", "0828")
+#: the run of tests/conftest.py's notebook_runs that shows each school (0113 is the templates' default school)
+RUNS = {"0113": "{name}.ipynb", "0828": "{name} 0828"}
+SCHOOLS = tuple(RUNS)
 SECTIONS = {
     "school_evaluation": ["Summary", "Who took part: reach, learning-focused reach and breadth",
                           "Who is and is not reached", "Learning-focused or school-focused?", "Communication",
@@ -34,19 +37,18 @@ SECTIONS = {
 }
 
 # the recorded values have their own mimetype, which the HTML deliberately does not render
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Your element with mimetype")]
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Your element with mimetype"),
+              pytest.mark.notebooks(*(run.format(name=name) for name in SECTIONS for run in RUNS.values()))]
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
+def reports(notebook_runs):
     """{(notebook, school): (html text, executed notebook)} for every notebook and school."""
-    out = tmp_path_factory.mktemp("reports")
     done = {}
     for name in SECTIONS:
         for sid in SCHOOLS:
-            paths = run_notebook(ROOT / "notebooks" / f"{name}.ipynb", out / sid / f"{name}.ipynb",
-                                 {"school_id": sid}, title=f"{name} {sid}")
-            done[(name, sid)] = (paths["html"].read_text(encoding="utf-8"), nbformat.read(paths["ipynb"], as_version=4))
+            run = notebook_runs[RUNS[sid].format(name=name)]
+            done[(name, sid)] = (run.html.read_text(encoding="utf-8"), run.nb)
     return done
 
 
@@ -130,10 +132,10 @@ def test_figures_are_svg_with_their_words_as_text(reports, name):
     assert "share of families, %" in words and "Families" in words
 
 
-def test_a_rerun_draws_the_same_figures_byte_for_byte(reports, tmp_path):
-    again = run_notebook(ROOT / "notebooks" / "school_evaluation.ipynb", tmp_path / "again.ipynb", {"school_id": "0113"},
-                         title="school_evaluation 0113")
-    assert figures(again["html"].read_text(encoding="utf-8")) == figures(reports[("school_evaluation", "0113")][0])
+def test_a_rerun_draws_the_same_figures_byte_for_byte(reports, demo_batch):
+    """The demo batch ran school 0113's evaluation again, in another kernel (with the batch's own paths)."""
+    again = (demo_batch / "0113" / "school_evaluation.html").read_text(encoding="utf-8")
+    assert figures(again) == figures(reports[("school_evaluation", "0113")][0])
 
 
 def test_school_evaluation_shows_suppressed_cells_as_suppressed(reports):
