@@ -3,7 +3,7 @@
 Every rule is in :data:`RULES`, one line each, grouped by the table it checks (in the contract's
 order). A rule is a small frozen dataclass; its :meth:`~Rule.check` returns its findings as
 :class:`~hsp_eval.data.problems.Problem` objects. :func:`~hsp_eval.data.load.load_dataset`
-runs the rules of each table it loads (in threads: they do not depend on one another) and lists
+runs the rules of each table it loads (in threads: no rule depends on another's findings) and lists
 their findings after the table's own cell problems, rule by rule in the order of :data:`RULES`.
 
 A rule sees the table through a :class:`CheckedTable`, which finds once, for every rule that

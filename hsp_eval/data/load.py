@@ -298,7 +298,9 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         checked = CheckedTable(name, typed, references, raw.path.name, raw.rows)
         rules = [rule for rule in RULES if rule.table == name and rule.applies(checked)]
         with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:
-            crosses = [p for found in pool.map(lambda rule: rule.check(checked), rules) for p in found]
+            crosses = [p for problems in pool.map(lambda rule: rule.check(checked), rules) for p in problems]
+        found = checked.links()  # kept: each row's row in the tables it refers to; the rest goes now
+        del checked
         report.problems += crosses
         if crosses:  # as cell problems too: they mark bad rows, and give quarantine reasons
             cells = pd.concat([cells, pd.DataFrame({
@@ -314,7 +316,7 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         good[bad_pos] = False
         kept = typed.rows(good) if bad_pos.size else typed
         accepted[name] = _narrow(kept.frame, name)
-        for ref, pos in checked.links().items():  # rows of the accepted table in the accepted referenced table
+        for ref, pos in found.items():  # rows of the accepted table in the accepted referenced table
             if ref in references and references[ref].frame is accepted.get(ref):
                 links[name, ref] = (accepted[name], accepted[ref], pos[good].astype(np.int32))
         if name in _REFERENCED:
