@@ -111,9 +111,10 @@ def inquiry_tables(dataset, years=None, key: bytes | None = None, min_n: int = 5
         return {"inquiry_compared": pd.DataFrame(columns=cols), "inquiry_model": pd.DataFrame(columns=mcols)}
     measures = [ALL_MEASURES] + sorted(dataset["progress"]["measure"].astype("str").unique())
     compared, models = [], []
+    every = inquiry_impact.student_progress(dataset, "all", years)  # one row per student and measure
     for m in measures:
         measure = None if m == ALL_MEASURES else m
-        progress = inquiry_impact.student_progress(dataset, "all", years, measure)
+        progress = every if measure is None else every[every["measure"] == m].reset_index(drop=True)
         if progress.empty:
             continue
         compared.append(inquiry_impact.compared_rows(progress, key=key, min_n=min_n).assign(measure=m))

@@ -207,10 +207,14 @@ def _write_prepared(ds, indicators_path: Path, years, key: bytes) -> None:
     tables = {"schools": prepared.schools_table(ds["schools"]), "items": prepared.items_table(ds),
               **prepared.inquiry_tables(ds, years=years, key=key, min_n=DATA_MIN_N)}
     for name, table in tables.items():
-        path = prepared_path(indicators_path, name)
-        tmp = path.with_name(path.name + ".tmp")
-        table.to_parquet(tmp, index=False, compression="zstd")
-        tmp.replace(path)
+        _write_parquet_atomic(table, prepared_path(indicators_path, name))
+
+
+def _write_parquet_atomic(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` to ``path`` through a temporary file, so a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    table.to_parquet(tmp, index=False, compression="zstd")
+    tmp.replace(path)
 
 
 def _data_stamp(data_dir: Path, years) -> str:
@@ -288,9 +292,7 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
                 fp, data_dir, read_at, min_n=DATA_MIN_N, publication=publication, ethnicity="both",
                 years=None if years is None else f"{min(years)}-{max(years)}"))
         # the disclosure log: every cell of both tables, shown or withheld, and why (no counts in it)
-        tmp = p["log"].with_name(p["log"].name + ".tmp")
-        pd.concat(logs, ignore_index=True).to_parquet(tmp, index=False, compression="zstd")
-        tmp.replace(p["log"])
+        _write_parquet_atomic(pd.concat(logs, ignore_index=True), p["log"])
         _write_prepared(ds, p["indicators"], years, key)
         files.rebuilt += ["indicators", "publication"]
         log(f"Data: {data_dir} read and validated; indicator tables written to {p['folder']} "
