@@ -31,7 +31,7 @@ demo: demo-data
 	@echo "Open reports/index.html ($(CURDIR)/reports/index.html) for every report."
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4
 
 ## For notebook authors: nbval runs every cell of every notebook on the demo (make test checks them too, once each).
 nbval: $(STAMP)

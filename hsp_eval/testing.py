@@ -39,3 +39,43 @@ def one_row(table: pd.DataFrame, indicator: str, group_type: str = "all", group:
     r = select(table, indicator, group_type, group, area_id, year, level)
     assert len(r) == 1, f"{indicator} {group_type}={group} {area_id} {year} {level}: {len(r)} rows"
     return r.iloc[0]
+
+
+def kept_result(path, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, its result (or the exception it raised) also pickled to ``path``.
+
+    For work made once and read by several processes (the test suite's notebook runs, read by every
+    pytest-xdist worker): :func:`read_kept` gives the result back. The file is written atomically,
+    so a reader that finds it finds it whole.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sum.pickle"
+    >>> kept_result(p, sum, [1, 2]), read_kept(p)
+    (3, 3)
+    """
+    import os
+    import pickle
+
+    path = Path(path)
+    try:
+        value, kept = fn(*args, **kwargs), None
+    except Exception as e:  # noqa: BLE001 (kept for the readers, then raised here too)
+        value, kept = None, e
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    part.write_bytes(pickle.dumps((value, kept)))
+    os.replace(part, path)
+    if kept is not None:
+        raise kept
+    return value
+
+
+def read_kept(path):
+    """The result :func:`kept_result` pickled to ``path`` (raising the exception it kept, if any)."""
+    import pickle
+
+    value, kept = pickle.loads(Path(path).read_bytes())
+    if kept is not None:
+        raise kept
+    return value

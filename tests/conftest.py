@@ -8,10 +8,11 @@
 
 The parameters of every run are here, in one place (:data:`PARAMETERISED_RUNS`). The runs the
 selected tests will read start in one background process when the session starts, in the order
-the tests will read them, so the rest of the suite goes on meanwhile: a test that asks for
-``notebook_runs`` (itself or through a fixture) names its runs with ``@pytest.mark.notebooks(key, ...)``,
-and the demo batch starts when a test asks for ``demo_batch``. A run no test named starts when it
-is first read.
+the tests will read them, and the tests that read them run last, so the rest of the suite goes on
+meanwhile (under pytest-xdist one worker makes them for all: :class:`SessionRuns`). A test that asks
+for ``notebook_runs`` (itself or through a fixture) names its runs with
+``@pytest.mark.notebooks(key, ...)``, and the demo batch starts when a test asks for ``demo_batch``.
+A run no test named starts when it is first read.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,48 +69,87 @@ class ExecutedNotebook:
 
 
 class SessionRuns:
-    """The session's slow runs, each started once, in one background process (started afresh, so
-    it sees the environment as it was when the session began, whatever a test changes later).
+    """The session's slow runs, each made once, in one background process (started afresh, so it
+    sees the environment as it was when the session began, whatever a test changes later).
 
     ``runs[key]`` is the run ``key`` of :data:`RUNS`; ``runs.demo_batch()`` the demo batch's reports folder.
     A run whose notebook raised is not started again: each test that reads it fails with the error
     (:class:`hsp_eval.run.execute.NotebookFailed`, with papermill's report naming the cell).
+
+    Under pytest-xdist (``make test`` runs the suite in several worker processes) the runs the
+    session's tests name are made once, by the first worker (the *owner*), into a folder every
+    worker sees; each run's result is kept there in a file (:func:`hsp_eval.testing.kept_result`)
+    and another worker reading a run waits for that file. A run no test named is made by the worker
+    that first reads it, in its own folder.
     """
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, shared: Path, local: Path, owner: bool = True):
+        self.shared, self.local, self.owner = shared, local, owner
+        self.named: set[str] = set()  #: the runs the session's tests name (the owner makes them)
         self._pool: ProcessPoolExecutor | None = None
         self._jobs: dict[str, Future] = {}
         self._done: dict[str, ExecutedNotebook | BaseException] = {}
+        if owner:
+            shared.mkdir(parents=True, exist_ok=True)
+            (shared / "owner.pid").write_text(str(os.getpid()))
 
     def _submit(self, fn, *args, **kwargs) -> Future:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         return self._pool.submit(fn, *args, **kwargs)
 
+    def name(self, keys) -> None:
+        """The runs the session's tests name: the owner starts them now, in this order."""
+        self.named.update(keys)
+        if self.owner:
+            for key in keys:
+                self.start(key)
+
     def start(self, key: str) -> None:
-        """Queue ``key`` (a key of :data:`RUNS`, or :data:`DEMO_BATCH`) unless it is queued already."""
-        if key in self._jobs:
+        """Queue ``key`` (a key of :data:`RUNS`, or :data:`DEMO_BATCH`) unless it is queued already
+        (or, in another worker than the owner, unless the owner makes it)."""
+        if key in self._jobs or (key in self.named and not self.owner):
             return
         from hsp_eval.run import batch, demo
         from hsp_eval.run.execute import run_notebook
+        from hsp_eval.testing import kept_result
 
+        kept = self._kept(key)
         if key == DEMO_BATCH:
             # its data step reuses the demo's tables (made from the same data and params), so it only runs
             # the notebooks; the jobs run one after the other, in this order
-            reports = self.folder / "demo_batch"
+            reports = self._folder(key) / "demo_batch"
             self._submit(demo.paths)
             self._submit(shutil.copytree, batch.data_paths(demo.OUT)["folder"], reports / "_data")
-            self._jobs[key] = self._submit(batch.run_batch, demo.DATA, demo.PARAMS, reports, schools=["0113"],
-                                           workers=2, progress=False, log=None)
+            self._jobs[key] = self._submit(kept_result, kept, batch.run_batch, demo.DATA, demo.PARAMS, reports,
+                                           schools=["0113"], workers=2, progress=False, log=None)
         else:
             notebook, parameters = RUNS[key]
-            self._jobs[key] = self._submit(run_notebook, NOTEBOOKS / notebook, self._out(key), parameters,
-                                           title=key)
+            self._jobs[key] = self._submit(kept_result, kept, run_notebook, NOTEBOOKS / notebook, self._out(key),
+                                           parameters, title=key)
+
+    def _folder(self, key: str) -> Path:
+        return self.shared if key in self.named else self.local
+
+    def _slug(self, key: str) -> str:
+        return key.removesuffix(".ipynb").replace("/", "__").replace(" ", "_")
 
     def _out(self, key: str) -> Path:
-        name = key.removesuffix(".ipynb").replace("/", "__").replace(" ", "_")
-        return self.folder / "notebooks" / f"{name}.ipynb"
+        return self._folder(key) / "notebooks" / f"{self._slug(key)}.ipynb"
+
+    def _kept(self, key: str) -> Path:
+        return self._folder(key) / "results" / f"{self._slug(key)}.pickle"
+
+    def _wait_for_owner(self, key: str):
+        """The result of run ``key``, made by the owner worker: waits for its file."""
+        from hsp_eval.testing import read_kept
+
+        kept, pid = self._kept(key), self.shared / "owner.pid"
+        while not kept.exists():
+            if pid.exists() and not _alive(int(pid.read_text())):
+                raise RuntimeError(f"run {key!r}: the worker making the session's runs stopped before it")
+            time.sleep(0.5)
+        return read_kept(kept)
 
     def _result(self, key: str):
         from hsp_eval.run.execute import NotebookFailed
@@ -116,7 +157,7 @@ class SessionRuns:
         if key not in self._done:
             self.start(key)
             try:
-                self._done[key] = self._jobs[key].result()
+                self._done[key] = self._jobs[key].result() if key in self._jobs else self._wait_for_owner(key)
             except Exception as e:  # noqa: BLE001 (kept, and raised to every test that reads the run)
                 self._done[key] = e
         done = self._done[key]
@@ -148,21 +189,49 @@ class SessionRuns:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "notebooks(*keys): the runs of the notebook_runs fixture (keys of "
                                        "tests/conftest.py's RUNS) the test reads; they start when the session does")
 
 
+def _reads_runs(item) -> bool:
+    return "session_runs" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Puts the tests that read the session's runs last, so that the runs are made while the
+    other tests run (the order is the same in every xdist worker, as xdist requires)."""
+    items[:] = [item for item in items if not _reads_runs(item)] + [item for item in items if _reads_runs(item)]
+
+
+def _named_runs(items) -> list[str]:
+    """The runs the tests ``items`` name, in the order they will read them."""
+    keys = []
+    for item in items:
+        for mark in item.iter_markers("notebooks") if "notebook_runs" in item.fixturenames else ():
+            keys += mark.args
+        if "demo_batch" in item.fixturenames:
+            keys.append(DEMO_BATCH)
+    return list(dict.fromkeys(keys))
+
+
 @pytest.fixture(scope="session")
 def session_runs(tmp_path_factory, request):
-    """The :class:`SessionRuns`, with every run the selected tests will read queued."""
-    runs = SessionRuns(tmp_path_factory.mktemp("session_runs"))
-    for item in request.session.items:
-        for mark in item.iter_markers("notebooks") if "notebook_runs" in item.fixturenames else ():
-            for key in mark.args:
-                runs.start(key)
-        if "demo_batch" in item.fixturenames:
-            runs.start(DEMO_BATCH)
+    """The :class:`SessionRuns`, the runs the selected tests name made (by the owner worker) from
+    the first test on. Without xdist, this process is the owner; under xdist, worker ``gw0``."""
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "master")
+    base = tmp_path_factory.getbasetemp()
+    shared = base / "session_runs" if worker_id == "master" else base.parent / "session_runs"
+    runs = SessionRuns(shared, tmp_path_factory.mktemp("own_runs"), owner=worker_id in ("master", "gw0"))
+    runs.name(_named_runs(request.session.items))
     yield runs
     runs.close()
 
