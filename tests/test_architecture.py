@@ -111,7 +111,7 @@ def test_reports_read_only_prepared_tables(notebook):
 
 def test_report_modules_do_not_read_the_data_folder():
     readers = {"hsp_eval.data.load", "hsp_eval.data.read", "hsp_eval.data.parse", "hsp_eval.data.schemas",
-               "hsp_eval.data.templates"}
+               "hsp_eval.data.templates", "hsp_eval.data.sniff", "hsp_eval.data.dates"}
     wrong = [f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}" for module, path in _modules()
              if module.startswith("hsp_eval.reports") for name, line in _imports(module, path) if name in readers]
     assert not wrong, "report modules must read prepared tables, not the data folder:\n" + "\n".join(wrong)

@@ -122,6 +122,10 @@ def test_catalogue_is_complete_and_consistent():
             assert p["reason_contains"], (name, p)
         if exp.get("good"):
             assert not exp["problems"] and exp["loaded"], name
+        for n in exp.get("notices", []):
+            assert set(n) == {"file", "contains"} and n["contains"], (name, n)
+        if "clean_twin" in exp:
+            assert exp.get("good") and expected_of(exp["clean_twin"]).get("good"), name
 
 
 # ---------------------------------------------------------------------------------------
@@ -223,6 +227,17 @@ def test_messages_are_plain_words(name, tmp_path):
         assert re.search(r"[a-z]{3,}", text) or text in (p.value for p in err.report.problems), text
 
 
+def assert_notices(got: list[str], expected: list[dict]) -> None:
+    """Exactly the expected notices: each about its file (the notice starts with the file's name)
+    and holding its fragment, each once (a repair is reported once per file)."""
+    unmatched = list(got)
+    for exp in expected:
+        hit = next((n for n in unmatched if n.startswith(exp["file"]) and exp["contains"] in n), None)
+        assert hit is not None, f"expected notice not given: {exp}\nthe loader gave:\n" + "\n".join(got)
+        unmatched.remove(hit)
+    assert not unmatched, "notices not expected:\n" + "\n".join(unmatched)
+
+
 # ---------------------------------------------------------------------------------------
 # good edge cases
 
@@ -249,5 +264,18 @@ def test_good_case_loads_with_the_expected_values(name, tmp_path):
             assert isinstance(got, str), (check, type(got))
     if "notice_contains" in expected:
         assert any(expected["notice_contains"] in n for n in ds.report.notices), ds.report.notices
+    if "notices" in expected:
+        assert_notices(ds.report.notices, expected["notices"])
     for table, acc in ds.report.accounts.items():
         assert acc.read == acc.accepted and acc.quarantined == 0, acc
+
+
+@pytest.mark.parametrize("name", [n for n in GOOD if "clean_twin" in expected_of(n)])
+def test_repaired_case_loads_exactly_as_its_clean_twin(name, tmp_path):
+    """A messy export that is repaired loads to the very tables its clean twin loads to."""
+    messy = load_dataset(materialise(name, tmp_path / "messy"))
+    clean = load_dataset(materialise(expected_of(name)["clean_twin"], tmp_path / "clean"))
+    assert messy.report.notices and not clean.report.notices
+    assert set(messy.tables) <= set(clean.tables)
+    for table in messy.tables:
+        pd.testing.assert_frame_equal(messy[table], clean[table], obj=table)

@@ -58,6 +58,17 @@ def test_validate_with_quarantine_prints_the_accounting(tmp_path):
     assert (tmp_path / "q" / "enrolments.csv").exists()
 
 
+def test_validate_says_what_it_repaired(tmp_path):
+    """A spreadsheet export whose file settles how it is written is valid, and each repair is a note."""
+    case = ROOT / "tests" / "bad_inputs" / "54_good_spreadsheet_export_all_at_once"
+    r = run("validate", case)
+    assert r.returncode == 0, r.stderr
+    assert "Valid" in r.stdout
+    assert "Note: enrolments.csv: the values are separated by ';' rather than commas; read as such" in r.stdout
+    assert "Note: contacts.csv: the file is saved as UTF-16 text" in r.stdout
+    assert r.stdout.count("Note: enrolments.csv: the header row is repeated") == 1
+
+
 def test_validate_missing_folder_exits_2(tmp_path):
     r = run("validate", tmp_path / "nope")
     assert r.returncode == 2 and "is not a folder" in r.stderr

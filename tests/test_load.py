@@ -425,3 +425,116 @@ def test_coded_columns_hold_the_accepted_rows_values_as_sorted_categories(base, 
     text = {n: df.astype({c: "str" for c in df.columns if TABLES[n].column(c).coded}) for n, df in ds.tables.items()}
     from hsp_eval.data.fingerprint import fingerprint
     assert fingerprint(text) == ds.fingerprint()
+
+
+# --- spreadsheet exports: repaired when the file settles them, refused when not ----------------
+
+
+def _tables(ds):
+    return {t: ds[t] for t in ds.tables}
+
+
+def test_utf16_big_endian_with_byte_order_mark_loads_as_utf8(base, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    write(other, enrolments=ENROL)
+    (other / "schools.csv").write_bytes(b"\xfe\xff" + SCHOOLS.replace(",", "\t").encode("utf-16-be"))
+    ds = load_dataset(other)
+    for table, frame in _tables(load_dataset(base)).items():
+        pd.testing.assert_frame_equal(ds[table], frame)
+    assert [n for n in ds.report.notices if n.startswith("schools.csv")] == [
+        "schools.csv: the file is saved as UTF-16 text (Excel's 'Unicode Text') rather than UTF-8; read as such",
+        "schools.csv: the values are separated by tabs rather than commas; read as such"]
+
+
+def test_how_a_file_was_read_is_noted_even_when_another_file_is_refused(tmp_path):
+    write(tmp_path, schools=SCHOOLS.replace("region,", "area,"), enrolments=ENROL.replace(",", ";"))
+    with pytest.raises(DataContractError) as e:
+        load_dataset(tmp_path)
+    assert [p.column for p in e.value.report.problems] == ["region"]
+    assert any(n.startswith("enrolments.csv: the values are separated by ';'") for n in e.value.report.notices)
+    assert "Note: enrolments.csv" in str(e.value)
+
+
+def test_a_header_of_no_contract_column_is_read_at_commas_and_its_columns_reported(tmp_path):
+    (tmp_path / "schools.csv").write_text("code;label;area\n0042;A;Otago\n", encoding="utf-8")
+    raw = read_raw(tmp_path / "schools.csv", "schools")
+    assert [p.column for p in raw.problems] == ["school_id", "school_name", "region", "school_type"]
+    assert "the header has: code;label;area" in raw.problems[0].reason
+    assert not any("separated" in n for n in raw.notices)
+
+
+def test_a_repeated_header_row_keeps_the_row_numbers_of_the_rows_after_it(tmp_path):
+    header = ENROL.splitlines()[0]
+    write(tmp_path, schools=SCHOOLS,
+          enrolments=f"{header}\n2024,0042,00001,F01,3,Māori,true\n {header} \n2024,0042,00002,F01,99,Asian,\n")
+    with pytest.raises(DataContractError) as e:
+        load_dataset(tmp_path)
+    [p] = e.value.report.problems
+    assert (p.row, p.column, p.value) == (4, "year_level", "99")
+    assert any("repeated at row 3" in n for n in e.value.report.notices)
+
+
+def test_column_names_in_words_are_matched_in_csv_only(base, tmp_path):
+    """A Parquet file's names are a program's, not a person's: they are taken as they are."""
+    df = pd.read_csv(base / "schools.csv", dtype=str, keep_default_na=False).rename(columns={"region": "Region"})
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "schools.parquet")
+    raw = read_raw(tmp_path / "schools.parquet", "schools", header_only=True)
+    assert [p.column for p in raw.problems] == ["region"]
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("2024-03-07 00:00:00", "2024-03-07"), ("2024-03-07T00:00:00", "2024-03-07"), ("7/03/2024 0:00", "2024-03-07"),
+    ("07/03/2024 00:00", "2024-03-07"), ("7/03/2024 12:00:00 AM", "2024-03-07"),
+])
+def test_dates_with_a_time_of_midnight_are_the_date(raw, expected):
+    values, bad = parse_column(pd.Series([raw]), "date")
+    assert bad.empty and values.iloc[0] == pd.Timestamp(expected)
+
+
+@pytest.mark.parametrize("raw", ["2024-03-07 09:15", "7/03/2024 14:30:00", "7/03/2024 12:00:00 PM"])
+def test_dates_with_another_time_of_day_are_refused(raw):
+    values, bad = parse_column(pd.Series([raw]), "date")
+    assert values.isna().all() and bad.iloc[0].startswith("has a time of day")
+
+
+def test_serial_dates_are_dates_only_when_the_whole_column_is_serials():
+    values, bad = parse_column(pd.Series(["45334", "", "45334", "34700"]), "date")
+    assert values.iloc[0] == pd.Timestamp("2024-02-12") and values.iloc[1:3].isna().tolist() == [True, False]
+    assert bad.to_dict() == {3: "is a spreadsheet serial number for 1995-01-01, a year outside 2000-2100"}
+    values, bad = parse_column(pd.Series(["45334", "2024-02-13", "12345"]), "date")
+    assert values.iloc[1] == pd.Timestamp("2024-02-13") and sorted(bad.index) == [0, 2]
+    assert bad[0].startswith("looks like a spreadsheet serial number") and bad[2].startswith("is not a real date")
+
+
+def test_a_column_with_one_month_first_date_refuses_its_swappable_dates():
+    values, bad = parse_column(pd.Series(["03/25/2024", "04/03/2024", "05/05/2024", "15/08/2024"]), "date")
+    assert sorted(bad.index) == [0, 1]
+    assert values.iloc[2] == pd.Timestamp("2024-05-05") and values.iloc[3] == pd.Timestamp("2024-08-15")
+    # without a month-first date, the contract's day-first reading stands
+    values, bad = parse_column(pd.Series(["04/03/2024"]), "date")
+    assert bad.empty and values.iloc[0] == pd.Timestamp("2024-03-04")
+
+
+def test_family_ids_that_lost_their_zeros_are_one_problem_and_other_unknown_ids_keep_theirs(tmp_path):
+    write(tmp_path, schools=SCHOOLS, enrolments=ENROL.replace("F01", "0101").replace("F02", "0102"),
+          contacts="contact_id,school_id,date,family_id,initiated_by,channel,purpose\n"
+                   "C1,0042,2024-03-01,101,school,phone,learning\nC2,0042,2024-03-02,102,school,phone,learning\n"
+                   "C3,0042,2024-03-03,0101,school,phone,learning\nC4,0042,2024-03-04,999,school,phone,learning\n")
+    with pytest.raises(DataContractError) as e:
+        load_dataset(tmp_path, quarantine=tmp_path / "q")
+    assert e.value.report.fatal
+    lost, other = sorted(e.value.report.problems, key=lambda p: p.row or 0)
+    assert (lost.row, lost.column, lost.value) == (None, "family_id", None)
+    assert lost.reason.startswith("2 IDs of this column, such as '101' (row 2) and '102' (row 3), look like IDs "
+                                  "of enrolments.csv with their leading zeros dropped ('0101', '0102' there)")
+    assert (other.row, other.value) == (5, "999") and "has no child enrolled" in other.reason
+
+
+def test_rows_the_same_in_meaning_are_exact_repeats(tmp_path):
+    write(tmp_path, schools=SCHOOLS, enrolments=ENROL + "2024,0042,00001,F01,3,Maori,yes\n"
+                                                       "2024,0042,00002,F01,6,European;Māori,false\n")
+    with pytest.raises(DataContractError) as e:
+        load_dataset(tmp_path)
+    reasons = [p.reason for p in e.value.report.problems]
+    assert reasons[0].startswith("repeats row 2 exactly") and reasons[1].startswith("repeats row 3: the same")

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -83,6 +84,11 @@ class Rule:
         """The problems of the rows of ``t`` that break the rule (none: an empty list)."""
         raise NotImplementedError
 
+    @property
+    def ref_table(self) -> str | None:
+        """The table whose ``column`` the rule looks for each row's value in (None: no such table)."""
+        return None
+
 
 @dataclass(frozen=True)
 class Listed(Rule):
@@ -107,6 +113,10 @@ class Listed(Rule):
     @property
     def needs(self) -> tuple[str, ...]:
         return (self.ref,)
+
+    @property
+    def ref_table(self) -> str:
+        return self.ref
 
     @property
     def description(self) -> str:
@@ -159,6 +169,10 @@ class _Enrolled(Rule):
     @property
     def needs(self) -> tuple[str, ...]:
         return ("activities", "enrolments") if DATED_BY.get(self.table) == "activity" else ("enrolments",)
+
+    @property
+    def ref_table(self) -> str:
+        return "enrolments"
 
     def _not_enrolled(self, t: CheckedTable, pos: np.ndarray, reason) -> list[Problem]:
         """Problems of the rows with a school, a year and a ``column`` value but no enrolment row
@@ -290,6 +304,74 @@ RULES: tuple[Rule, ...] = (
     _school_listed("self_review"),
     _school_listed("reported_participation"),
 )
+
+
+# ---------------------------------------------------------------------------
+# IDs that a spreadsheet took for numbers
+
+
+def zeros_lost(rule: Rule, t: CheckedTable, problems: list[Problem], ref_file: str) -> tuple[Problem | None, list]:
+    """One problem for the whole column where the IDs ``rule`` did not find are IDs of the table it
+    looks in with leading zeros dropped (or added): a spreadsheet took one side's IDs for numbers.
+
+    Parameters
+    ----------
+    rule : the rule, whose ``problems`` on ``t`` these are.
+    ref_file : the file of the table the rule looks in (:attr:`Rule.ref_table`), for the message.
+
+    Returns
+    -------
+    (problem, rest) : the one problem, None when no unfound ID differs from one of the other
+        table's only by leading zeros; and the rule's problems that it does not explain.
+
+    Examples
+    --------
+    >>> from hsp_eval.data.keys import CodedTable
+    >>> enrol = CodedTable(pd.DataFrame({"student_id": ["000004", "000017"]}))
+    >>> att = CheckedTable("attendance", CodedTable(pd.DataFrame({"student_id": ["4", "000017"]})),
+    ...                    {"enrolments": enrol}, "attendance.csv", np.array([2, 3]))
+    >>> found = [Problem("attendance", "attendance.csv", 2, "student_id", "4", "is not enrolled")]
+    >>> cause, rest = zeros_lost(StudentEnrolled("attendance"), att, found, "enrolments.csv")
+    >>> rest, cause.row, cause.reason[:93]
+    ([], None, "1 ID of this column, such as '4' (row 2), looks like an ID of enrolments.csv with its leading")
+    """
+    ref = t.tables.get(rule.ref_table) if rule.ref_table else None
+    if not problems or ref is None or TABLES[rule.table].column(rule.column).kind != "id":
+        return None, problems
+    numbers = {p.value.lstrip("0") for p in problems if p.value and _DIGITS.fullmatch(p.value)}
+    theirs = pd.Index(ref.codes(rule.column)[1]).astype(str)
+    theirs = theirs[theirs.str.lstrip("0").isin(numbers) & theirs.str.fullmatch(_DIGITS.pattern)]
+    as_theirs = dict(zip(theirs.str.lstrip("0"), theirs))
+    hits = [p for p in problems if p.value and _DIGITS.fullmatch(p.value)
+            and as_theirs.get(p.value.lstrip("0"), p.value) != p.value]
+    if not hits:
+        return None, problems
+    explained = {id(p) for p in hits}
+    return (_zeros_problem(t, rule.column, hits, as_theirs, ref_file),
+            [p for p in problems if id(p) not in explained])
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _zeros_problem(t: CheckedTable, column: str, hits: list[Problem], as_theirs: dict, ref_file: str) -> Problem:
+    """The one problem of :func:`zeros_lost` for the rows ``hits``."""
+    ids = list(dict.fromkeys(p.value for p in hits))  # each ID once, in row order
+    theirs = [as_theirs[v.lstrip("0")] for v in ids]
+    n = len(ids)
+    such_as = " and ".join(f"'{v}' (row {next(p.row for p in hits if p.value == v)})" for v in ids[:2])
+    shown = ", ".join(f"'{v}'" for v in theirs[:2])
+    head = f"{n} ID{'s' if n > 1 else ''} of this column, such as {such_as}, "
+    if len(ids[0]) < len(theirs[0]):  # this file dropped them
+        reason = (head + (f"look like IDs of {ref_file} with their" if n > 1 else
+                          f"looks like an ID of {ref_file} with its")
+                  + f" leading zeros dropped ({shown} there), as spreadsheets do when they take IDs for "
+                    f"numbers; export the column as text (format it as Text before saving) and load again")
+    else:  # the other file dropped them
+        reason = (head + ("are" if n > 1 else "is") + f" in {ref_file} without leading zeros ({shown} "
+                  f"there), as spreadsheets write IDs they take for numbers; export that file's "
+                  f"{column} column as text (format it as Text before saving) and load again")
+    return Problem(t.name, t.file, None, column, None, reason)
 
 
 # ---------------------------------------------------------------------------

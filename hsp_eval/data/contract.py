@@ -12,10 +12,10 @@ Column kinds
 ``int``         whole number
 ``float``       number
 ``bool``        true/false, yes/no, y/n, 1/0 in any case
-``date``        ISO ``2024-03-07`` or NZ day-first ``7/03/2024``
+``date``        ISO ``2024-03-07`` or NZ day-first ``7/03/2024`` (spreadsheet forms: :mod:`hsp_eval.data.dates`)
 ``month``       ``YYYY-MM``
 ``category``    one value of a vocabulary in :mod:`hsp_eval.data.vocab` (aliases applied)
-``ethnicity``   1-3 level-1 groups separated by ``;`` (see :func:`hsp_eval.data.vocab.parse_ethnicity`)
+``ethnicity``   1-3 level-1 groups separated by ``;`` (or ``,``; see :func:`hsp_eval.data.vocab.parse_ethnicity`)
 
 A column marked ``coded`` holds few distinct values repeated over many rows (the school, the
 survey instrument and item, the month, ethnicity). The loader holds it as a pandas

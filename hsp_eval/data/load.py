@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hsp_eval.data.checks import RULES, CheckedTable
+from hsp_eval.data.checks import RULES, CheckedTable, zeros_lost
 from hsp_eval.data.contract import REQUIRED_TABLES, TABLES
 from hsp_eval.data.keys import CodedTable, codes_of, distinct, pack
 from hsp_eval.data.memory import release_free_memory
@@ -118,6 +118,7 @@ def _parse_table(raw: RawTable) -> tuple[CodedTable, pd.DataFrame]:
         done = pool.map(parse, spec.columns)
     for col, parsed in zip(spec.columns, done):
         typed[col.name] = parsed.values
+        raw.notices += [f"{raw.path.name}, column '{col.name}': {note}" for note in parsed.notes]
         if parsed.codes is not None:  # kept only for key columns (see parse)
             codes[col.name] = (parsed.codes, parsed.uniques)
         if len(parsed.reasons):
@@ -170,10 +171,42 @@ def _repeated_keys(typed: CodedTable, key: tuple[str, ...], rows: np.ndarray,
     pos, first_pos = readable[dup], first[dup]
     col = key[-1]
     what = f"the same {col}" if len(key) == 1 else "the same (" + ", ".join(key) + ")"
+    exact = _same_rows(typed.frame, pos, first_pos)
     return pd.DataFrame({"pos": pos, "column": col,
                          "value": typed.frame[col].iloc[pos].astype(str).to_numpy(),
-                         "reason": [f"repeats row {rows[f]}: {what} may appear only once"
-                                    for f in first_pos]})
+                         "reason": [f"repeats row {rows[f]} exactly (the same value in every column), as "
+                                    f"when rows are pasted or exported twice; delete one of the two" if same
+                                    else f"repeats row {rows[f]}: {what} may appear only once"
+                                    for f, same in zip(first_pos, exact)]})
+
+
+def _same_rows(frame: pd.DataFrame, pos: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """For each pair of rows (``pos[i]``, ``other[i]``): whether they hold the same value in every
+    column (blank equal to blank)."""
+    same = np.ones(len(pos), dtype=bool)
+    for col in frame.columns:
+        a, b = (frame[col].iloc[p].reset_index(drop=True) for p in (pos, other))
+        same &= (a.eq(b).fillna(False) | (a.isna() & b.isna())).to_numpy(dtype=bool)
+    return same
+
+
+def _by_file(notices: list[str], file_names: list[str]) -> list[str]:
+    """The notices each file's together, files in ``file_names`` order (others first, kept in order)."""
+    def file_of(notice: str) -> int:
+        return next((i for i, f in enumerate(file_names) if notice.startswith((f + ":", f + ","))), -1)
+    return sorted(notices, key=file_of)
+
+
+def _zeros_lost(rules: list, checked: CheckedTable, by_rule: list, files: dict) -> tuple[list, list]:
+    """The rules' problems, and one problem per column whose unfound IDs differ from the IDs of the
+    table the rule looks in only by leading zeros (:func:`~hsp_eval.data.checks.zeros_lost`)."""
+    crosses, lost = [], []
+    for rule, problems in zip(rules, by_rule):
+        ref_file = files[rule.ref_table].name if rule.ref_table in files else ""
+        cause, rest = zeros_lost(rule, checked, problems, ref_file)
+        crosses += rest
+        lost += [cause] if cause else []
+    return crosses, lost
 
 
 def _narrow(typed: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -270,7 +303,9 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
 
     names = [n for n in TABLES if n in files and n in wanted]
     for name in names:  # whole-file problems of every file first, without reading the cells
-        report.problems += read_raw(files[name], name, header_only=True).problems
+        head = read_raw(files[name], name, header_only=True)
+        report.problems += head.problems
+        report.notices += head.notices  # how the file was read: shown also when another file is refused
     if report.problems:
         report.fatal = True
         raise DataContractError(report)
@@ -281,12 +316,12 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
     quarantine_dir = Path(quarantine) if quarantine is not None else None
     for name in names:  # then one table at a time, so only one table's raw cells are in memory
         raw = read_raw(files[name], name)
-        report.notices += raw.notices
         if raw.problems:  # the file changed since the first look
             report.problems += raw.problems
             report.fatal = True
             raise DataContractError(report)
         typed, cells = _parse_table(raw)
+        report.notices += [n for n in raw.notices if n not in report.notices]  # each once
         cells = cells.sort_values(["pos"], kind="stable").reset_index(drop=True)
         for rec in cells.itertuples(index=False):
             v = None if rec.value is None or (isinstance(rec.value, float) and np.isnan(rec.value)) \
@@ -298,10 +333,16 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         checked = CheckedTable(name, typed, references, raw.path.name, raw.rows)
         rules = [rule for rule in RULES if rule.table == name and rule.applies(checked)]
         with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:
-            crosses = [p for problems in pool.map(lambda rule: rule.check(checked), rules) for p in problems]
+            by_rule = list(pool.map(lambda rule: rule.check(checked), rules))
+        crosses, lost = _zeros_lost(rules, checked, by_rule, files)
         found = checked.links()  # kept: each row's row in the tables it refers to; the rest goes now
         del checked
         report.problems += crosses
+        if lost:  # a column of IDs a spreadsheet took for numbers: the file cannot be half-used
+            report.problems += lost
+            report.fatal = True
+            report.problems.sort(key=lambda p: (list(TABLES).index(p.table), p.row or 0))
+            raise DataContractError(report)
         if crosses:  # as cell problems too: they mark bad rows, and give quarantine reasons
             cells = pd.concat([cells, pd.DataFrame({
                 "pos": np.searchsorted(raw.rows, [p.row for p in crosses]), "column": [p.column for p in crosses],
@@ -333,6 +374,7 @@ def load_dataset(path, quarantine=None, tables=None) -> Dataset:
         raw.free()  # the raw cells are no longer needed
         del typed, kept
     report.problems.sort(key=lambda p: (list(TABLES).index(p.table), p.row or 0))
+    report.notices = _by_file(report.notices, [files[n].name for n in names])
     if report.problems and quarantine_dir is None:
         raise DataContractError(report)
     release_free_memory()

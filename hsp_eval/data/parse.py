@@ -16,7 +16,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from hsp_eval.data import vocab
 from hsp_eval.data.contract import YEAR_MAX, YEAR_MIN
+from hsp_eval.data.dates import date_reader, read_date
 
 DATE_DTYPE = "datetime64[s]"
 
@@ -140,13 +141,15 @@ class Parsed:
     """A parsed column: values, the reasons of the cells that could not be read, and codes.
 
     ``codes`` (when given) number the distinct values: equal values have equal codes, a
-    missing value has -1, and ``uniques[code]`` is the value.
+    missing value has -1, and ``uniques[code]`` is the value. ``notes`` say, in plain words,
+    what reading the column repaired (dates with a midnight time, say), once per column.
     """
 
     values: pd.Series
     reasons: pd.Series
     codes: np.ndarray | None = None
     uniques: pd.Index | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _no_reasons() -> pd.Series:
@@ -227,7 +230,7 @@ def _text_parser(kind: str, vocabulary: str | None):
     if kind == "bool":
         return _bool_one, "boolean"
     if kind == "date":
-        return _date_one, DATE_DTYPE
+        return read_date, DATE_DTYPE
     if kind == "month":
         return _month_one, "str"
     if kind == "category":
@@ -261,7 +264,28 @@ def parse_text(arr, kind: str, vocabulary: str | None = None, index=None, coded:
         values = _str_series(arr if as_read else pc.take(uniques, pa.array(codes, mask=codes < 0)), index)
         return Parsed(values, _no_reasons(), codes, distinct)
     fn, dtype = _text_parser(kind, vocabulary)
-    return _by_codes(codes, uniques.to_pylist(), fn, dtype, index, coded)
+    values = uniques.to_pylist()
+    fn, notes = _column_reader(kind, fn, values)
+    out = _by_codes(codes, values, fn, dtype, index, coded)
+    out.notes = notes
+    return out
+
+
+def _column_reader(kind: str, fn, values: list[str]):
+    """The reader of each value of a text column, where the column's distinct ``values`` decide it,
+    and notes on what it repairs.
+
+    A date column may be spreadsheet serial numbers or month-first throughout
+    (:func:`hsp_eval.data.dates.date_reader`); an ethnicity cell may separate its groups by commas.
+    """
+    if kind == "date":
+        return date_reader(values)
+    if kind == "ethnicity":
+        comma = next((v for v in values if "," in v and fn(v)[1] is None), None)
+        if comma is not None:
+            return fn, [f"ethnic groups separated by commas (such as '{comma}') were read as if "
+                        f"separated by ';'"]
+    return fn, []
 
 
 def is_text_type(t: pa.DataType) -> bool:
@@ -306,7 +330,7 @@ def parse_arrow(arr, kind: str, vocabulary: str | None = None, coded: bool = Fal
         odd = np.flatnonzero(~np.isnan(year) & ((year < YEAR_MIN) | (year > YEAR_MAX)))
         if len(odd):  # read these as the text they show, for the same reasons as from a CSV
             odd_values, out.reasons = _by_unique(
-                arr.take(odd).to_pandas().set_axis(odd).astype("str"), _date_one, DATE_DTYPE)
+                arr.take(odd).to_pandas().set_axis(odd).astype("str"), read_date, DATE_DTYPE)
             values.iloc[odd] = odd_values
         return out
     return None
@@ -371,7 +395,7 @@ def parse_series(s: pd.Series, kind: str, vocabulary: str | None = None, coded: 
             return Parsed(s.dt.tz_localize(None).astype(DATE_DTYPE) if getattr(s.dt, "tz", None)
                           else s.astype(DATE_DTYPE), none)
         # pyarrow date32 arrives as object of datetime.date or as timestamp
-        return Parsed(*_by_unique(s.astype("str"), _date_one, DATE_DTYPE))
+        return Parsed(*_by_unique(s.astype("str"), read_date, DATE_DTYPE))
     if kind in ("month", "category", "ethnicity"):
         fn, dtype = _text_parser(kind, vocabulary)
         return Parsed(*_by_unique(s.astype("str"), fn, dtype))
@@ -402,26 +426,6 @@ def _bool_one(u: str):
     if f in vocab.BOOL_FALSE:
         return False, None
     return None, "is not a yes/no value (use true/false, yes/no, y/n or 1/0)"
-
-
-_DATE_REASON = "is not a real date (use YYYY-MM-DD, or day/month/year as NZ systems export)"
-
-
-def _date_one(u: str):
-    u = u.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            ts = pd.to_datetime(u, format=fmt)
-        except (ValueError, TypeError):
-            continue
-        if fmt == "%Y-%m-%d" and len(u) != 10:
-            break
-        if not YEAR_MIN <= ts.year <= YEAR_MAX:
-            return None, f"has a year outside {YEAR_MIN}-{YEAR_MAX}"
-        return ts, None
-    if "/" in u and len(u.split("/")) == 3 and len(u.split("/")[2]) == 2:
-        return None, "has a two-digit year; write the year in full (7/03/2024)"
-    return None, _DATE_REASON
 
 
 def _month_one(u: str):

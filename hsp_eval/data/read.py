@@ -5,6 +5,8 @@ odd spellings survive until they are parsed), the row number of every record as 
 user counts rows in the file, and the problems that concern the file or a whole
 record: not UTF-8, no header, a record with too few or too many values (a cut-off
 last line), a column that looks like personal information, a missing column.
+How a CSV file is written (UTF-16, ``;`` or tabs, column names in words, a repeated
+header row) is settled by :mod:`hsp_eval.data.sniff` and read with a notice.
 
 Examples
 --------
@@ -18,7 +20,6 @@ Examples
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass, field
@@ -33,8 +34,7 @@ import pyarrow.parquet as pq
 from hsp_eval.data.contract import PII_ALLOWED, PII_COLUMN_WORDS, TABLES
 from hsp_eval.data.parse import is_text_type
 from hsp_eval.data.problems import Problem
-
-_LIKELY_ENCODINGS = "Windows-1252 or Latin-1 (often what Excel's plain 'CSV' format saves)"
+from hsp_eval.data.sniff import CsvFile, header_repeats, open_csv
 
 
 @dataclass
@@ -114,21 +114,7 @@ def _looks_personal(column: str) -> bool:
     return col in PII_COLUMN_WORDS or any(p in PII_COLUMN_WORDS for p in parts)
 
 
-def _encoding_problem(data: bytes) -> tuple[int, str] | None:
-    """Return (row, reason) for the first byte that is not UTF-8, or None."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        row = data.count(b"\n", 0, e.start) + 1
-        bad = data[e.start:e.start + 1].hex().upper()
-        return row, (
-            f"the file is not saved as UTF-8 text: byte 0x{bad} on this line is not valid UTF-8; "
-            f"the file looks like {_LIKELY_ENCODINGS}. Save it again as 'CSV UTF-8' and retry"
-        )
-    return None
-
-
-def _read_csv(data: bytes, names: list[str], threads: bool) -> tuple[pa.Table, list]:
+def _read_csv(data: bytes, names: list[str], separator: str, threads: bool) -> tuple[pa.Table, list]:
     invalid: list = []
 
     def handler(row):
@@ -139,8 +125,8 @@ def _read_csv(data: bytes, names: list[str], threads: bool) -> tuple[pa.Table, l
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(use_threads=threads, column_names=names, skip_rows=1,
                                        block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
-                                         invalid_row_handler=handler),
+        parse_options=pacsv.ParseOptions(delimiter=separator, newlines_in_values=True,
+                                         ignore_empty_lines=False, invalid_row_handler=handler),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                              strings_can_be_null=False,
                                              quoted_strings_can_be_null=False),
@@ -169,6 +155,9 @@ def _read_parquet_cells(raw: RawTable, schema: pa.Schema) -> RawTable:
 def read_raw(path: Path | str, table: str, header_only: bool = False) -> RawTable:
     """Read ``path`` as table ``table`` of the contract.
 
+    A CSV file's encoding, separator and column names are found from its head
+    (:func:`hsp_eval.data.sniff.open_csv`); what was repaired is in ``notices``.
+
     Parameters
     ----------
     path : path of a ``.csv`` or ``.parquet`` file.
@@ -193,89 +182,103 @@ def read_raw(path: Path | str, table: str, header_only: bool = False) -> RawTabl
         except Exception as e:  # pyarrow raises several types for broken files
             _problem(raw, f"the file could not be read as Parquet ({e})")
             return raw
-        names = list(schema.names)
-        first_row = 1
-        invalid: list = []
-    else:
-        data = path.read_bytes()
-        if data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]
-        enc = _encoding_problem(data)
-        if enc:
-            _problem(raw, enc[1], row=enc[0])
-            return raw
-        if not data.strip():
-            _problem(raw, "the file is empty; it needs at least the header row")
-            return raw
-        header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
-        names = next(iter(csv.reader([header_line])), [])
-        names = [n.strip() for n in names]
-        first_row = 2
-    # column checks, all reported together; a CSV header is row 1, Parquet has none
-    header_row = 1 if first_row == 2 else None
-    seen: set[str] = set()
-    for n in names:
-        if n in seen:
-            _problem(raw, "this column appears twice in the header", row=header_row, column=n)
-        seen.add(n)
-        if _looks_personal(n):
+        _check_header(raw, list(schema.names), list(schema.names), header_row=None)
+        return raw if raw.problems or header_only else _read_parquet_cells(raw, schema)
+    text = open_csv(path.read_bytes(), spec.column_names)
+    raw.notices += [f"{path.name}: {n}" for n in text.notices]
+    for row, column, reason in text.problems:
+        _problem(raw, reason, row=row, column=column)
+    if raw.problems:
+        return raw
+    _check_header(raw, text.written, text.names, header_row=1)  # a CSV header is row 1
+    return raw if raw.problems or header_only else _read_csv_cells(raw, text)
+
+
+def _check_header(raw: RawTable, written: list[str], names: list[str], header_row: int | None) -> None:
+    """Add the problems of the header's columns, all together, and a notice of columns not used.
+
+    ``written`` are the names as the file has them, ``names`` the contract's names they match.
+    """
+    spec = TABLES[raw.table]
+    first: dict[str, str] = {}  # contract name -> the first header name that gave it
+    for w, n in zip(written, names):
+        if n in first:
+            _problem(raw, "this column appears twice in the header" if first[n] == w else
+                     f"this column and '{first[n]}' both name the column '{n}'; keep only one",
+                     row=header_row, column=w)
+        first.setdefault(n, w)
+        if _looks_personal(w):
             _problem(raw, "this column looks like personal information (a name, email, phone number, "
                           "address or birth date). hsp_eval only takes pseudonymous IDs: remove the "
-                          "column from the export and load again", row=header_row, column=n)
+                          "column from the export and load again", row=header_row, column=w)
     for col in spec.columns:
         if col.required and col.name not in names:
             _problem(raw, f"the required column '{col.name}' is missing from the header "
-                          f"(the header has: {', '.join(names) or 'nothing'})", row=header_row,
+                          f"(the header has: {', '.join(written) or 'nothing'})", row=header_row,
                      column=col.name)
-    extra = [n for n in names if n not in spec.column_names and not _looks_personal(n)]
+    extra = [w for w, n in zip(written, names) if n not in spec.column_names and not _looks_personal(w)]
     if extra:
-        raw.notices.append(f"{path.name}: column(s) {', '.join(extra)} are not part of the data "
+        raw.notices.append(f"{raw.path.name}: column(s) {', '.join(extra)} are not part of the data "
                            f"contract and were not used")
-    if raw.problems or header_only:
+
+
+def _row_list(rows: np.ndarray) -> str:
+    """File rows as a short list: the first ten, then '...'."""
+    return ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+
+
+def _read_csv_cells(raw: RawTable, text: CsvFile) -> RawTable:
+    """Read a CSV file's records (its header checked) into ``raw``: cells, row numbers, bad records."""
+    spec = TABLES[raw.table]
+    try:
+        arrow, invalid = _read_csv(text.data, text.names, text.separator, threads=True)
+        if invalid:  # re-read single-threaded: only then does Arrow number the rows
+            arrow, invalid = _read_csv(text.data, text.names, text.separator, threads=False)
+    except pa.ArrowInvalid as e:
+        _problem(raw, f"the file could not be read as CSV ({e})")
         return raw
-    if first_row == 1:
-        return _read_parquet_cells(raw, schema)
-    if first_row == 2:
-        try:
-            arrow, invalid = _read_csv(data, names, threads=True)
-            if invalid:  # re-read single-threaded: only then does Arrow number the rows
-                arrow, invalid = _read_csv(data, names, threads=False)
-        except pa.ArrowInvalid as e:
-            _problem(raw, f"the file could not be read as CSV ({e})")
-            return raw
-    frame = arrow.select([n for n in names if n in spec.column_names]).to_pandas()
-    for col in spec.columns:
-        if col.name not in frame.columns:
-            frame[col.name] = pd.Series([""] * len(frame) if first_row == 2 else [None] * len(frame),
-                                        dtype="str" if first_row == 2 else "object")
-    n_records = len(frame) + len(invalid)
-    all_rows = np.arange(first_row, first_row + n_records, dtype=np.int64)
+    n_records = arrow.num_rows + len(invalid)
+    all_rows = np.arange(2, 2 + n_records, dtype=np.int64)  # the first record is row 2
     skipped = np.array(sorted(r.number for r in invalid), dtype=np.int64)
     raw.rows = np.setdiff1d(all_rows, skipped, assume_unique=True) if invalid else all_rows
     invalid = [r for r in invalid if r.text.strip()]
-    if first_row == 2 and len(frame.columns):  # blank lines: kept for numbering, then skipped
-        empty = (frame == "").all(axis=1).to_numpy()
-        if empty.any():
-            blank_rows = raw.rows[empty]
-            raw.notices.append(f"{path.name}: {len(blank_rows)} empty row(s) skipped (row "
-                               + ", ".join(map(str, blank_rows[:10]))
-                               + (", ..." if len(blank_rows) > 10 else "") + ")")
-            frame = frame[~empty].reset_index(drop=True)
-            raw.rows = raw.rows[~empty]
+    repeats = np.zeros(arrow.num_rows, dtype=bool)
+    repeats[header_repeats(arrow, text.written)] = True
+    frame = arrow.select([n for n in text.names if n in spec.column_names]).to_pandas()
+    del arrow
+    for col in spec.columns:
+        if col.name not in frame.columns:
+            frame[col.name] = pd.Series([""] * len(frame), dtype="str")
+    if repeats.any():  # two exports pasted together: the second's header is no record
+        at = raw.rows[repeats]
+        raw.notices.append(f"{raw.path.name}: the header row is repeated at row{'s' if len(at) > 1 else ''} "
+                           f"{_row_list(at)} (as when two exports are pasted together); "
+                           f"{'those rows were' if len(at) > 1 else 'that row was'} skipped")
+    empty = (frame == "").all(axis=1).to_numpy()
+    if empty.any():  # blank lines: kept for numbering, then skipped
+        raw.notices.append(f"{raw.path.name}: {int(empty.sum())} empty row(s) skipped (row "
+                           f"{_row_list(raw.rows[empty])})")
+    if repeats.any() or empty.any():
+        frame = frame[~(repeats | empty)].reset_index(drop=True)
+        raw.rows = raw.rows[~(repeats | empty)]
     raw.frame = frame[list(spec.column_names)]
-    bad_numbers = np.array(sorted(r.number for r in invalid), dtype=np.int64)
     if invalid:
-        is_last = bad_numbers == all_rows[-1] if len(all_rows) else bad_numbers == bad_numbers
-        reasons = []
-        for r, last in zip(sorted(invalid, key=lambda r: r.number), is_last):
-            reason = (f"this row has {r.actual_columns} value(s) but the header has "
-                      f"{r.expected_columns} columns")
-            if last and r.actual_columns < r.expected_columns:
-                reason += "; it is the last row, so the file looks cut off (truncated)"
-            elif r.actual_columns > r.expected_columns:
-                reason += "; a value may contain a comma that is not inside quotes"
-            reasons.append(reason)
-        raw.bad_records = pd.DataFrame({"row": bad_numbers,
-                                        "text": [r.text for r in sorted(invalid, key=lambda r: r.number)],
-                                        "reason": reasons})
+        raw.bad_records = _bad_records(invalid, all_rows[-1], text.separator)
     return raw
+
+
+def _bad_records(invalid: list, last_row: int, separator: str) -> pd.DataFrame:
+    """The malformed records (row, text, reason), with the likely cause of each."""
+    what = {",": "a comma", ";": "a ';'", "\t": "a tab"}[separator]
+    invalid = sorted(invalid, key=lambda r: r.number)
+    reasons = []
+    for r in invalid:
+        reason = (f"this row has {r.actual_columns} value(s) but the header has "
+                  f"{r.expected_columns} columns")
+        if r.number == last_row and r.actual_columns < r.expected_columns:
+            reason += "; it is the last row, so the file looks cut off (truncated)"
+        elif r.actual_columns > r.expected_columns:
+            reason += f"; a value may contain {what} that is not inside quotes"
+        reasons.append(reason)
+    return pd.DataFrame({"row": np.array([r.number for r in invalid], dtype=np.int64),
+                         "text": [r.text for r in invalid], "reason": reasons})

@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 REGIONS = (
@@ -227,26 +228,28 @@ def canonical(vocabulary: str, value: str) -> str | None:
 def parse_ethnicity(value: str) -> tuple[str | None, str | None]:
     """Parse one ``ethnicity`` cell into the canonical ``;``-joined form.
 
-    Returns ``(canonical, None)`` or ``(None, reason)``. Groups are de-duplicated and
-    put in code order (European, Māori, Pacific, Asian, MELAA, Other).
+    Returns ``(canonical, None)`` or ``(None, reason)``. Groups are separated by ``;`` or, as
+    spreadsheets and people often write lists, by ``,`` (no group's name holds either). They
+    are de-duplicated and put in code order (European, Māori, Pacific, Asian, MELAA, Other).
 
     Examples
     --------
     >>> parse_ethnicity("Maori; NZ European")
     ('European;Māori', None)
-    >>> parse_ethnicity("2;3")
-    ('Māori;Pacific', None)
+    >>> parse_ethnicity("2;3"), parse_ethnicity("Pacific, Māori")
+    (('Māori;Pacific', None), ('Māori;Pacific', None))
     >>> parse_ethnicity("Martian")[1]
     'is not an ethnic group of the contract (allowed: European, Māori, Pacific, Asian, MELAA, Other, Not stated, or Stats NZ codes 1-6)'
     >>> parse_ethnicity("Māori;Martian")[1][:20]
     "contains 'Martian', "
     """
-    parts = [p for p in (fold(x) for x in str(value).split(";")) if p]
+    written = [x.strip() for x in re.split(r"[;,]", str(value)) if x.strip()]  # a comma as a ';'
+    parts = [fold(x) for x in written]
     if not parts:
         return None, "is empty; write 'Not stated' when the ethnicity is not known"
     groups = []
     allowed = "(allowed: " + ", ".join(ETHNIC_GROUPS) + f", {NOT_STATED}, or Stats NZ codes 1-6)"
-    for raw, part in zip([x.strip() for x in str(value).split(";") if x.strip()], parts):
+    for raw, part in zip(written, parts):
         group = ETHNICITY_ALIASES.get(part)
         if group is None:
             if len(parts) == 1:
