@@ -23,6 +23,20 @@ from pathlib import Path
 KERNEL = "python3"
 log = logging.getLogger(__name__)
 
+#: the page template: nbconvert's "lab" page, whose figures (SVG) take their ``alt`` from the
+#: output's metadata (``{"image/svg+xml": {"alt": ...}}``, as :func:`hsp_eval.reports.plots.style`
+#: has the kernel write it); a figure without one gets nbconvert's "No description has been
+#: provided for this image" (tests/test_accessibility.py fails on it)
+PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{% block data_svg scoped -%}
+{%- set alt = output | get_metadata('alt', 'image/svg+xml') -%}
+<div class="jp-RenderedSVG jp-OutputArea-output {{ extra_class }}" data-mime-type="image/svg+xml">
+<img src="data:image/svg+xml;base64,{{ output.data['image/svg+xml'] | text_base64 | escape_html }}"
+{%- if alt %} alt="{{ alt | escape_html }}"{% endif %}>
+</div>
+{%- endblock data_svg %}
+"""
+
 
 class NotebookFailed(RuntimeError):
     """A notebook raised an error; ``failed_path`` holds the executed notebook up to the error."""
@@ -60,13 +74,28 @@ def _html_exporter():
     >>> _html_exporter() is _html_exporter()
     True
     """
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                        extra_loaders=[DictLoader({"hsp_eval.html.j2": PAGE_TEMPLATE})],
+                        template_file="hsp_eval.html.j2")
 
 
 def to_html(nb, title: str | None = None) -> str:
-    """HTML of an executed notebook (nbformat node) with every code cell's input hidden."""
+    """HTML of an executed notebook (nbformat node) with every code cell's input hidden.
+
+    The page is nbconvert's, with each figure's alternative text (:data:`PAGE_TEMPLATE`).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> figure = nbformat.v4.new_output("display_data", {"image/svg+xml": "<svg/>"},
+    ...                                 metadata={"image/svg+xml": {"alt": "Chart: Reach."}})
+    >>> page = to_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[figure])]))
+    >>> 'alt="Chart: Reach."' in page
+    True
+    """
     if title:
         nb.metadata["title"] = title
     with warnings.catch_warnings():
