@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -36,6 +37,8 @@ PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 </div>
 {%- endblock data_svg %}
 """
+#: a table header cell with nothing in it (pandas' corner above the row names, Styler's blanks)
+EMPTY_HEADER = re.compile(r"<th(\s[^>]*)?>(?:\s|&nbsp;|&#160;)*</th>")
 
 
 class NotebookFailed(RuntimeError):
@@ -82,10 +85,26 @@ def _html_exporter():
                         template_file="hsp_eval.html.j2")
 
 
+def empty_headers_as_cells(html: str) -> str:
+    """``html`` with every empty table header cell made a data cell: a header names its row or column.
+
+    pandas writes an empty ``<th>`` above the row names (and beside the column names' own
+    name); a screen reader would announce it as a header of nothing.
+
+    Examples
+    --------
+    >>> empty_headers_as_cells('<tr><th></th><th>year</th></tr><tr><th class="blank level0" >&nbsp;</th></tr>')
+    '<tr><td></td><th>year</th></tr><tr><td class="blank level0" ></td></tr>'
+    """
+    return EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", html)
+
+
 def to_html(nb, title: str | None = None) -> str:
     """HTML of an executed notebook (nbformat node) with every code cell's input hidden.
 
-    The page is nbconvert's, with each figure's alternative text (:data:`PAGE_TEMPLATE`).
+    The page is nbconvert's, with each figure's alternative text (:data:`PAGE_TEMPLATE`) and
+    no empty table header cells (:func:`empty_headers_as_cells`, in the tables of the outputs;
+    ``nb`` is changed).
 
     Examples
     --------
@@ -98,6 +117,11 @@ def to_html(nb, title: str | None = None) -> str:
     """
     if title:
         nb.metadata["title"] = title
+    for cell in nb.cells:
+        for output in cell.get("outputs", ()):
+            html = output.get("data", {}).get("text/html")
+            if html:
+                output["data"]["text/html"] = empty_headers_as_cells("".join(html) if isinstance(html, list) else html)
     with warnings.catch_warnings():
         # outputs of hsp_eval's own mimetype (values recorded for checks) are not meant to be shown
         warnings.filterwarnings("ignore", message="Your element with mimetype")
