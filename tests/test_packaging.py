@@ -30,11 +30,17 @@ def _pyproject_requirements() -> dict[str, str]:
 
 
 def _conda_requirements() -> dict[str, str]:
+    """environment.yml's requirements: conda-forge's, and those it takes from PyPI (its pip section)."""
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     out = {}
     for dep in env["dependencies"]:
         if isinstance(dep, str) and not dep.startswith(("python=", "pip")):
             name, spec = _split(dep)
+            out[name] = spec
+    for dep in next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)):
+        if not dep.startswith("-"):
+            name, spec = _split(dep)
+            assert name not in out, f"{name} is both a conda and a pip requirement in environment.yml"
             out[name] = spec
     return out
 

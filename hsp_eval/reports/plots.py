@@ -5,7 +5,9 @@ of every rate, and shows a withheld cell as the word "withheld", never as a zero
 values and group names are written as :mod:`hsp_eval.reports.labels` says, from the registry
 ("share of families, %", "difference, percentage points"); shares are drawn as percentages.
 Colours come from :data:`PALETTE` (seaborn's colour-blind-safe palette). Nothing here needs a
-display (Agg-safe).
+display (Agg-safe). Every figure has a text alternative for readers who do not see it
+(:func:`alt_text`: its titles, axes, key and notes, and the values added by :func:`describe`);
+in a notebook it goes with the figure (:func:`style`) and becomes the ``alt`` of the report's image.
 
 Examples
 --------
@@ -18,9 +20,16 @@ Examples
 'share of families, %'
 >>> [t.get_text() for t in ax.texts]
 ['withheld']
+>>> alt_text(ax.figure)        # doctest: +NORMALIZE_WHITESPACE
+'Chart: Families who took part in at least one activity. Horizontal axis: year. Vertical axis: share of
+families, %. Values: 40% in 2022, withheld in 2023. Written on the chart: withheld.'
 """
 
 from __future__ import annotations
+
+import functools
+import re
+import weakref
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -43,7 +52,10 @@ def style(context: str = "notebook") -> None:
     In a notebook the figures are then shown as SVG whose words stay text (:func:`_inline_svg`):
     sharp at any zoom and in print, searchable, about half the size of the PNGs, and about a
     quarter cheaper to make (no rasterising or font rendering in the kernel). Element ids are
-    salted with a fixed string and the date is left out, so a rerun gives the same bytes.
+    salted with a fixed string and the date is left out, so a rerun gives the same bytes. Each
+    figure's output carries its text alternative (:func:`alt_text`) in its metadata,
+    ``{"image/svg+xml": {"alt": ...}}``, which the HTML page writes as the image's ``alt``
+    (:func:`hsp_eval.run.execute.to_html`).
 
     Examples
     --------
@@ -76,6 +88,121 @@ def _inline_svg() -> None:
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
     set_matplotlib_formats("svg", metadata={"Date": None})
+    svg = get_ipython().display_formatter.formatters["image/svg+xml"]
+    svg.for_type(plt.Figure, functools.partial(_with_alt_text, svg.lookup_by_type(plt.Figure)))
+
+
+def _with_alt_text(draw, fig):
+    """The figure as ``draw`` (an IPython formatter) makes it, with its :func:`alt_text` as the output's metadata.
+
+    IPython files a formatter's ``(data, metadata)`` under the output's mimetype.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots(); _ = ax.set_title("Reach")
+    >>> _with_alt_text(lambda f: "<svg/>", fig)
+    ('<svg/>', {'alt': 'Chart: Reach.'})
+    >>> plt.close(fig)
+    """
+    data = draw(fig)
+    return None if data is None else (data, {"alt": alt_text(fig)})
+
+
+#: what a chart's values are, in words (:func:`describe`), by chart
+_DESCRIPTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def describe(ax, text: str) -> None:
+    """Add ``text`` (what chart ``ax`` shows that its titles and labels do not say: its values) to its :func:`alt_text`.
+
+    Each call adds a sentence; a chart made by a function of this module already has its values.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots(); _ = ax.set_title("Reach")
+    >>> describe(ax, "Values: 40% in 2022, withheld in 2023.")
+    >>> alt_text(fig)
+    'Chart: Reach. Values: 40% in 2022, withheld in 2023.'
+    >>> plt.close(fig)
+    """
+    _DESCRIPTIONS.setdefault(ax, []).append(text.strip())
+
+
+def _line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def _sentence(text: str) -> str:
+    text = _line(text)
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
+def _named_ticks(axis) -> list[str]:
+    """The tick labels of an axis whose ticks are names (groups, categories), else []."""
+    from matplotlib.category import StrCategoryFormatter
+    from matplotlib.ticker import FixedFormatter
+
+    if not isinstance(axis.get_major_formatter(), (FixedFormatter, StrCategoryFormatter)):
+        return []
+    names = [_line(t.get_text()) for t in axis.get_ticklabels()]
+    names = [n for n in names if n]
+    return [] if all(re.fullmatch(r"[-+\u2212]?[0-9.,%]+", n) for n in names) else names
+
+
+def _chart_text(ax) -> str:
+    """One chart in words: title, axes, groups (unless described), key, values, notes."""
+    out = [_sentence(f"Chart: {_line(ax.get_title())}" if _line(ax.get_title()) else "Chart")]
+    for where, label in (("Horizontal axis", ax.get_xlabel()), ("Vertical axis", ax.get_ylabel())):
+        if _line(label):
+            out.append(_sentence(f"{where}: {_line(label)}"))
+    if ax not in _DESCRIPTIONS:
+        for where, axis in (("Down the side", ax.yaxis), ("Along the bottom", ax.xaxis)):
+            names = _named_ticks(axis)
+            if names:
+                out.append(_sentence(f"{where}: {', '.join(names)}"))
+    legend = ax.get_legend()
+    if legend is not None and legend.get_visible():
+        entries = [_line(t.get_text()) for t in legend.get_texts() if _line(t.get_text())]
+        heading = _line(legend.get_title().get_text())
+        if entries:
+            out.append(_sentence(f"Key{f' ({heading})' if heading else ''}: {', '.join(entries)}"))
+    out += _DESCRIPTIONS.get(ax, [])
+    notes = list(dict.fromkeys(_line(t.get_text()) for t in ax.texts if t.get_visible() and _line(t.get_text())))
+    if notes:
+        out.append(_sentence("Written on the chart: " + "; ".join(notes)))
+    return " ".join(out)
+
+
+def alt_text(fig) -> str:
+    """The text alternative of a figure: what a reader who does not see it needs to know.
+
+    Built from the figure itself, so every chart has one, whoever drew it: the figure's title,
+    then for each chart its title, axis labels, the names down the side or along the bottom, the
+    key, the values :func:`describe` added (this module's charts add each group's value in each
+    year, so the names are not listed again) and any words written on it ("withheld",
+    footnotes). Line breaks become spaces.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.barh(["Māori", "Pacific"], [62, 55], label="2025"), ax.legend(title="year")
+    >>> _ = ax.set_title("Families\\nreached"), ax.set_xlabel("share of families, %")
+    >>> alt_text(fig)
+    'Chart: Families reached. Horizontal axis: share of families, %. Down the side: Māori, Pacific. Key (year): 2025.'
+    >>> plt.close(fig)
+    """
+    charts = [ax for ax in fig.axes if ax.get_visible() and (ax.axison or ax.has_data() or ax.texts)]
+    suptitle = getattr(fig, "_suptitle", None)
+    out = []
+    if suptitle is not None and _line(suptitle.get_text()):
+        out.append(_sentence(f"Figure: {_line(suptitle.get_text())}"))
+    if len(charts) > 1:
+        out.append(f"{len(charts)} charts.")
+    out += [_chart_text(ax) for ax in charts]
+    notes = [_line(t.get_text()) for t in fig.texts if t is not suptitle and t.get_visible() and _line(t.get_text())]
+    if notes:
+        out.append(_sentence("Written on the figure: " + "; ".join(dict.fromkeys(notes))))
+    return " ".join(out) or "A figure with no chart."
 
 
 def _title(rows: pd.DataFrame, title: str | None) -> str:
@@ -275,7 +402,29 @@ def by_year(rows: pd.DataFrame, title: str | None = None, ax=None, order=None, y
     ax.set_ylabel(axis_label(ind))
     _set_title(ax, _wrap(_title(rows, title)))
     _note_suppressed(ax, hidden, every_year=len(years) > 1)
+    _describe_values(ax, grid, groups, years, ind, groups_first=True)
     return _finish(ax, legend_title=None, n_items=len(groups))
+
+
+def _describe_values(ax, grid: dict, outer: list, inner: list, ind: str, groups_first: bool) -> None:
+    """Add each group's value in each year (a :func:`_grid` of ``outer x inner``) to the chart's :func:`alt_text`.
+
+    ``groups_first``: ``outer`` are the groups and ``inner`` the years (a line chart, whose one
+    group goes unnamed: the title names it); else the other way round. A withheld cell reads
+    "withheld"; a cell without a row, "no data".
+    """
+    groups, years = (outer, inner) if groups_first else (inner, outer)
+    parts = []
+    for g, grp in enumerate(groups):
+        cells = []
+        for y, yr in enumerate(years):
+            k = (g, y) if groups_first else (y, g)
+            cells.append((fmt_value(grid["value"][k], ind) if grid["present"][k] else "no data")
+                         + (f" in {yr}" if len(years) > 1 else ""))
+        named = not groups_first or len(groups) > 1
+        parts.append(f"{grp}: {', '.join(cells)}" if named else ", ".join(cells))
+    if parts:
+        describe(ax, f"Values: {'; '.join(parts)}.")
 
 
 def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim, hint: str = ""):
@@ -332,6 +481,7 @@ def _horizontal(rows: pd.DataFrame, bars: bool, title: str, ax, order, xlim, hin
     ax.grid(False, axis="y")
     _set_title(ax, _wrap(title))
     _note_suppressed(ax, hidden, every_year=len(years) > 1)
+    _describe_values(ax, grid, years, groups, ind, groups_first=False)
     return _finish(ax, legend_title="year", n_items=len(years))
 
 

@@ -17,11 +17,28 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 
 KERNEL = "python3"
 log = logging.getLogger(__name__)
+
+#: the page template: nbconvert's "lab" page, whose figures (SVG) take their ``alt`` from the
+#: output's metadata (``{"image/svg+xml": {"alt": ...}}``, as :func:`hsp_eval.reports.plots.style`
+#: has the kernel write it); a figure without one gets nbconvert's "No description has been
+#: provided for this image" (tests/test_accessibility.py fails on it)
+PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{% block data_svg scoped -%}
+{%- set alt = output | get_metadata('alt', 'image/svg+xml') -%}
+<div class="jp-RenderedSVG jp-OutputArea-output {{ extra_class }}" data-mime-type="image/svg+xml">
+<img src="data:image/svg+xml;base64,{{ output.data['image/svg+xml'] | text_base64 | escape_html }}"
+{%- if alt %} alt="{{ alt | escape_html }}"{% endif %}>
+</div>
+{%- endblock data_svg %}
+"""
+#: a table header cell with nothing in it (pandas' corner above the row names, Styler's blanks)
+EMPTY_HEADER = re.compile(r"<th(\s[^>]*)?>(?:\s|&nbsp;|&#160;)*</th>")
 
 
 class NotebookFailed(RuntimeError):
@@ -60,15 +77,51 @@ def _html_exporter():
     >>> _html_exporter() is _html_exporter()
     True
     """
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                        extra_loaders=[DictLoader({"hsp_eval.html.j2": PAGE_TEMPLATE})],
+                        template_file="hsp_eval.html.j2")
+
+
+def empty_headers_as_cells(html: str) -> str:
+    """``html`` with every empty table header cell made a data cell: a header names its row or column.
+
+    pandas writes an empty ``<th>`` above the row names (and beside the column names' own
+    name); a screen reader would announce it as a header of nothing.
+
+    Examples
+    --------
+    >>> empty_headers_as_cells('<tr><th></th><th>year</th></tr><tr><th class="blank level0" >&nbsp;</th></tr>')
+    '<tr><td></td><th>year</th></tr><tr><td class="blank level0" ></td></tr>'
+    """
+    return EMPTY_HEADER.sub(lambda m: f"<td{m.group(1) or ''}></td>", html)
 
 
 def to_html(nb, title: str | None = None) -> str:
-    """HTML of an executed notebook (nbformat node) with every code cell's input hidden."""
+    """HTML of an executed notebook (nbformat node) with every code cell's input hidden.
+
+    The page is nbconvert's, with each figure's alternative text (:data:`PAGE_TEMPLATE`) and
+    no empty table header cells (:func:`empty_headers_as_cells`, in the tables of the outputs;
+    ``nb`` is changed).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> figure = nbformat.v4.new_output("display_data", {"image/svg+xml": "<svg/>"},
+    ...                                 metadata={"image/svg+xml": {"alt": "Chart: Reach."}})
+    >>> page = to_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[figure])]))
+    >>> 'alt="Chart: Reach."' in page
+    True
+    """
     if title:
         nb.metadata["title"] = title
+    for cell in nb.cells:
+        for output in cell.get("outputs", ()):
+            html = output.get("data", {}).get("text/html")
+            if html:
+                output["data"]["text/html"] = empty_headers_as_cells("".join(html) if isinstance(html, list) else html)
     with warnings.catch_warnings():
         # outputs of hsp_eval's own mimetype (values recorded for checks) are not meant to be shown
         warnings.filterwarnings("ignore", message="Your element with mimetype")
