@@ -30,8 +30,10 @@ with a favourable answer) and the key sums ``ck_numerator``, ``ck_denominator``,
 indicator), *count* groups and counts them.
 
 ``self_review``: ``self_review_rating`` (a mean) by school x year x ``dimension:rater_group``, one
-group per rating: n, sum, sum of squares, people and the key sums. The simplest use of the layer
-(``Cells`` over a small table: 0.8 M ratings nationally), where a plain group-by is the whole job.
+group per rating: n, sum, sum of squares, people and the key sums (0.8 M ratings nationally). The
+package counted it with the packed-integer layer until issue 19, when this benchmark showed a plain
+group-by faster: ``package`` is now :func:`hsp_eval.indicators.topics.self_review.rating_counts`,
+itself a ``groupby`` (its time includes the record keys, which the other ways make in setup).
 No links are involved, so there is no ``package_nolinks`` way.
 
 Record keys are made by the package's hashing (:mod:`hsp_eval.data.keys`) in every way: they must
@@ -363,7 +365,7 @@ RATING_COLS = ["denominator", "sum", "sumsq", "people", "ck_denominator", "ck_pe
 
 
 def _rating_keys(r: pd.DataFrame) -> np.ndarray:
-    """Each rating's record key, as self_review.rating_cells makes it (which of its group's ratings it is)."""
+    """Each rating's record key, as self_review.rating_counts makes it (which of its group's ratings it is)."""
     from hsp_eval.data.keys import record_keys
 
     cols = ["school_id", "year", "framework", "dimension", "rater_group"]
@@ -372,13 +374,12 @@ def _rating_keys(r: pd.DataFrame) -> np.ndarray:
 
 
 def rating_package(ds):
-    from hsp_eval.indicators.aggregate import moments
     from hsp_eval.indicators.topics import self_review
 
     r = ds["self_review"].reset_index(drop=True)
-    cells = self_review.rating_cells(r)  # the record keys, and a cell per (school, year, dimension:rater group)
     yield "setup"
-    yield moments(cells, r["rating"].to_numpy(dtype="float64"))
+    # the package's own way since issue 19: one group-by (record keys included, unlike the others' setup)
+    yield self_review.rating_counts(r)
 
 
 def rating_pandas(ds):

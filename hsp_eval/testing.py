@@ -51,7 +51,7 @@ def kept_result(path, fn, *args, **kwargs):
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sum.pickle"
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "results" / "sum.pickle"
     >>> kept_result(p, sum, [1, 2]), read_kept(p)
     (3, 3)
     """
@@ -63,6 +63,7 @@ def kept_result(path, fn, *args, **kwargs):
         value, kept = fn(*args, **kwargs), None
     except Exception as e:  # noqa: BLE001 (kept for the readers, then raised here too)
         value, kept = None, e
+    path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(f".{path.name}.{os.getpid()}.part")
     part.write_bytes(pickle.dumps((value, kept)))
     os.replace(part, path)

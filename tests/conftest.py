@@ -17,6 +17,7 @@ A run no test named starts when it is first read.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -127,6 +128,20 @@ class SessionRuns:
             notebook, parameters = RUNS[key]
             self._jobs[key] = self._submit(kept_result, kept, run_notebook, NOTEBOOKS / notebook, self._out(key),
                                            parameters, title=key)
+        self._keep_failure(key, self._jobs[key])
+
+    def _keep_failure(self, key: str, job: Future) -> None:
+        """When job ``key`` failed before keeping its result (its process died, say), keeps the error,
+        so that the workers waiting for it fail too instead of waiting for ever."""
+        def keep(done: Future) -> None:
+            if done.exception() is not None and not self._kept(key).exists():
+                from hsp_eval.testing import kept_result
+
+                def fail():
+                    raise done.exception()
+                with contextlib.suppress(Exception):
+                    kept_result(self._kept(key), fail)
+        job.add_done_callback(keep)
 
     def _folder(self, key: str) -> Path:
         return self.shared if key in self.named else self.local

@@ -30,8 +30,9 @@ TARGET_GROUPS = ("all", "ethnicity", "ethnicity_prioritised", "year_band")
 ALL_ONLY = ("all",)
 KINDS = ("proportion", "mean", "difference", "alpha")
 #: the reports that pick key indicators (:func:`key_indicators`): the school summary's sentences on
-#: clear changes, and the national overview's spread across schools and national trends
-KEY_REPORTS = ("school", "national")
+#: clear changes, the national overview's spread across schools and national trends, and the shares
+#: of families the national overview draws as funnel plots (each school against the national rate)
+KEY_REPORTS = ("school", "national", "funnel")
 #: a counted unit as a share's axis says it ("share of answers, %")
 UNIT_WORDS = {"responses": "answers"}
 
@@ -139,7 +140,8 @@ _V = "voice"
 _I = "inquiry"
 _S = "self_review"
 _SURVEY = ("survey_items", "survey_respondents", "survey_responses")
-BOTH = KEY_REPORTS
+BOTH = ("school", "national")
+FUNNEL = BOTH + ("funnel",)
 BEYOND_SPEC = "Added by hsp_eval; not in the indicator spec."
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -148,14 +150,14 @@ INDICATORS: tuple[Indicator, ...] = (
               "families with at least one attended activity of the school in the year",
               "families with a child enrolled at the school that year", ("activities", "attendance"),
               gap=True, population="families", short="any activity",
-              phrase="families taking part in at least one activity", key_for=BOTH),
+              phrase="families taking part in at least one activity", key_for=FUNNEL),
     Indicator("reach_learning", "Families who took part in a learning-focused activity", _P, "families",
               "proportion", "families with at least one attended activity whose focus is learning",
               "families", ("activities", "attendance"), gap=True, focus="learning",
               note="Learning-focused types: learning_conference, goal_setting, iep_meeting, "
                    "learning_workshop, home_visit.",
               population="families", short="a learning-focused activity",
-              phrase="families taking part in a learning-focused activity", key_for=BOTH),
+              phrase="families taking part in a learning-focused activity", key_for=FUNNEL),
     Indicator("reach_by_type", "Families who took part, by type of activity", _P, "families", "proportion",
               "families that attended at least one activity of the type", "families",
               ("activities", "attendance"), groups=("activity_type",), population="families"),
@@ -194,7 +196,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("contact_reach", "Families with at least one personal contact", _C, "families", "proportion",
               "families with at least one contact", "families", ("contacts",), gap=True,
               population="families", short="had a personal contact",
-              phrase="families with a personal contact from or with the school", key_for=BOTH),
+              phrase="families with a personal contact from or with the school", key_for=FUNNEL),
     Indicator("two_way_share", "Contacts started by the family", _C, "contacts", "proportion",
               "contacts initiated by the family", "all contacts", ("contacts",),
               cluster="family", linked="contacts", short="started by the family",
@@ -218,7 +220,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("portal_adoption", "Families using the parent portal", _C, "families", "proportion",
               "families with at least one portal login in the year", "families", ("portal_usage",),
               gap=True, population="families", linked="portal_users", short="used the parent portal",
-              phrase="families using the parent portal", key_for=BOTH),
+              phrase="families using the parent portal", key_for=FUNNEL),
     Indicator("portal_regular_use", "Portal users who log in regularly", _C, "families", "proportion",
               "families with logins in 6 or more distinct months of the year",
               "families with at least one login in the year", ("portal_usage",), linked="portal_users"),
