@@ -101,7 +101,7 @@ PATH_SUFFIXES = ("_dir", "_path", "_table", "_file")
 #: the row that says where the full paths are, when a table shows names only
 PATHS_NOTE = {"item": "file locations",
               "value": "names only; the full paths are kept with the run (the batch's manifest.csv and the "
-                       "executed notebook's parameters)"}
+                       "provenance files beside its tables)"}
 
 
 def path_name(value) -> str:
