@@ -124,7 +124,8 @@ def leaky(tmp_path_factory, demo, ids):
         f"<p>The family {ids['family']} came to every hui.</p>\n"          # line 7: a family_id
         f"<p>Schools like {ids['other_name']} do better.</p>\n"            # line 8: another school's name
         f'<table><tr><td title="compared with">{OTHER}</td></tr></table>\n'  # line 9: another school's id
-        f"<p>See /home/analyst/hsp/data for the files.</p>"))             # a local path: a warning only
+        f"<p>See /home/analyst/hsp/data for the files.</p>"))             # line 10: a local path in a school's page
+    _write(root / "national" / "paths.html", _page("<p>Made from /work/hsp/reports/_data.</p>"))  # a warning only
     _write(root / "national" / "inquiry.html",  # a respondent id in the words of an embedded figure
            _page("<h2>Inquiry</h2>\n" + _embedded(_svg(f"Answer of {ids['respondent']}"))))
     _write(root / "national" / "voice.svg", _svg(f"Respondent {ids['respondent']} said"))
@@ -238,18 +239,20 @@ def test_suppressed_row_with_a_number(leaky):
     assert "marked suppressed but shows value=0.5" in hit["detail"].iloc[0]
 
 
-def test_local_path_is_a_warning_not_a_finding(leaky):
+def test_local_path_fails_a_school_page_and_is_a_warning_elsewhere(leaky):
     _, r = leaky
+    hit = r.findings[r.findings["rule"] == "local_path"]
+    assert hit[["file", "where"]].values.tolist() == [[f"{OWN}/whanau_board_summary.html", "line 10"]]
+    assert "/home/analyst/hsp/data" in hit["detail"].iloc[0]
     assert r.checked["local_path_warnings"] == 1
-    assert any("/home/analyst/hsp/data" in n for n in r.notes)
-    assert "local_path" not in set(r.findings["rule"])
+    assert any("national/paths.html" in n and "/work/hsp/reports/_data" in n for n in r.notes)
 
 
 def test_hidden_folders_skipped_and_images_listed(leaky):
     _, r = leaky
     assert not r.findings["file"].str.startswith(".ipynb_checkpoints").any()
     assert any(n.startswith("Not checked: 1 images") and "national/logo.png" in n for n in r.notes)
-    assert r.checked["html"] == 4 and r.checked["notebook"] == 2 and r.checked["parquet"] == 2
+    assert r.checked["html"] == 5 and r.checked["notebook"] == 2 and r.checked["parquet"] == 2
 
 
 def test_report_lists_checks_and_findings(leaky, ids):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -167,3 +168,92 @@ def test_a_larger_min_n_suppresses_more(tmp_path):
     smallest = str(int(reach.loc[reach["denominator"].idxmin(), "year"]))
     assert smallest not in values["reach"], "the year under min_n is not shown in the Board summary"
     assert len(values["reach"]) == len(reach) - (reach["denominator"] < big).sum()
+
+
+# --- a small school: pages that read well when data are thin --------------------------------
+
+SMALL_FAMILIES = 25  # about the families of a small rural school
+
+
+def _small_school(data: Path) -> str:
+    """A generated school cut to its first :data:`SMALL_FAMILIES` families, its survey without
+    barrier items (the inventory items, whose scale is blank); returns the school's id."""
+    from hsp_eval.synthetic.build import write_dataset
+
+    write_dataset(data, n_schools=1, years=[2024, 2025], seed=3)
+
+    def read(t):
+        return pd.read_csv(data / f"{t}.csv", dtype=str, keep_default_na=False)
+    enr = read("enrolments")
+    families = sorted(enr["family_id"].unique())[:SMALL_FAMILIES]
+    tables = {"enrolments": enr[enr["family_id"].isin(families)]}
+    for t in ("attendance", "contacts", "portal_usage"):
+        tables[t] = read(t)[lambda d: d["family_id"].isin(families)]
+    resp = read("survey_respondents")[lambda d: (d["family_id"] == "") | d["family_id"].isin(families)]
+    items = read("survey_items")
+    barriers = set(items.loc[items["scale"] == "", "item_id"])
+    assert barriers, "the generated survey has barrier items to take out"
+    tables.update(survey_respondents=resp, survey_items=items[~items["item_id"].isin(barriers)],
+                  survey_responses=read("survey_responses")[lambda d: d["respondent_id"].isin(resp["respondent_id"])
+                                                            & ~d["item_id"].isin(barriers)],
+                  reported_participation=read("reported_participation")[
+                      lambda d: d["respondent_id"].isin(resp["respondent_id"])])
+    students = set(tables["enrolments"]["student_id"])
+    for t in ("inquiry_steps", "progress"):
+        tables[t] = read(t)[lambda d: d["student_id"].isin(students)]
+    for t, d in tables.items():
+        d.to_csv(data / f"{t}.csv", index=False)
+    shutil.copy(demo.DATA / "disclosure.key", data / "disclosure.key")  # the demo's key, marked not secret
+    return str(read("schools")["school_id"].iloc[0])
+
+
+@pytest.fixture(scope="module")
+def small_school(tmp_path_factory):
+    """The small school's data folder, its reports folder (the batch's layout: ``<school_id>/``) and
+    its two pages, each run once by real papermill with no params file (so no targets)."""
+    from hsp_eval.indicators.disclosure_key import ENV_VAR
+    from hsp_eval.run.batch import prepare_data
+
+    root = tmp_path_factory.mktemp("small_school")
+    data, reports = root / "data", root / "reports"
+    sid = _small_school(data)
+    (root / "params").mkdir()
+    with pytest.MonkeyPatch.context() as mp:  # prepare_data names the key in the environment
+        mp.setenv(ENV_VAR, str(data / "disclosure.key"))
+        files = prepare_data(data, root / "params", reports, log=None)
+        pages = {}
+        for name in SECTIONS:
+            out = run_notebook(ROOT / "notebooks" / f"{name}.ipynb", reports / sid / f"{name}.ipynb",
+                               {"school_id": sid, "indicators_path": str(files.indicators),
+                                "trends_path": str(files.trends), "params_path": None})
+            pages[name] = out["html"].read_text(encoding="utf-8")
+    return data, reports, pages
+
+
+def test_small_school_sections_without_data_say_so_in_a_sentence(small_school):
+    from hsp_eval.reports.sections import EMPTY
+
+    _, _, pages = small_school
+    for name, page in pages.items():
+        text = " ".join(visible_text(page).split())
+        assert EMPTY["barriers"].missing in text, f"{name}: no sentence for the survey without barrier items"
+        assert "No targets are set for this school yet." in text and "hsp-eval params init" in text, name
+        words = [chart_text(svg) for svg in figures(page)]
+        assert words, f"{name}: the sections with data still draw their charts"
+        empty = [w for w in words if "no data" in w or "withheld (too few to show safely)" in w
+                 or "hard to take part" in w or "gets in the way" in w]
+        assert not empty, f"{name}: charts with nothing to show: {empty}"
+        assert not re.search(r"<tbody>\s*</tbody>", page), f"{name}: a table with no rows"
+    summary = visible_text(pages["whanau_board_summary"]).lower()
+    assert "withheld" not in summary and "suppressed" not in summary
+
+
+def test_small_school_pages_pass_the_audit_and_show_no_local_path(small_school):
+    from hsp_eval.run.audit import LOCAL_PATH, audit
+
+    data, reports, pages = small_school
+    for name, page in pages.items():
+        assert not LOCAL_PATH.search(page), f"{name}: {LOCAL_PATH.search(page).group()}"
+        assert "indicators.parquet" in visible_text(page) and "file locations" in visible_text(page)
+    result = audit(reports, data)
+    assert result.ok, result.findings.to_string()

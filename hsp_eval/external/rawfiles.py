@@ -187,6 +187,42 @@ def tally_columns(file: str, rows_read: int, values: pd.DataFrame, reason) -> pd
     return tally(counts, excluded)
 
 
+def accounting_summary(acc: pd.DataFrame, counted: str = "indicators", where: str = "in the appendix"):
+    """One sentence for the front of a report whose full :func:`accounting` table is further on.
+
+    Rows read and used are the files' own rows (``file`` without ``": "``); the blocks of a
+    file's columns (``"<file>: <column>"``, :func:`tally_columns`) are summed up as how many rows
+    each leaves out. ``counted`` names those columns; ``where`` says where the table is.
+
+    Returns
+    -------
+    :class:`hsp_eval.reports.sections.Sentence` (shown as Markdown in a notebook).
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"q1": [1.0, None, 0.0], "q2": [1.0, None, None]})
+    >>> print(accounting_summary(tally_columns("a.csv", 3, v, "skipped")))  # doctest: +NORMALIZE_WHITESPACE
+    Of 3 records read, 3 were used; the 2 indicators leave out between 1 and 2 of them, each with its reason.
+    The full accounting is in the appendix.
+    """
+    from hsp_eval.reports.sections import Sentence
+
+    whole = ~acc["file"].str.contains(": ", regex=False)
+    files, parts = acc[whole], acc[~whole]
+    read, used = int(files["rows"].sum()), int(files.loc[files["outcome"] == "used", "rows"].sum())
+    text = f"Of {read:,} records read, {used:,} were used"
+    if len(parts):
+        left_out = parts["rows"].where(parts["outcome"] != "used", 0).groupby(parts["file"], sort=False).sum()
+        n, lo, hi = len(left_out), int(left_out.min()), int(left_out.max())
+        if hi == 0:
+            text += f"; each of the {n} {counted} uses all of them"
+        elif lo == hi:
+            text += f"; each of the {n} {counted} leaves out {hi:,} of them, with the reason"
+        else:
+            text += f"; the {n} {counted} leave out between {lo:,} and {hi:,} of them, each with its reason"
+    return Sentence(f"{text}. The full accounting is {where}.")
+
+
 def provenance_frame(rec: dict, parameters: dict | None = None) -> pd.DataFrame:
     """:func:`hsp_eval.reports.provenance.provenance_table` with the raw files' names kept exactly as spelt.
 

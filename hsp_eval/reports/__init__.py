@@ -9,6 +9,8 @@ Uses the indicator and data layers, and reads only the tables the run's data ste
   :mod:`~hsp_eval.reports.inquiry_impact`: the national overview and the inquiry study;
 - :mod:`~hsp_eval.reports.plots`, :mod:`~hsp_eval.reports.plots_national`: the charts (computation
   stays in the modules above);
+- :mod:`~hsp_eval.reports.sections`: what a section shows when its data are thin (a sentence instead
+  of an empty chart or table), and tables without an index of row numbers;
 - :mod:`~hsp_eval.reports.prepared`: the tables the data step prepares beside the indicator table;
 - :mod:`~hsp_eval.reports.provenance`: what each page was made from.
 """

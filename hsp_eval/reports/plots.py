@@ -49,9 +49,10 @@ GREY = "0.35"
 def style(context: str = "notebook") -> None:
     """Set the reports' look: white grid, :data:`PALETTE`, readable font sizes, compact figures.
 
-    In a notebook the figures are then shown as SVG whose words stay text (:func:`_inline_svg`):
-    sharp at any zoom and in print, searchable, about half the size of the PNGs, and about a
-    quarter cheaper to make (no rasterising or font rendering in the kernel). Element ids are
+    In a notebook, tables are then shown without an index of row numbers
+    (:func:`hsp_eval.reports.sections.table_html`), and the figures as SVG whose words stay
+    text (:func:`_inline_svg`): sharp at any zoom and in print, searchable, about half the size
+    of the PNGs, and about a quarter cheaper to make (no rasterising or font rendering in the kernel). Element ids are
     salted with a fixed string and the date is left out, so a rerun gives the same bytes. Each
     figure's output carries its text alternative (:func:`alt_text`) in its metadata,
     ``{"image/svg+xml": {"alt": ...}}``, which the HTML page writes as the image's ``alt``
@@ -69,6 +70,9 @@ def style(context: str = "notebook") -> None:
                                 "legend.frameon": False, "savefig.bbox": "tight",
                                 "svg.fonttype": "none", "svg.hashsalt": "hsp_eval"})
     _inline_svg()
+    from hsp_eval.reports.sections import install_table_format
+
+    install_table_format()
 
 
 def _inline_svg() -> None:

@@ -96,13 +96,60 @@ def of_table(table_path, **extra) -> dict:
     return record(side.get("data_fingerprint"), side.get("data_dir"), side.get("data_read_at"), **extra)
 
 
-def provenance_table(rec: dict, parameters: dict | None = None) -> pd.DataFrame:
-    """Provenance and parameters as a two-column table (``item``, ``value``) for a report's last section."""
+#: how the fields that hold a file or folder end (``data_dir``, ``indicator_table``, ``params_path``...)
+PATH_SUFFIXES = ("_dir", "_path", "_table", "_file")
+#: the row that says where the full paths are, when a table shows names only
+PATHS_NOTE = {"item": "file locations",
+              "value": "names only; the full paths are kept with the run (the batch's manifest.csv and the "
+                       "provenance files beside its tables)"}
+
+
+def path_name(value) -> str:
+    """The last part of a file or folder path (POSIX or Windows), the value itself when it is no path.
+
+    Examples
+    --------
+    >>> path_name("/home/ana/hsp/reports/_data/indicators.parquet"), path_name("C:\\\\kura\\\\data\\\\")
+    ('indicators.parquet', 'data')
+    >>> path_name("none (no targets)")
+    'none (no targets)'
+    """
+    text = str(value).rstrip("/\\")
+    return text.replace("\\", "/").rsplit("/", 1)[-1] or text
+
+
+def provenance_table(rec: dict, parameters: dict | None = None, full_paths: bool = False) -> pd.DataFrame:
+    """Provenance and parameters as a two-column table (``item``, ``value``) for a report's last section.
+
+    Files and folders (fields and parameters named ``*_dir``, ``*_path``, ``*_table``, ``*_file``)
+    are shown by name only unless ``full_paths``: a published page must not tell readers where
+    the data sit on the machine that made it (``hsp-eval audit`` fails a school's page that
+    does). A last row then says where the full paths are kept (:data:`PATHS_NOTE`).
+
+    Examples
+    --------
+    >>> t = provenance_table({"data_dir": "/home/ana/kura/data"}, {"params_path": "/home/ana/params/0042.yaml"})
+    >>> t.values.tolist()[:2]
+    [['data folder', 'data'], ['parameter params_path', '0042.yaml']]
+    """
     labels = {"hsp_eval_version": "hsp_eval version", "git_commit": "hsp_eval git commit",
               "data_fingerprint": "data fingerprint (SHA-256)", "data_dir": "data folder",
               "data_read_at": "data read at", "report_run_at": "report run at"}
-    rows = [{"item": labels.get(k, k if "." in k else k.replace("_", " ")), "value": "" if v is None else str(v)}
+    shortened = False
+
+    def shown(key: str, v) -> str:
+        nonlocal shortened
+        if v is None:
+            return ""
+        if full_paths or not key.endswith(PATH_SUFFIXES):
+            return str(v)
+        name = path_name(v)
+        shortened |= name != str(v)
+        return name
+
+    rows = [{"item": labels.get(k, k if "." in k else k.replace("_", " ")), "value": shown(k, v)}
             for k, v in rec.items()]
-    rows += [{"item": f"parameter {k}", "value": "" if v is None else str(v)}
-             for k, v in (parameters or {}).items()]
+    rows += [{"item": f"parameter {k}", "value": shown(k, v)} for k, v in (parameters or {}).items()]
+    if shortened:
+        rows.append(PATHS_NOTE)
     return pd.DataFrame(rows, columns=["item", "value"])

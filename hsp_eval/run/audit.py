@@ -22,8 +22,16 @@ text and log files) and lists each *finding*: a place in a file that breaks one 
     a row that a disclosure log (``disclosure_log*.csv`` or ``.parquet``) marks withheld, or a row with
     ``suppressed == True``, that still shows a count, value or interval.
 
-Absolute local paths in HTML pages (``local_path``) are reported as warnings in ``notes``,
-not as findings. :func:`format_report` writes the plain report that ``hsp-eval audit`` prints.
+``local_path``
+    in a school's page (an HTML file under ``OUTPUT_DIR/<school_id>/``: the evaluation and the
+    whānau and Board summary, which schools share with their community), an absolute local
+    path (a file URL, a home, work or temporary folder, a drive path): it says where the data
+    sit on the machine that made the page. Report provenance shows file names only
+    (:func:`hsp_eval.reports.provenance.provenance_table`); the full paths stay in the batch's
+    ``manifest.csv``.
+
+Absolute local paths in other HTML pages (national pages, the index) are reported as warnings
+in ``notes``, not as findings. :func:`format_report` writes the plain report that ``hsp-eval audit`` prints.
 
 Examples
 --------
@@ -351,8 +359,12 @@ class _Audit:
         if html:
             for m in LOCAL_PATH.finditer(text):
                 place = where if line is None else _at_line(where, line + text.count("\n", 0, m.start()))
+                found = _excerpt(text, m.start(), m.end(), 25)
+                if school is not None:  # a school's page goes to its community: a path there fails the audit
+                    self.add(file, place, "local_path", f"absolute local path in a school's page: {found}")
+                    continue
                 self.checked["local_path_warnings"] += 1
-                self.local_paths.append(f"{file} {place}: {_excerpt(text, m.start(), m.end(), 25)}")
+                self.local_paths.append(f"{file} {place}: {found}")
 
 
 def _at_line(where: str, line: int) -> str:
@@ -890,8 +902,8 @@ def _result(a: _Audit, others: dict[str, list[str]], output_dir, data_dir) -> Au
     notes.extend(a.notes)
     if a.local_paths:
         shown = a.local_paths[:10]
-        notes.append(f"Warning (local_path, not a failure): {len(a.local_paths)} absolute local path(s) in HTML "
-                     f"pages: " + "; ".join(shown) + (" ..." if len(a.local_paths) > 10 else ""))
+        notes.append(f"Warning (local_path; outside school folders, not a failure): {len(a.local_paths)} absolute "
+                     f"local path(s) in HTML pages: " + "; ".join(shown) + (" ..." if len(a.local_paths) > 10 else ""))
     findings = pd.DataFrame(a.rows, columns=FINDING_COLUMNS)
     return AuditResult(findings=findings, checked=dict(a.checked), notes=notes, output_dir=str(output_dir),
                        data_dir=str(data_dir), publication=a.publication)
@@ -932,7 +944,8 @@ def format_report(result: AuditResult, cap: int = REPORT_CAP) -> str:
              f"  withheld_value         {c['disclosure_logs']} disclosure log(s) with {c['withheld_cells_in_logs']:,} "
              f"withheld cells, matched in {c['tables_checked_against_logs']} table(s); suppressed rows in "
              f"{c['tables_with_suppressed_flag']} table(s) ({c['table_rows']:,} table rows read)",
-             f"  local_path (warning)   HTML pages: {c['local_path_warnings']} found"]
+             f"  local_path             HTML pages in school folders (a finding); elsewhere a warning: "
+             f"{c['local_path_warnings']} found"]
     if result.notes:
         lines.append("Notes:")
         lines.extend(f"  - {n}" for n in result.notes)
