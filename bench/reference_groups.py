@@ -1,11 +1,13 @@
 """How the reference groups of "schools like ours" are formed on a dataset: the figures of docs/reference-groups.md.
 
     hsp-eval generate /tmp/g250 --schools 250 --years 2022-2025 --seed 7 --format parquet
-    hsp-eval batch --data /tmp/g250 --params EMPTY_DIR --out /tmp/r250 --key-file data/demo/disclosure.key ...
+    mkdir -p /tmp/p250 && .venv/bin/python -c "from hsp_eval.run.batch import prepare_data; \
+        prepare_data('/tmp/g250', '/tmp/p250', '/tmp/r250', key_file='data/demo/disclosure.key')"
     .venv/bin/python bench/reference_groups.py /tmp/r250/_data
 
-(any folder holding the batch's ``publication.parquet`` and ``schools.parquet``; the reference table
-is made again from them, as the batch's data step makes it). Prints, as Markdown: the schools by
+(the batch's data step alone, with no params files and the demo's key; any folder holding the
+batch's ``publication.parquet`` and ``schools.parquet`` will do: the reference table is made again
+from them, as the data step makes it). Prints, as Markdown: the schools by
 type and Equity Index band; for every school, key indicator and year, which grouping its reference
 used and how many schools the group had; and, for the last year, each (type, band) cell's grouping
 for a share of families (``reach``) and for the indicator with the fewest published values.
