@@ -318,3 +318,43 @@ def test_names_inside_the_own_name_and_names_without_macrons():
     assert [h.what for h in find_hits("Unlike tarata\nschool,", t, "0042")] == ["Tarata School (0043)"]
     assert [h.what for h in find_hits("as at Matai Valley School", t, "0042")] == ["Mataī Valley School (0044)"]
     assert find_hits("Tarata School and 0043", t, None) == []  # not a school's report: rule 2 does not apply
+
+
+# ---------------------------------------------------------------------------------------------
+# Schools like ours: reference figures are aggregates of at least 20 schools
+# ---------------------------------------------------------------------------------------------
+
+def test_reference_figures_from_fewer_than_20_schools(tmp_path, demo):
+    """A reference table row, or a figure a school report records as shown, from too few schools is a finding."""
+    from hsp_eval.reports.reference import REFERENCE_MIME
+
+    ref = pd.DataFrame({"school_type": "Contributing", "eqi_band": "moderate barriers (420-479)", "year": 2025,
+                        "indicator": ["reach", "two_way_share", "portal_adoption", "contact_reach"],
+                        "grouping": ["type_and_band", "type", "none", "none"], "compared_with": "",
+                        "schools": [25, 12, 8, 8], "q25": [0.5, 0.4, np.nan, 0.3], "median": [0.6, 0.5, np.nan, np.nan],
+                        "q75": [0.7, 0.6, np.nan, np.nan]})
+    (tmp_path / "_data").mkdir()
+    ref.to_parquet(tmp_path / "_data" / "reference.parquet", index=False)
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("reference.record(compared)", execution_count=1)
+    figures = [{"indicator": "reach", "year": 2025, "reference_year": 2025, "grouping": "all", "schools": 30,
+                "q25": 0.5, "median": 0.6, "q75": 0.7},
+               {"indicator": "two_way_share", "year": 2025, "reference_year": 2025, "grouping": "type", "schools": 8,
+                "q25": 0.3, "median": 0.4, "q75": 0.45}]
+    code.outputs = [nbformat.v4.new_output("display_data", data={REFERENCE_MIME: {"figures": figures}})]
+    nb.cells = [code]
+    (tmp_path / OWN).mkdir()
+    nbformat.write(nb, tmp_path / OWN / "school_evaluation.ipynb")
+    r = audit(tmp_path, demo)
+    hits = r.findings[r.findings["rule"] == "reference_group"]
+    assert hits[["file", "where"]].values.tolist() == [
+        [f"{OWN}/school_evaluation.ipynb", f"cell 1 output 1 {REFERENCE_MIME}, figure 2"],
+        ["_data/reference.parquet", "row 2"], ["_data/reference.parquet", "row 4"]]
+    assert "two_way_share 2025: a reference figure from 8 school(s)" in hits["detail"].iloc[0]
+    assert r.checked["reference_tables"] == 1 and r.checked["reference_figures_recorded"] == 2
+    assert "reference_group" in format_report(r)
+    # without them, the same folder passes
+    ref.iloc[[0, 2]].to_parquet(tmp_path / "_data" / "reference.parquet", index=False)
+    nb.cells[0].outputs[0]["data"][REFERENCE_MIME]["figures"] = figures[:1]
+    nbformat.write(nb, tmp_path / OWN / "school_evaluation.ipynb")
+    assert audit(tmp_path, demo).ok

@@ -47,6 +47,8 @@ def test_every_demo_school_has_a_good_params_file():
     ('school_id: "0042"\ntargets:\n  - {indicator: reach, value: 0.6}\n', "target 1 is missing year"),
     ('school_id: "0042"\nfocus_groups:\n  - {group: Māori}\n', "focus_groups item 1 must have exactly"),
     ('school_id: "0042"\ntargets: [\n', "not valid YAML"),
+    ('school_id: "0042"\nreference_year: "2022"\n', "'reference_year' must be a year such as 2022"),
+    ('school_id: "0042"\nreference_year: 22\n', "'reference_year' must be a year such as 2022"),
 ])
 def test_a_bad_params_file_is_named_with_its_reason(tmp_path, text, message):
     path = tmp_path / "0042.yaml"
@@ -101,3 +103,11 @@ def test_the_starter_files_example_targets_are_valid_when_uncommented():
     p = parse_params(yaml.safe_load(uncommented), "0042.yaml")
     assert p["display_name"] == 'Kura "o" Te Awa: #1' and p["years"] == [2022, 2024]
     assert len(p["targets"]) == 3 and p["focus_groups"] == [{"group_type": "ethnicity", "group": "Māori"}]
+
+
+def test_a_frozen_reference_year_is_optional():
+    """``reference_year``: compare every year with schools like ours in that year (docs/reference-groups.md)."""
+    assert parse_params({"school_id": "0042"}, "x.yaml")["reference_year"] is None
+    assert parse_params({"school_id": "0042", "reference_year": 2022}, "x.yaml")["reference_year"] == 2022
+    text = starter_text("0042").replace("# reference_year: 2022", "reference_year: 2022")
+    assert parse_params(yaml.safe_load(text), "0042.yaml")["reference_year"] == 2022

@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNS = {"0113": "{name}.ipynb", "0828": "{name} 0828"}
 SCHOOLS = tuple(RUNS)
 SECTIONS = {
-    "school_evaluation": ["Summary", "Who took part: reach, learning-focused reach and breadth",
+    "school_evaluation": ["Summary", "Schools like ours", "Who took part: reach, learning-focused reach and breadth",
                           "Who is and is not reached", "Learning-focused or school-focused?", "Communication",
                           "Family voice", "The inquiry cycle for target students", "Self-review: leaders and whānau",
                           "Indicators of success", "Provenance"],
-    "whanau_board_summary": ["In short", "Families taking part", "Reaching every family", "Talking with families",
+    "whanau_board_summary": ["In short", "Compared with schools like ours", "Families taking part", "Reaching every family", "Talking with families",
                              "What whānau told us", "Our goals", "About this report"],
 }
 
@@ -137,6 +137,21 @@ def test_a_rerun_draws_the_same_figures_byte_for_byte(reports, demo_batch):
     """The demo batch ran school 0113's evaluation again, in another kernel (with the batch's own paths)."""
     again = (demo_batch / "0113" / "school_evaluation.html").read_text(encoding="utf-8")
     assert figures(again) == figures(reports[("school_evaluation", "0113")][0])
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+def test_the_demo_has_too_few_schools_to_compare_with_and_says_so(reports, name):
+    """10 demo schools: no reference group of 20; one sentence says so, and no reference figure is shown."""
+    from hsp_eval.reports.reference import REFERENCE_MIME
+
+    page, nb = reports[(name, "0113")]
+    text = visible_text(page)
+    assert "too few schools in the data to compare" in text
+    assert "of schools like ours had" not in text and "half of them are between" not in text
+    assert REFERENCE_MIME not in page
+    recorded = [o["data"][REFERENCE_MIME] for c in nb.cells for o in c.get("outputs", [])
+                if REFERENCE_MIME in o.get("data", {})]
+    assert recorded == [{"figures": []}]
 
 
 def test_school_evaluation_shows_suppressed_cells_as_suppressed(reports):

@@ -18,6 +18,9 @@ Example file::
     measurement_error:        # optional: a measure's standard error of measurement, in its
       reading: 12             # score units; accelerated progress must then beat the expected
                               # gain by at least that much (docs/methods.md)
+    reference_year: 2022      # optional: compare every year with schools like ours in this year
+                              # (a fixed yardstick); left out, each year with its own
+                              # (docs/reference-groups.md)
 
 Examples
 --------
@@ -58,7 +61,8 @@ def parse_params(raw: dict, source: str) -> dict:
     """Check a params mapping and fill in defaults; raise :class:`ParamsError` when wrong."""
     if not isinstance(raw, dict):
         raise ParamsError(f"{source}: the file must be a YAML mapping of fields (school_id, targets, ...)")
-    known = {"school_id", "display_name", "years", "min_n", "focus_groups", "targets", "measurement_error"}
+    known = {"school_id", "display_name", "years", "min_n", "focus_groups", "targets", "measurement_error",
+             "reference_year"}
     extra = set(raw) - known
     if extra:
         raise ParamsError(f"{source}: unknown field(s) {', '.join(sorted(extra))} (known: {', '.join(sorted(known))})")
@@ -69,7 +73,12 @@ def parse_params(raw: dict, source: str) -> dict:
     out = {"school_id": sid, "display_name": str(raw.get("display_name") or f"School {sid}"),
            "years": _years(raw["years"], source) if "years" in raw else None,
            "min_n": raw.get("min_n", 5), "focus_groups": [], "targets": [],
-           "measurement_error": _measurement_error(raw.get("measurement_error"), source)}
+           "measurement_error": _measurement_error(raw.get("measurement_error"), source),
+           "reference_year": raw.get("reference_year")}
+    ref = out["reference_year"]
+    if ref is not None and (not isinstance(ref, int) or isinstance(ref, bool) or not 2000 <= ref <= 2100):
+        raise ParamsError(f"{source}: 'reference_year' must be a year such as 2022 (compare every year with schools "
+                          f"like ours in that year), or left out, not {ref!r}")
     if not isinstance(out["min_n"], int) or out["min_n"] < 1:
         raise ParamsError(f"{source}: 'min_n' must be a whole number of 1 or more, not {out['min_n']!r}")
     for k, g in enumerate(raw.get("focus_groups") or [], start=1):
@@ -232,7 +241,10 @@ def starter_text(school_id: str, display_name: str | None = None, years=None, mi
               "targets: []",
               "#  - {indicator: reach_learning, group_type: all, group: all, value: 0.6, year: 2026}",
               "#  - {indicator: reach, group_type: ethnicity, group: Māori, value: 0.7, year: 2026}",
-              "#  - {indicator: two_way_share, group_type: all, group: all, value: 0.4, year: 2026}"]
+              "#  - {indicator: two_way_share, group_type: all, group: all, value: 0.4, year: 2026}",
+              "# Compare every year with schools like ours in one base year (a fixed yardstick); left out,",
+              "# each year is compared with schools like ours that year (docs/reference-groups.md).",
+              "# reference_year: 2022"]
     return "\n".join(lines) + "\n"
 
 

@@ -30,9 +30,11 @@ TARGET_GROUPS = ("all", "ethnicity", "ethnicity_prioritised", "year_band")
 ALL_ONLY = ("all",)
 KINDS = ("proportion", "mean", "difference", "alpha")
 #: the reports that pick key indicators (:func:`key_indicators`): the school summary's sentences on
-#: clear changes, the national overview's spread across schools and national trends, and the shares
-#: of families the national overview draws as funnel plots (each school against the national rate)
-KEY_REPORTS = ("school", "national", "funnel")
+#: clear changes and the school evaluation's "schools like ours", the national overview's spread across
+#: schools and national trends, the shares of families the national overview draws as funnel plots
+#: (each school against the national rate), and the headline indicators the whānau and Board summary
+#: compares with schools like ours (:mod:`hsp_eval.reports.reference`)
+KEY_REPORTS = ("school", "national", "funnel", "summary")
 #: a counted unit as a share's axis says it ("share of answers, %")
 UNIT_WORDS = {"responses": "answers"}
 
@@ -142,6 +144,7 @@ _S = "self_review"
 _SURVEY = ("survey_items", "survey_respondents", "survey_responses")
 BOTH = ("school", "national")
 FUNNEL = BOTH + ("funnel",)
+HEADLINE = BOTH + ("summary",)
 BEYOND_SPEC = "Added by hsp_eval; not in the indicator spec."
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -150,7 +153,7 @@ INDICATORS: tuple[Indicator, ...] = (
               "families with at least one attended activity of the school in the year",
               "families with a child enrolled at the school that year", ("activities", "attendance"),
               gap=True, population="families", short="any activity",
-              phrase="families taking part in at least one activity", key_for=FUNNEL),
+              phrase="families taking part in at least one activity", key_for=BOTH + ("funnel", "summary")),
     Indicator("reach_learning", "Families who took part in a learning-focused activity", _P, "families",
               "proportion", "families with at least one attended activity whose focus is learning",
               "families", ("activities", "attendance"), gap=True, focus="learning",
@@ -200,7 +203,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("two_way_share", "Contacts started by the family", _C, "contacts", "proportion",
               "contacts initiated by the family", "all contacts", ("contacts",),
               cluster="family", linked="contacts", short="started by the family",
-              phrase="contacts started by families", key_for=BOTH),
+              phrase="contacts started by families", key_for=HEADLINE),
     Indicator("reply_rate", "School contacts the family replied to", _C, "contacts", "proportion",
               "school-initiated contacts with response_received = true",
               "school-initiated contacts where response_received is known", ("contacts",),
@@ -228,7 +231,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("survey_response_rate", "Families who answered the whānau survey", _V, "families",
               "proportion", "families with a linked whānau respondent who answered at least one item",
               "families", _SURVEY, groups=FAMILY_GROUPS + ("instrument",), gap=True,
-              population="families", phrase="families answering the whānau survey", key_for=BOTH),
+              population="families", phrase="families answering the whānau survey", key_for=HEADLINE),
     Indicator("respondent_representation", "Over- or under-representation of groups among respondents",
               _V, "respondents", "difference",
               "share of linked whānau respondents' families in the group",
@@ -364,7 +367,9 @@ def render_markdown() -> str:
             "*short label*: a chart's legend beside indicators of the same unit; *value axis*: the axis",
             "with its unit (percentages for shares, percentage points for their differences and for",
             "equity gaps); *in sentences*: the phrase the summaries use; *key indicator of*: `school`, the",
-            "school summary's clear changes, `national`, the national overview's spread and trends;",
+            "school summary's clear changes and the evaluation's comparison with schools like ours, `national`,",
+            "the national overview's spread and trends, `summary`, the headline indicators the whānau and",
+            "Board summary compares with schools like ours (`docs/reference-groups.md`);",
             "*reading a difference*: what left and right of zero mean.", "",
             "| id | short label | value axis | in sentences | key indicator of | reading a difference |",
             "|---|---|---|---|---|---|"]

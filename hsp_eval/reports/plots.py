@@ -616,6 +616,77 @@ def target_chart(rows: pd.DataFrame, trends_row=None, title: str | None = None, 
     return ax
 
 
+def reference_chart(compared: pd.DataFrame, year: int | None = None, title: str | None = None, ax=None):
+    """The school beside schools like ours in ``year`` (default the latest): one row a measure.
+
+    Parameters
+    ----------
+    compared : rows of :func:`hsp_eval.reports.reference.compare` (measures of one scale: all shares).
+    year : the year drawn.
+
+    Each measure gets a grey bar for the reference group's middle half (25th to 75th percentile),
+    a dark tick at its median, and the school's value as a point with its likely range. A
+    withheld value or a measure without a reference reads so in words. No other school is drawn.
+
+    Returns
+    -------
+    The matplotlib Axes.
+    """
+    from hsp_eval.reports.reference import READINGS
+
+    if compared.empty:
+        raise ValueError("reference_chart: no rows to draw")
+    year = int(compared["year"].max()) if year is None else int(year)
+    r = compared[compared["year"] == year].reset_index(drop=True)
+    scales = {percent_scale(i) for i in r["indicator"]}
+    if len(scales) > 1:
+        raise ValueError("reference_chart: give measures of one scale (all shares, or all means)")
+    scale = scales.pop()
+    labels = [_wrap(REGISTRY[i].label, 34) for i in r["indicator"]]
+    ax = _new_ax(ax, figsize=(8, max(2.8, 0.62 * len(r) + 1.4)))
+    y = np.arange(len(r))
+    has_ref = r["q25"].notna().to_numpy() & r["q75"].notna().to_numpy()
+    q25, med, q75 = (r[c].to_numpy(dtype=float) * scale for c in ("q25", "median", "q75"))
+    ax.barh(y[has_ref], (q75 - q25)[has_ref], left=q25[has_ref], height=0.5, color="0.82",
+            label="schools like ours: middle half")
+    ax.plot(med[has_ref], y[has_ref], "|", ms=18, mew=2.5, color=GREY, ls="none", label="schools like ours: median")
+    shown = ~r["suppressed"].astype(bool).to_numpy()
+    v, lo, hi = (r[c].to_numpy(dtype=float) * scale for c in ("value", "ci_low", "ci_high"))
+    xerr = np.clip(np.nan_to_num(np.vstack([v - lo, hi - v])), 0, None)
+    ax.errorbar(v[shown], y[shown], xerr=xerr[:, shown], fmt="o", color=PALETTE[0], ecolor=PALETTE[0],
+                elinewidth=1.8, capsize=3, ms=7, zorder=3, label="our school (likely range)")
+    words = {"withheld": SUPPRESSED, "too few schools": "too few schools to compare",
+             "no reference": "no reference for that year"}
+    for k, reading in enumerate(r["reading"]):
+        if reading in words:
+            ax.text(0.01, k, words[reading], transform=ax.get_yaxis_transform(), va="center", ha="left",
+                    fontsize=9, color=GREY, style="italic")
+    if scale == 100:
+        ax.set_xlim(0, 100)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels)
+    ax.set_ylim(len(r) - 0.5, -0.5)
+    ax.set_xlabel("%, each measure's own share" if scale == 100 else "value")
+    ax.grid(False, axis="y")
+    ref_year = int(r["reference_year"].iloc[0])
+    _set_title(ax, _wrap(title or f"Our school and schools like ours, {year}"
+                         + ("" if ref_year == year else f" (schools like ours in {ref_year})")))
+    parts = []
+    for row, label in zip(r.to_dict("records"), r["indicator"].map(lambda i: REGISTRY[i].label)):
+        ind = row["indicator"]
+        own = SUPPRESSED if row["suppressed"] else fmt_value(row["value"], ind)
+        text = f"{label}: our school {own}"
+        if pd.notna(row["q25"]):
+            text += (f"; schools like ours, middle half {fmt_value(row['q25'], ind)} to {fmt_value(row['q75'], ind)}, "
+                     f"median {fmt_value(row['median'], ind)}")
+        text += f" ({READINGS.get(row['reading'], row['reading'])})"
+        parts.append(text)
+    describe(ax, "Values: " + "; ".join(parts) + ".")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    layout(ax.figure)
+    return ax
+
+
 def save(ax_or_fig, path) -> None:
     """Save a chart (Axes or Figure) as PNG (or the format ``path`` names), cropped to its content, and close it."""
     fig = ax_or_fig.figure if hasattr(ax_or_fig, "figure") and not isinstance(ax_or_fig, plt.Figure) else ax_or_fig

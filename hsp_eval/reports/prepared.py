@@ -15,6 +15,9 @@ file                           what it holds
                                measure and all together; disclosure-controlled
 ``inquiry_model.parquet``      the pooled co-design model of all schools, for every measure and
                                all together (counts randomly rounded as published)
+``reference.parquet``          schools like ours: for each (school type, Equity Index band), year
+                               and key indicator, the reference group's median and middle half
+                               from published school values (:mod:`hsp_eval.reports.reference`)
 =============================  ==============================================================
 
 Examples
@@ -34,7 +37,7 @@ import pandas as pd
 
 #: prepared table -> file name, in the folder of the indicator table
 FILES = {"schools": "schools.parquet", "items": "items.parquet", "inquiry_compared": "inquiry_compared.parquet",
-         "inquiry_model": "inquiry_model.parquet"}
+         "inquiry_model": "inquiry_model.parquet", "reference": "reference.parquet"}
 #: Equity Index bands: (label, lowest EQI, highest EQI)
 EQI_BANDS = (("fewer barriers (344-419)", 344, 419), ("moderate barriers (420-479)", 420, 479),
              ("more barriers (480-569)", 480, 569))

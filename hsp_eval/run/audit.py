@@ -21,6 +21,14 @@ text and log files) and lists each *finding*: a place in a file that breaks one 
 ``withheld_value``
     a row that a disclosure log (``disclosure_log*.csv`` or ``.parquet``) marks withheld, or a row with
     ``suppressed == True``, that still shows a count, value or interval.
+``reference_group``
+    a reference figure of "schools like ours" (:mod:`hsp_eval.reports.reference`) made of fewer than
+    :data:`~hsp_eval.reports.reference.MIN_SCHOOLS` schools, so that it could be one school's value: in
+    a reference table (``reference*.csv`` or ``.parquet``: a median or percentile in a row whose
+    ``schools`` is under the minimum or whose grouping is ``none``), or among the figures a report
+    records as shown (the notebook output of type
+    :data:`~hsp_eval.reports.reference.REFERENCE_MIME`). With ``other_school``, this is how a school's
+    report is checked for other schools' values: its only figures about other schools are these.
 
 ``local_path``
     in a school's page (an HTML file under ``OUTPUT_DIR/<school_id>/``: the evaluation and the
@@ -58,6 +66,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from hsp_eval.reports.reference import REFERENCE_MIME
 
 #: a token: ids are matched as whole tokens of lower-cased text (respondent ids keep their dashes)
 TOKEN = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -507,6 +517,8 @@ def _audit_output(a: _Audit, file: str, where: str, out: dict, school: str | Non
         a.text(file, f"{where} error", "\n".join([out.get("ename", ""), out.get("evalue", ""),
                                                  *out.get("traceback", [])]), school)
     for mime, data in (out.get("data") or {}).items():
+        if mime == REFERENCE_MIME:
+            _audit_reference_output(a, file, f"{where} {mime}", data)
         if mime in ("text/html", "image/svg+xml"):
             if mime == "image/svg+xml":
                 a.checked["embedded_svg_figures"] += 1
@@ -734,6 +746,45 @@ def _audit_withheld(a: _Audit, file: str, kind: str, stem: str, df: pd.DataFrame
         a.add(file, _row_label(kind, i), "withheld_value", f"{reason[i]} but shows {shown} [{label[i]}]")
 
 
+def _small_reference(schools, grouping, figures) -> bool:
+    """A reference figure given (any of ``figures`` not blank) from too few schools or no group."""
+    from hsp_eval.reports.reference import MIN_SCHOOLS
+
+    try:
+        n = float(schools)
+    except (TypeError, ValueError):
+        n = float("nan")
+    given = any(f is not None and str(f).strip().lower() not in BLANK_TEXT for f in figures)
+    return given and (not n >= MIN_SCHOOLS or str(grouping) == "none")
+
+
+def _audit_reference_table(a: _Audit, file: str, kind: str, df: pd.DataFrame) -> None:
+    """``reference_group`` in a reference table: every figure made of at least MIN_SCHOOLS schools."""
+    figures = [c for c in ("q25", "median", "q75") if c in df.columns]
+    if "schools" not in df.columns or not figures:
+        return
+    a.checked["reference_tables"] += 1
+    grouping = df["grouping"] if "grouping" in df.columns else pd.Series("", index=df.index)
+    values = df[figures].to_numpy(dtype=object)
+    for i, (n, g) in enumerate(zip(df["schools"], grouping)):
+        if _small_reference(n, g, values[i]):
+            a.add(file, _row_label(kind, i), "reference_group",
+                  f"a reference figure from {n} school(s) (grouping {g}): it could be one school's value")
+
+
+def _audit_reference_output(a: _Audit, file: str, where: str, data) -> None:
+    """``reference_group`` among the reference figures a school report records as shown."""
+    figures = data.get("figures", []) if isinstance(data, dict) else []
+    a.checked["reference_figures_recorded"] += len(figures)
+    for k, f in enumerate(figures, 1):
+        if not isinstance(f, dict) or _small_reference(f.get("schools"), f.get("grouping"),
+                                                       [f.get(c) for c in ("q25", "median", "q75")]):
+            what = f"{f.get('indicator')} {f.get('year')}" if isinstance(f, dict) else repr(f)[:40]
+            n = f.get("schools") if isinstance(f, dict) else "?"
+            a.add(file, f"{where}, figure {k}", "reference_group",
+                  f"{what}: a reference figure from {n} school(s): it could be one school's value")
+
+
 def _is_log(path: Path) -> bool:
     return path.suffix.lower() in (".csv", ".parquet") and path.name.lower().startswith("disclosure_log")
 
@@ -743,6 +794,8 @@ def _audit_table(a: _Audit, file: str, path: Path, kind: str, df: pd.DataFrame, 
     _audit_table_text(a, file, kind, df, school)
     if a.publication or path.name.lower().startswith("publication"):
         _audit_publication(a, file, kind, df)
+    if path.name.lower().startswith("reference"):
+        _audit_reference_table(a, file, kind, df)
     _audit_withheld(a, file, kind, path.stem, df)
 
 
@@ -944,6 +997,8 @@ def format_report(result: AuditResult, cap: int = REPORT_CAP) -> str:
              f"  withheld_value         {c['disclosure_logs']} disclosure log(s) with {c['withheld_cells_in_logs']:,} "
              f"withheld cells, matched in {c['tables_checked_against_logs']} table(s); suppressed rows in "
              f"{c['tables_with_suppressed_flag']} table(s) ({c['table_rows']:,} table rows read)",
+             f"  reference_group        {c['reference_tables']} reference table(s) and {c['reference_figures_recorded']:,} "
+             f"reference figure(s) recorded in notebooks",
              f"  local_path             HTML pages in school folders (a finding); elsewhere a warning: "
              f"{c['local_path_warnings']} found"]
     if result.notes:

@@ -85,7 +85,7 @@ import pandas as pd
 
 from hsp_eval._version import __version__
 from hsp_eval.indicators import disclosure, disclosure_key
-from hsp_eval.reports import prepared, provenance
+from hsp_eval.reports import prepared, provenance, reference
 from hsp_eval.reports.prepared import FILES as PREPARED, prepared_path
 from hsp_eval.run.execute import write_text_atomic
 from hsp_eval.run.index_page import NATIONAL, write_index
@@ -206,6 +206,8 @@ def _write_prepared(ds, indicators_path: Path, years, key: bytes) -> None:
     """The prepared tables (:mod:`hsp_eval.reports.prepared`) beside the indicator table."""
     tables = {"schools": prepared.schools_table(ds["schools"]), "items": prepared.items_table(ds),
               **prepared.inquiry_tables(ds, years=years, key=key, min_n=DATA_MIN_N)}
+    tables["reference"] = reference.reference_table(  # schools like ours, from the published school values
+        reference.publication_school_rows(indicators_path.with_name("publication.parquet")), tables["schools"])
     for name, table in tables.items():
         _write_parquet_atomic(table, prepared_path(indicators_path, name))
 
@@ -419,9 +421,10 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
     rec = files.provenance
     fp = rec.get("data_fingerprint")
     years = None if years is None else sorted(int(y) for y in years)
-    # the school notebooks read the indicator table and, beside it, the school's name and the item texts
+    # the school notebooks read the indicator table and, beside it, the school's name, the item texts and
+    # the reference figures of schools like ours
     tables = {"indicators": file_sha256(files.indicators), "schools": file_sha256(files.schools),
-              "items": file_sha256(files.prepared("items"))}
+              "items": file_sha256(files.prepared("items")), "reference": file_sha256(files.prepared("reference"))}
     trend_rows = _trend_hashes(files.trends)
     notebooks = SCHOOL_NOTEBOOKS if summary else SCHOOL_NOTEBOOKS[:1]
     tasks, failed = [], []
