@@ -101,3 +101,7 @@ def test_the_starter_files_example_targets_are_valid_when_uncommented():
     p = parse_params(yaml.safe_load(uncommented), "0042.yaml")
     assert p["display_name"] == 'Kura "o" Te Awa: #1' and p["years"] == [2022, 2024]
     assert len(p["targets"]) == 3 and p["focus_groups"] == [{"group_type": "ethnicity", "group": "Māori"}]
+
+
+def test_no_params_folder_is_no_params_files(tmp_path):
+    assert load_params_each(None) == ({}, {}) and load_params_each(tmp_path / "missing") == ({}, {})
