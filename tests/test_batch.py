@@ -9,6 +9,7 @@ second run must skip what did not change.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -39,9 +40,16 @@ region = None
 measure = None"""
 
 BODY = """from pathlib import Path
+import os, time
 import pandas as pd
+# a run to kill: this school's report waits while the file named by HSP_EVAL_TEST_HOLD exists
+if school_id is not None and school_id == os.environ.get("HSP_EVAL_TEST_HOLD_SCHOOL"):
+    t0 = time.monotonic()
+    while Path(os.environ["HSP_EVAL_TEST_HOLD"]).exists() and time.monotonic() - t0 < 300:
+        time.sleep(0.2)
 if school_id not in (None, "all"):
-    assert isinstance(min_n, int) and Path(params_path).is_file() and Path(trends_path).is_file()
+    assert isinstance(min_n, int) and (params_path is None or Path(params_path).is_file())
+    assert Path(trends_path).is_file()
     assert years is None or all(isinstance(y, int) for y in years)
     if school_id == "%s":
         raise ValueError("injected failure for school %s")
@@ -64,9 +72,9 @@ def write_notebook(path: Path, body: str = BODY) -> Path:
     return path
 
 
-def cli(*args, cwd=ROOT):
+def cli(*args, cwd=ROOT, env=None):
     return subprocess.run([sys.executable, "-m", "hsp_eval.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=900, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -346,3 +354,29 @@ def test_a_kernel_that_never_starts_is_started_again(tmp_path, monkeypatch):
     out = execute.run_notebook(nb, tmp_path / "out" / "fine.ipynb", {}, kernel_name="flaky")
     assert marker.exists() and out["html"].exists()
     assert "fine" in out["ipynb"].read_text(encoding="utf-8")
+
+
+def test_a_school_without_a_params_file_gets_the_defaults_and_the_manifest_says_so(first_run, tmp_path, notebooks):
+    reports = reuse_data(first_run, tmp_path / "reports")
+    params = tmp_path / "params"
+    params.mkdir()
+    shutil.copy(PARAMS / "0113.yaml", params / "0113.yaml")   # 1428 has no file
+    r = cli("batch", "--data", DEMO, "--params", params, "--out", reports, "--notebooks", notebooks,
+            "--schools", "0113,1428", "--no-summary", "--no-national", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    m = batch.read_manifest(reports).set_index("school")
+    assert list(batch.read_manifest(reports).columns) == batch.MANIFEST_COLUMNS
+    assert m.loc["0113", "params"] == "0113.yaml" and m.loc["1428", "params"] == "defaults"
+    assert json.loads(m.loc["1428", "parameters"])["params_path"] is None
+    assert m.loc["1428", "status"] == "ok" and m.loc["1428", "display_name"] == "Tarata School"
+    assert "Params: school 1428 has no params file, so its reports use the default settings" in r.stdout
+
+    # no params folder at all (a name that does not exist): every school gets the defaults; 1428's inputs
+    # did not change, so it is skipped
+    r = cli("batch", "--data", DEMO, "--params", tmp_path / "nothing_here", "--out", reports,
+            "--notebooks", notebooks, "--schools", "0113,1428", "--no-summary", "--no-national", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "nothing_here does not exist; every school gets the default settings" in r.stdout
+    m = batch.read_manifest(reports).set_index("school")
+    assert dict(m["params"]) == {"0113": "defaults", "1428": "defaults"}
+    assert dict(m["status"]) == {"0113": "ok", "1428": "skipped"}
