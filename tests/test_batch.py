@@ -380,3 +380,52 @@ def test_a_school_without_a_params_file_gets_the_defaults_and_the_manifest_says_
     m = batch.read_manifest(reports).set_index("school")
     assert dict(m["params"]) == {"0113": "defaults", "1428": "defaults"}
     assert dict(m["status"]) == {"0113": "ok", "1428": "skipped"}
+
+
+def running_files(reports: Path) -> list[str]:
+    return sorted(p.relative_to(reports).as_posix() for p in reports.rglob(".*")
+                  if p.name.endswith((".running.ipynb", ".tmp")))
+
+
+def test_a_rerun_after_a_kill_cleans_the_hidden_running_files(first_run, tmp_path, notebooks):
+    """A real batch killed outright (SIGKILL, every process of it) while a report runs, then run again:
+    it resumes, removes the dead run's hidden files (not a live process's) and makes the same pages."""
+    import signal
+    import time
+
+    reports = reuse_data(first_run, tmp_path / "reports")
+    params = copy_params(tmp_path / "params")
+    hold = tmp_path / "hold"
+    hold.touch()
+    args = ["batch", "--data", DEMO, "--params", params, "--out", reports, "--notebooks", notebooks,
+            "--schools", "0113,1428", "--no-summary", "--no-national", "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "hsp_eval.cli", *map(str, args)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "HSP_EVAL_TEST_HOLD": str(hold), "HSP_EVAL_TEST_HOLD_SCHOOL": "1428"})
+    try:
+        deadline = time.monotonic() + 300
+        while not list((reports / "1428").glob(".school_evaluation.*.running.ipynb")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the batch never reached 1428"
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        hold.unlink()
+    left = running_files(reports)
+    assert [f for f in left if f.startswith("1428/.school_evaluation.")], left   # what the kill left
+    live = reports / "0113" / f".school_evaluation.{os.getpid()}.running.ipynb"   # a live process's file
+    live.write_text("{}", encoding="utf-8")
+
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert running_files(reports) == [live.relative_to(reports).as_posix()]
+    assert status(batch.read_manifest(reports))[("1428", "school_evaluation")] == "ok"
+    for sid in ("0113", "1428"):   # the same pages as the uninterrupted first run's
+        page = f"{sid}/school_evaluation.html"
+        assert same_page(reports / page) == same_page(first_run["reports"] / page), page
+
+
+def same_page(path: Path) -> str:
+    """A page's HTML without the id papermill gives its injected-parameters cell afresh on every run."""
+    html = path.read_text(encoding="utf-8")
+    return re.sub(r'(celltag_injected-parameters" id="cell-id=)[0-9a-f-]+"', r'\1"', html)

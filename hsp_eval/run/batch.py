@@ -61,7 +61,10 @@ changes how reports look needs ``force=True`` (``--force``), which reruns everyt
 
 The manifest is rewritten (atomically) as reports finish, so an interrupted run resumes
 where it stopped; it keeps the rows of earlier runs for schools not asked for this time.
-Two runs must not write into the same reports folder at once.
+A run killed outright leaves hidden files in the reports' folders (``.<notebook>.<pid>.running.ipynb``,
+``.<file>.<pid>.tmp``); the next run removes those of each report it skips or runs again, once
+their process is gone (:func:`remove_leftovers`). Two runs must not write into the same
+reports folder at once.
 
 Examples
 --------
@@ -762,6 +765,72 @@ def _schools_in_words(ids: list[str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# hidden files of an interrupted run
+
+#: the hidden files a report is written through: ``.<notebook>.<pid>.running.ipynb`` (papermill's
+#: output while it runs, :func:`hsp_eval.run.execute.run_notebook`) and ``.<file>.<pid>.tmp``
+#: (:func:`hsp_eval.run.execute.write_text_atomic`); a run killed outright leaves them behind
+_LEFTOVER = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.(?:running\.ipynb|tmp)")
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (True when that cannot be known)."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # os.kill(pid, 0) would not only ask there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, and belongs to someone else
+        return True
+    return True
+
+
+def remove_leftovers(reports, school: str, notebook: str) -> list[Path]:
+    """Remove the hidden files an interrupted run left for report (``school``, ``notebook``).
+
+    Only files of that report's own names are looked at, and a file whose process is still
+    running on this machine is left alone (its pid is in its name): it is a live run's.
+
+    Parameters
+    ----------
+    reports : the reports folder.
+    school, notebook : the report (``reports/<school>/<notebook>.*``).
+
+    Returns
+    -------
+    The files removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "0042"
+    >>> folder.mkdir()
+    >>> dead, live = 999999999, os.getpid()   # no process has pid 999999999 (above Linux's pid_max)
+    >>> for name in (f".school_evaluation.{dead}.running.ipynb", f".school_evaluation.html.{dead}.tmp",
+    ...              f".school_evaluation.{live}.running.ipynb", f".whanau_board_summary.{dead}.running.ipynb"):
+    ...     (folder / name).touch()
+    >>> [p.name for p in remove_leftovers(folder.parent, "0042", "school_evaluation")]
+    ['.school_evaluation.999999999.running.ipynb', '.school_evaluation.html.999999999.tmp']
+    """
+    folder = Path(reports) / school
+    mine = {notebook, f"{notebook}.ipynb", f"{notebook}.html"}
+    try:
+        names = sorted(os.listdir(folder), key=lambda n: (not n.endswith(".running.ipynb"), n))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed = []
+    for name in names:
+        m = _LEFTOVER.fullmatch(name)
+        if m and m["name"] in mine and not _pid_alive(int(m["pid"])):
+            (folder / name).unlink(missing_ok=True)
+            removed.append(folder / name)
+    return removed
+
+
+# ---------------------------------------------------------------------------------------------
 # the whole run
 
 @dataclass
@@ -838,6 +907,7 @@ def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers:
         rows[(r["school"], r["notebook"])] = this_run[(r["school"], r["notebook"])] = r
         for p in report_paths(reports, r["school"], r["notebook"]).values():
             p.unlink(missing_ok=True)   # a stale report must not be listed as current
+        remove_leftovers(reports, r["school"], r["notebook"])
     todo, by_key = [], {}
     for t in tasks:
         key = (t.school, t.notebook)
@@ -846,6 +916,7 @@ def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers:
         if not force and _unchanged(prev, t, reports):
             rows[key] = this_run[key] = {**prev, "status": "skipped", "seconds": 0.0, "error": "",
                                          "params": t.params}
+            remove_leftovers(reports, t.school, t.notebook)
         else:
             todo.append(t)
     if log and len(todo) < len(tasks):
@@ -862,6 +933,7 @@ def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers:
         if row["status"] != "ok":
             row.update(html="", ipynb="")   # nothing was published under those names
         rows[key] = this_run[key] = row
+        remove_leftovers(reports, task.school, task.notebook)   # an interrupted earlier run's hidden files
         if time.monotonic() - last_write > 1.0:
             write_manifest(reports, rows)
             last_write = time.monotonic()
