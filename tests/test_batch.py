@@ -370,6 +370,7 @@ def test_a_school_without_a_params_file_gets_the_defaults_and_the_manifest_says_
     assert json.loads(m.loc["1428", "parameters"])["params_path"] is None
     assert m.loc["1428", "status"] == "ok" and m.loc["1428", "display_name"] == "Tarata School"
     assert "Params: school 1428 has no params file, so its reports use the default settings" in r.stdout
+    assert f"hsp-eval params init --all --data {DEMO} --out {params}" in r.stdout
 
     # no params folder at all (a name that does not exist): every school gets the defaults; 1428's inputs
     # did not change, so it is skipped
@@ -380,6 +381,37 @@ def test_a_school_without_a_params_file_gets_the_defaults_and_the_manifest_says_
     m = batch.read_manifest(reports).set_index("school")
     assert dict(m["params"]) == {"0113": "defaults", "1428": "defaults"}
     assert dict(m["status"]) == {"0113": "ok", "1428": "skipped"}
+
+
+def test_report_makes_a_first_report_with_no_school_id_params_or_key(tmp_path):
+    """The first run of a school with one school's data: the project's real notebook, the defaults."""
+    from hsp_eval.synthetic import build
+
+    data = tmp_path / "my_school"
+    build.write_dataset(data, n_schools=1, years=[2024, 2025], seed=3)
+    sid, name = pd.read_csv(data / "schools.csv", dtype=str).iloc[0][["school_id", "school_name"]]
+    env = {k: v for k, v in os.environ.items() if k != "HSP_EVAL_KEY_FILE"}   # no publication key anywhere
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])  # run elsewhere
+    r = cli("report", "--data", data, "--out", "reports", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "reports" / sid / "school_evaluation.html").read_text(encoding="utf-8")
+    assert "This report uses the default settings: no targets were set" in html
+    assert f"<title>{name}: " in html
+    assert f"Report: reports/{sid}/school_evaluation.html" in r.stdout
+    assert f"No params file for school {sid}, so its reports use the default settings" in r.stdout
+    assert f"hsp-eval params init {sid} --data {data} --out params" in r.stdout
+    assert batch.read_manifest(tmp_path / "reports")["params"].tolist() == ["defaults"]
+    assert not (tmp_path / "reports" / "_data" / "publication.parquet").exists()
+    # the starter file for the one school, without naming it
+    r = cli("params", "init", "--data", data, "--out", tmp_path / "params", cwd=tmp_path, env=env)
+    assert r.returncode == 0 and (tmp_path / "params" / f"{sid}.yaml").exists(), r.stderr
+
+
+def test_report_asks_which_school_when_the_data_hold_several(first_run, tmp_path):
+    reports = reuse_data(first_run, tmp_path / "reports")
+    r = cli("report", "--data", DEMO, "--out", reports)
+    assert r.returncode == 1
+    assert "holds 10 schools (0113, 0828, 1428," in r.stderr and "--school ID, for example --school 0113" in r.stderr
 
 
 def running_files(reports: Path) -> list[str]:
