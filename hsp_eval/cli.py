@@ -8,9 +8,12 @@ Subcommands
     ``--indicators ID,...`` only those, reading only the tables they need
 ``trends INDICATORS --params DIR --out FILE``  change, trend class and target status per school
 ``templates OUT_DIR``  write an empty CSV with the header of every contract table
-``report --school ID``  one school's report(s) into ``reports/<id>/`` (data/demo and params/demo by default)
-``batch --data DIR --params DIR``  every school's reports and the national overview, in parallel
-``params init ID``  write a starter ``params/<id>.yaml``
+``report [--school ID] [--data DIR] [--params DIR]``  one school's report(s) into ``reports/<id>/``
+    (data/demo and params/demo when no --data is given; the school may be left out when the data
+    hold one; without a params file, the defaults: no targets)
+``batch --data DIR [--params DIR]``  every school's reports and the national overview, in parallel
+    (a school without a params file gets the defaults)
+``params init ID`` / ``params init --all --data DIR``  write starter ``params/<id>.yaml`` files
 ``external list`` / ``external run NAME``  the analyses of real public data (notebooks/external/)
 
 Examples
@@ -236,7 +239,9 @@ def _print_batch(result, reports, seconds: float) -> int:
     return 0
 
 
-def _run_batch(args, schools, summary: bool, national: bool, workers: int, scheduler=None) -> int:
+def _run_batch(args, schools, summary: bool, national: bool, workers: int, scheduler=None):
+    """Run the batch for ``report`` or ``batch``; return the exit code and the result (None when it
+    could not start), having printed what was made."""
     from hsp_eval.run.batch import BatchError, run_batch
 
     t0 = time.perf_counter()
@@ -247,53 +252,114 @@ def _run_batch(args, schools, summary: bool, national: bool, workers: int, sched
                            key_file=args.key_file)
     except BatchError as e:
         print(f"hsp-eval: {e}", file=sys.stderr)
-        return 1
-    return _print_batch(result, args.out, time.perf_counter() - t0)
+        return 1, None
+    return _print_batch(result, args.out, time.perf_counter() - t0), result
+
+
+def _on_defaults(result) -> list[str]:
+    """The schools of a run whose reports used the default params (no params file)."""
+    from hsp_eval.run.batch import PARAMS_DEFAULTS
+
+    m = result.manifest
+    return sorted(set(m.loc[m["params"] == PARAMS_DEFAULTS, "school"]))
 
 
 def _cmd_report(args) -> int:
-    return _run_batch(args, [args.school], summary=args.summary, national=False, workers=1)
+    from hsp_eval.indicators.params import DEFAULTS_IN_WORDS
+    from hsp_eval.run import demo
+
+    if args.data is None:  # the demo, with its params files
+        args.data = demo.DATA
+        args.params = demo.PARAMS if args.params is None else args.params
+    code, result = _run_batch(args, [args.school] if args.school else "only", summary=args.summary,
+                              national=False, workers=1)
+    if result is None:
+        return code
+    m = result.manifest
+    for r in m[m["status"].isin(["ok", "skipped"])].itertuples():
+        print(f"Report: {Path(args.out) / r.html}")
+    for sid in _on_defaults(result):
+        where = args.params if args.params is not None else Path("params")
+        print(f"\nNo params file for school {sid}, so its reports use the default settings: "
+              f"{DEFAULTS_IN_WORDS}. To set the school's targets:\n"
+              f"  hsp-eval params init {sid} --data {args.data} --out {where}\n"
+              f"  (then edit {Path(where) / (sid + '.yaml')}: its targets, focus groups and name)\n"
+              f"  hsp-eval report --school {sid} --data {args.data} --params {where}")
+    return code
 
 
 def _cmd_batch(args) -> int:
     if args.workers < 1:
         print("hsp-eval: --workers must be 1 or more", file=sys.stderr)
         return 2
-    return _run_batch(args, args.schools, summary=args.summary, national=args.national, workers=args.workers,
-                      scheduler=args.scheduler)
+    code, result = _run_batch(args, args.schools, summary=args.summary, national=args.national,
+                              workers=args.workers, scheduler=args.scheduler)
+    on_defaults = [] if result is None else _on_defaults(result)
+    if on_defaults:
+        where = args.params if args.params is not None else Path("params")
+        print(f"\n{len(on_defaults):,} school(s) had no params file and got the default settings (no targets). "
+              f"To set targets, write a starter file for every school that has none, edit them, and run again:\n"
+              f"  hsp-eval params init --all --data {args.data} --out {where}\n"
+              f"  hsp-eval batch --data {args.data} --params {where} ...")
+    return code
 
 
 def _cmd_params_init(args) -> int:
-    from hsp_eval.indicators.params import write_starter
+    from hsp_eval.indicators.params import write_starter, write_starters
 
-    name, years = None, args.years
+    if args.all and args.school_id:
+        print("hsp-eval: give a school id or --all, not both", file=sys.stderr)
+        return 2
+    if (args.all or not args.school_id) and args.data is None:
+        print("hsp-eval: --all (or leaving out the school id) needs --data DIR: the schools are read from it",
+              file=sys.stderr)
+        return 2
+    schools = {}  # school id -> (name, years), from one reading of the data
     if args.data is not None:
         from hsp_eval.data.load import load_dataset
         from hsp_eval.data.problems import DataContractError
 
-        try:
+        try:  # the schools and enrolments tables only (the two every dataset has), once for every school
             ds = load_dataset(args.data, tables=["schools"])
         except DataContractError as e:
             print(f"hsp-eval: {args.data} does not meet the data contract; run 'hsp-eval validate' first.",
                   file=sys.stderr)
             print(e.report.format(cap=20), file=sys.stderr)
             return 1
-        schools = ds["schools"].astype({"school_id": str}).set_index("school_id")
-        if args.school_id not in schools.index:
-            print(f"hsp-eval: school {args.school_id} is not in {args.data}/schools", file=sys.stderr)
-            return 1
-        name = str(schools.loc[args.school_id, "school_name"])
-        if years is None:
-            e = ds["enrolments"]
-            years = sorted(int(y) for y in e.loc[e["school_id"].astype(str) == args.school_id, "year"].unique())
+        e = ds["enrolments"]
+        years = {str(k): sorted(int(y) for y in v) for k, v in
+                 e.groupby(e["school_id"].astype(str))["year"].unique().items()}
+        s = ds["schools"]
+        schools = {sid: (str(name), args.years or years.get(sid)) for sid, name in
+                   zip(s["school_id"].astype(str), s["school_name"])}
+    if args.all:
+        written, kept = write_starters(args.out, [(sid, name, ys) for sid, (name, ys) in sorted(schools.items())],
+                                       args.min_n)
+        print(f"Params files in {args.out}: {len(written):,} written, {len(kept):,} kept as they were "
+              f"(a file that exists is never overwritten).")
+        print(f"Edit each school's targets, focus groups and name, then run "
+              f"'hsp-eval batch --data {args.data} --params {args.out}'.")
+        return 0
+    sid = args.school_id
+    if sid is None:
+        if len(schools) != 1:
+            print(f"hsp-eval: {args.data} holds {len(schools):,} schools; give a school id, or --all for every "
+                  f"school", file=sys.stderr)
+            return 2
+        sid = next(iter(schools))
+    if args.data is not None and sid not in schools:
+        print(f"hsp-eval: school {sid} is not in {args.data}/schools", file=sys.stderr)
+        return 1
+    name, years = schools.get(sid, (None, args.years))
     try:
-        path = write_starter(args.out, args.school_id, name, years, args.min_n)
+        path = write_starter(args.out, sid, name, years, args.min_n)
     except FileExistsError:
-        print(f"hsp-eval: {Path(args.out) / (args.school_id + '.yaml')} already exists; it was left as it is.",
+        print(f"hsp-eval: {Path(args.out) / (sid + '.yaml')} already exists; it was left as it is.",
               file=sys.stderr)
         return 1
+    data = f" --data {args.data}" if args.data is not None else ""
     print(f"Wrote {path}: edit the display name, focus groups and targets, then run "
-          f"'hsp-eval report --school {args.school_id} --params {args.out}'.")
+          f"'hsp-eval report --school {sid}{data} --params {args.out}'.")
     return 0
 
 
@@ -341,14 +407,12 @@ def _cmd_audit(args) -> int:
 
 
 def _add_run_options(sp, demo_defaults: bool):
-    from hsp_eval.run import demo
-
-    sp.add_argument("--data", type=Path, required=not demo_defaults, default=demo.DATA if demo_defaults else None,
+    sp.add_argument("--data", type=Path, required=not demo_defaults, default=None,
                     help="the dataset folder" + (" (default: the demo's data/demo)" if demo_defaults else ""))
-    sp.add_argument("--params", type=Path, required=not demo_defaults,
-                    default=demo.PARAMS if demo_defaults else None,
-                    help="folder of <school_id>.yaml params files"
-                    + (" (default: params/demo)" if demo_defaults else ""))
+    sp.add_argument("--params", type=Path, default=None,
+                    help="folder of <school_id>.yaml params files; a school without one gets the default "
+                         "settings (no targets)" + (" (default: params/demo with the demo's data, else none)"
+                                                    if demo_defaults else " (default: none)"))
     sp.add_argument("--out", type=Path, default=Path("reports"), help="the reports folder (default reports)")
     sp.add_argument("--years", type=parse_years, default=None, help="years to report, e.g. 2022-2025 (default all)")
     sp.add_argument("--engine", default=None, help="papermill engine name (default: papermill's standard engine)")
@@ -435,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_templates)
 
     r = sub.add_parser("report", help="run one school's report(s) into REPORTS/<school_id>/")
-    r.add_argument("--school", required=True, help="the school id, e.g. 0113")
+    r.add_argument("--school", default=None,
+                   help="the school id, e.g. 0113 (may be left out when the data hold one school)")
     r.add_argument("--summary", action="store_true", help="also the whānau and Board summary")
     _add_run_options(r, True)
     r.set_defaults(func=_cmd_report)
@@ -454,8 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     pa = sub.add_parser("params", help="school params files")
     psub = pa.add_subparsers(dest="params_command", required=True)
-    pi = psub.add_parser("init", help="write a starter params file for a school (never overwrites)")
-    pi.add_argument("school_id", help="the school id, e.g. 0042 (kept as text)")
+    pi = psub.add_parser("init", help="write a starter params file for a school, or every school (never "
+                                      "overwrites)")
+    pi.add_argument("school_id", nargs="?", default=None,
+                    help="the school id, e.g. 0042 (kept as text; may be left out when the data hold one school)")
+    pi.add_argument("--all", action="store_true", help="a file for every school of --data that has none, "
+                                                       "from one reading of the data")
     pi.add_argument("--out", type=Path, default=Path("params"), help="folder to write <school_id>.yaml in")
     pi.add_argument("--data", type=Path, default=None, help="dataset folder: the display name and years from it")
     pi.add_argument("--years", type=parse_years, default=None)

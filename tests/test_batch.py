@@ -9,6 +9,7 @@ second run must skip what did not change.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -39,9 +40,16 @@ region = None
 measure = None"""
 
 BODY = """from pathlib import Path
+import os, time
 import pandas as pd
+# a run to kill: this school's report waits while the file named by HSP_EVAL_TEST_HOLD exists
+if school_id is not None and school_id == os.environ.get("HSP_EVAL_TEST_HOLD_SCHOOL"):
+    t0 = time.monotonic()
+    while Path(os.environ["HSP_EVAL_TEST_HOLD"]).exists() and time.monotonic() - t0 < 300:
+        time.sleep(0.2)
 if school_id not in (None, "all"):
-    assert isinstance(min_n, int) and Path(params_path).is_file() and Path(trends_path).is_file()
+    assert isinstance(min_n, int) and (params_path is None or Path(params_path).is_file())
+    assert Path(trends_path).is_file()
     assert years is None or all(isinstance(y, int) for y in years)
     if school_id == "%s":
         raise ValueError("injected failure for school %s")
@@ -64,9 +72,9 @@ def write_notebook(path: Path, body: str = BODY) -> Path:
     return path
 
 
-def cli(*args, cwd=ROOT):
+def cli(*args, cwd=ROOT, env=None):
     return subprocess.run([sys.executable, "-m", "hsp_eval.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=900, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -346,3 +354,110 @@ def test_a_kernel_that_never_starts_is_started_again(tmp_path, monkeypatch):
     out = execute.run_notebook(nb, tmp_path / "out" / "fine.ipynb", {}, kernel_name="flaky")
     assert marker.exists() and out["html"].exists()
     assert "fine" in out["ipynb"].read_text(encoding="utf-8")
+
+
+def test_a_school_without_a_params_file_gets_the_defaults_and_the_manifest_says_so(first_run, tmp_path, notebooks):
+    reports = reuse_data(first_run, tmp_path / "reports")
+    params = tmp_path / "params"
+    params.mkdir()
+    shutil.copy(PARAMS / "0113.yaml", params / "0113.yaml")   # 1428 has no file
+    r = cli("batch", "--data", DEMO, "--params", params, "--out", reports, "--notebooks", notebooks,
+            "--schools", "0113,1428", "--no-summary", "--no-national", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    m = batch.read_manifest(reports).set_index("school")
+    assert list(batch.read_manifest(reports).columns) == batch.MANIFEST_COLUMNS
+    assert m.loc["0113", "params"] == "0113.yaml" and m.loc["1428", "params"] == "defaults"
+    assert json.loads(m.loc["1428", "parameters"])["params_path"] is None
+    assert m.loc["1428", "status"] == "ok" and m.loc["1428", "display_name"] == "Tarata School"
+    assert "Params: school 1428 has no params file, so its reports use the default settings" in r.stdout
+    assert f"hsp-eval params init --all --data {DEMO} --out {params}" in r.stdout
+
+    # no params folder at all (a name that does not exist): every school gets the defaults; 1428's inputs
+    # did not change, so it is skipped
+    r = cli("batch", "--data", DEMO, "--params", tmp_path / "nothing_here", "--out", reports,
+            "--notebooks", notebooks, "--schools", "0113,1428", "--no-summary", "--no-national", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "nothing_here does not exist; every school gets the default settings" in r.stdout
+    m = batch.read_manifest(reports).set_index("school")
+    assert dict(m["params"]) == {"0113": "defaults", "1428": "defaults"}
+    assert dict(m["status"]) == {"0113": "ok", "1428": "skipped"}
+
+
+def test_report_makes_a_first_report_with_no_school_id_params_or_key(tmp_path):
+    """The first run of a school with one school's data: the project's real notebook, the defaults."""
+    from hsp_eval.synthetic import build
+
+    data = tmp_path / "my_school"
+    build.write_dataset(data, n_schools=1, years=[2024, 2025], seed=3)
+    sid, name = pd.read_csv(data / "schools.csv", dtype=str).iloc[0][["school_id", "school_name"]]
+    env = {k: v for k, v in os.environ.items() if k != "HSP_EVAL_KEY_FILE"}   # no publication key anywhere
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])  # run elsewhere
+    r = cli("report", "--data", data, "--out", "reports", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "reports" / sid / "school_evaluation.html").read_text(encoding="utf-8")
+    assert "This report uses the default settings: no targets were set" in html
+    assert f"<title>{name}: " in html
+    assert f"Report: reports/{sid}/school_evaluation.html" in r.stdout
+    assert f"No params file for school {sid}, so its reports use the default settings" in r.stdout
+    assert f"hsp-eval params init {sid} --data {data} --out params" in r.stdout
+    assert batch.read_manifest(tmp_path / "reports")["params"].tolist() == ["defaults"]
+    assert not (tmp_path / "reports" / "_data" / "publication.parquet").exists()
+    # the starter file for the one school, without naming it
+    r = cli("params", "init", "--data", data, "--out", tmp_path / "params", cwd=tmp_path, env=env)
+    assert r.returncode == 0 and (tmp_path / "params" / f"{sid}.yaml").exists(), r.stderr
+
+
+def test_report_asks_which_school_when_the_data_hold_several(first_run, tmp_path):
+    reports = reuse_data(first_run, tmp_path / "reports")
+    r = cli("report", "--data", DEMO, "--out", reports)
+    assert r.returncode == 1
+    assert "holds 10 schools (0113, 0828, 1428," in r.stderr and "--school ID, for example --school 0113" in r.stderr
+
+
+def running_files(reports: Path) -> list[str]:
+    return sorted(p.relative_to(reports).as_posix() for p in reports.rglob(".*")
+                  if p.name.endswith((".running.ipynb", ".tmp")))
+
+
+def test_a_rerun_after_a_kill_cleans_the_hidden_running_files(first_run, tmp_path, notebooks):
+    """A real batch killed outright (SIGKILL, every process of it) while a report runs, then run again:
+    it resumes, removes the dead run's hidden files (not a live process's) and makes the same pages."""
+    import signal
+    import time
+
+    reports = reuse_data(first_run, tmp_path / "reports")
+    params = copy_params(tmp_path / "params")
+    hold = tmp_path / "hold"
+    hold.touch()
+    args = ["batch", "--data", DEMO, "--params", params, "--out", reports, "--notebooks", notebooks,
+            "--schools", "0113,1428", "--no-summary", "--no-national", "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "hsp_eval.cli", *map(str, args)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "HSP_EVAL_TEST_HOLD": str(hold), "HSP_EVAL_TEST_HOLD_SCHOOL": "1428"})
+    try:
+        deadline = time.monotonic() + 300
+        while not list((reports / "1428").glob(".school_evaluation.*.running.ipynb")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the batch never reached 1428"
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        hold.unlink()
+    left = running_files(reports)
+    assert [f for f in left if f.startswith("1428/.school_evaluation.")], left   # what the kill left
+    live = reports / "0113" / f".school_evaluation.{os.getpid()}.running.ipynb"   # a live process's file
+    live.write_text("{}", encoding="utf-8")
+
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert running_files(reports) == [live.relative_to(reports).as_posix()]
+    assert status(batch.read_manifest(reports))[("1428", "school_evaluation")] == "ok"
+    for sid in ("0113", "1428"):   # the same pages as the uninterrupted first run's
+        page = f"{sid}/school_evaluation.html"
+        assert same_page(reports / page) == same_page(first_run["reports"] / page), page
+
+
+def same_page(path: Path) -> str:
+    """A page's HTML without the id papermill gives its injected-parameters cell afresh on every run."""
+    html = path.read_text(encoding="utf-8")
+    return re.sub(r'(celltag_injected-parameters" id="cell-id=)[0-9a-f-]+"', r'\1"', html)

@@ -111,3 +111,44 @@ def test_a_frozen_reference_year_is_optional():
     assert parse_params({"school_id": "0042", "reference_year": 2022}, "x.yaml")["reference_year"] == 2022
     text = starter_text("0042").replace("# reference_year: 2022", "reference_year: 2022")
     assert parse_params(yaml.safe_load(text), "0042.yaml")["reference_year"] == 2022
+
+
+def test_params_init_all_writes_every_school_from_one_reading_and_keeps_existing_files(tmp_path, monkeypatch, capsys):
+    from hsp_eval import cli as hsp_cli
+    from hsp_eval.data import load
+
+    out = tmp_path / "params"
+    out.mkdir()
+    edited = out / "4147.yaml"
+    edited.write_text('school_id: "4147"\ndisplay_name: Our own name\n', encoding="utf-8")
+    reads = []
+    real = load.load_dataset
+    monkeypatch.setattr(load, "load_dataset", lambda *a, **k: reads.append(a) or real(*a, **k))
+    assert hsp_cli.main(["params", "init", "--all", "--data", str(DEMO), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert len(reads) == 1   # one reading of the data for every school
+    assert f"Params files in {out}: 9 written, 1 kept as they were" in said
+    assert f"hsp-eval batch --data {DEMO} --params {out}" in said
+    schools = pd.read_csv(DEMO / "schools.csv", dtype=str)
+    good, bad = load_params_each(out)
+    assert bad == {} and sorted(good) == sorted(schools["school_id"])
+    assert good["4147"]["display_name"] == "Our own name"   # never overwritten
+    assert good["0113"]["display_name"] == "Manuka Downs North School"
+    assert good["0113"]["years"] == [2022, 2023, 2024, 2025]
+    assert hsp_cli.main(["params", "init", "--all", "--data", str(DEMO), "--out", str(out)]) == 0
+    assert "0 written, 10 kept" in capsys.readouterr().out
+
+
+def test_params_init_says_what_it_needs(tmp_path, capsys):
+    from hsp_eval import cli as hsp_cli
+
+    assert hsp_cli.main(["params", "init", "--all", "--out", str(tmp_path)]) == 2
+    assert "--all (or leaving out the school id) needs --data DIR" in capsys.readouterr().err
+    assert hsp_cli.main(["params", "init", "--data", str(DEMO), "--out", str(tmp_path)]) == 2
+    assert "holds 10 schools; give a school id, or --all" in capsys.readouterr().err
+    assert hsp_cli.main(["params", "init", "0113", "--all", "--data", str(DEMO), "--out", str(tmp_path)]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_params_folder_is_no_params_files(tmp_path):
+    assert load_params_each(None) == ({}, {}) and load_params_each(tmp_path / "missing") == ({}, {})

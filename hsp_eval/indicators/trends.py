@@ -200,14 +200,21 @@ def compute_trends(table: pd.DataFrame, targets: pd.DataFrame | None = None,
               "between_year_sd", "se_level", "se"):
         out[c] = np.nan
 
-    # one line per tested series with >= MIN_YEARS years that have an interval, all at once
-    t = t.assign(_v=row_variance(t["ci_low"], t["ci_high"]))
+    # one line per tested series with >= MIN_YEARS years that have an interval, all at once. t is
+    # sorted by series and year, and out's rows are the series in that order (ngroup numbers them so),
+    # so a row's series is a position: no lookup of the text keys (national data: 6.6 -> 0.3 s)
+    t = t.assign(_v=row_variance(t["ci_low"], t["ci_high"]), _s=g.ngroup().to_numpy())
     t = t[np.isfinite(t["_v"])]
-    fit_years = t.groupby(KEYS, sort=False, observed=True)["year"].nunique().reindex(out.index, fill_value=0)
-    ok = out.index[np.isin(kind, TESTED_KINDS) & (fit_years >= MIN_YEARS).to_numpy()]
+    series, year = t["_s"].to_numpy(), t["year"].to_numpy()
+    new_year = np.ones(len(t), dtype=bool)  # the first row of each (series, year)
+    new_year[1:] = (series[1:] != series[:-1]) | (year[1:] != year[:-1])
+    fit_years = np.bincount(series[new_year], minlength=len(out))
+    tested = np.isin(kind, TESTED_KINDS) & (fit_years >= MIN_YEARS)
+    ok = out.index[tested]
     if len(ok):
-        rows = t.set_index(KEYS).loc[ok].reset_index()
-        code = ok.get_indexer(pd.MultiIndex.from_frame(rows[KEYS]))
+        keep = tested[series]
+        rows = t[keep].reset_index(drop=True)
+        code = (np.cumsum(tested) - 1)[series[keep]]  # the series' position among the tested ones
         series_ind = ok.get_level_values("indicator").to_numpy()
         mean = np.bincount(code, rows["value"], len(ok)) / np.bincount(code, minlength=len(ok))
         scale = shock_scale(mean, np.asarray(pd.Index(series_ind).map(lambda i: REGISTRY[i].kind)) == "proportion")

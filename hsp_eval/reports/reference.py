@@ -305,7 +305,14 @@ def school_reference(indicators_path, school_id: str, rows: pd.DataFrame, refere
                      indicators=None) -> pd.DataFrame:
     """:func:`compare` for one school, reading its cell and the reference table prepared beside ``indicators_path``."""
     school_type, eqi_band = school_cell(indicators_path, school_id)
-    reference = prepared.read_prepared(indicators_path, "reference")
+    if prepared.prepared_path(indicators_path, "reference").exists():
+        reference = prepared.read_prepared(indicators_path, "reference")
+    else:  # a school's own run (no publication key): no published values of other schools to compare with
+        none = pd.DataFrame({"level": pd.Series(dtype="str"), "area_id": pd.Series(dtype="str"),
+                             "year": pd.Series(dtype="int64"), "indicator": pd.Series(dtype="str"),
+                             "group_type": pd.Series(dtype="str"), "group": pd.Series(dtype="str"),
+                             "value": pd.Series(dtype="float64"), "suppressed": pd.Series(dtype="bool")})
+        reference = reference_table(none, prepared.read_prepared(indicators_path, "schools"))
     return compare(rows, reference, school_type, eqi_band, indicators, reference_year)
 
 

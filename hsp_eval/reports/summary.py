@@ -151,9 +151,26 @@ def least_reached_sentence(rows: pd.DataFrame, school_id: str | None = None, yea
     return text + "."
 
 
+#: the sentence of a report made without a params file (``params["_from_file"]`` False)
+DEFAULTS_SENTENCE = ("This report uses the default settings: no targets were set, every year in the data is "
+                     "shown, and numbers behind fewer than {min_n} people are withheld. The school can set its "
+                     "own targets (indicators of success) in a params file.")
+
+
 def target_sentence(trends: pd.DataFrame, params: dict | None, school_id: str) -> str:
-    """Where the school's targets (from its params file) stand, counted by status."""
+    """Where the school's targets (from its params file) stand, counted by status.
+
+    A report made without a params file (``params["_from_file"]`` False, as
+    :func:`hsp_eval.reports.school.load_inputs` marks it) says that it uses the defaults.
+
+    Examples
+    --------
+    >>> target_sentence(pd.DataFrame(), {"targets": [], "min_n": 5, "_from_file": False}, "0042")[:47]
+    'This report uses the default settings: no targe'
+    """
     targets = (params or {}).get("targets") or []
+    if params is not None and params.get("_from_file") is False:
+        return DEFAULTS_SENTENCE.format(min_n=params.get("min_n") or 5)
     if not targets:
         return "The school has not yet set targets (indicators of success) in its params file."
     status = []

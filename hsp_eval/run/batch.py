@@ -44,8 +44,11 @@ that report only; the others go on and the caller exits non-zero at the end, nam
 pool *worker* process that dies, which is rare since notebooks run in their own kernel
 processes, fails the reports still waiting in that pool.) A failed report leaves no
 ``.ipynb``/``.html`` of its name; the executed notebook is kept as
-``<notebook>.failed.ipynb`` for whoever fixes it. A school without a params file fails with
-the hint to write one (``hsp-eval params init``).
+``<notebook>.failed.ipynb`` for whoever fixes it. A school without a params file (or a run
+without a params folder) gets the defaults (:func:`hsp_eval.indicators.params.default_params`:
+every year, ``min_n`` 5, no targets): its reports say so, the manifest's ``params`` column
+says ``defaults`` (else the file's name), and the run says how to write starter files
+(``hsp-eval params init --all``).
 
 **Resume**: each report's ``inputs_hash`` (:func:`inputs_hash`) covers the notebook file, the
 parameters other than paths, the data fingerprint, the indicator table's bytes, the school's
@@ -58,7 +61,10 @@ changes how reports look needs ``force=True`` (``--force``), which reruns everyt
 
 The manifest is rewritten (atomically) as reports finish, so an interrupted run resumes
 where it stopped; it keeps the rows of earlier runs for schools not asked for this time.
-Two runs must not write into the same reports folder at once.
+A run killed outright leaves hidden files in the reports' folders (``.<notebook>.<pid>.running.ipynb``,
+``.<file>.<pid>.tmp``); the next run removes those of each report it skips or runs again, once
+their process is gone (:func:`remove_leftovers`). Two runs must not write into the same
+reports folder at once.
 
 Examples
 --------
@@ -89,7 +95,7 @@ from hsp_eval.reports import prepared, provenance, reference
 from hsp_eval.reports.prepared import FILES as PREPARED, prepared_path
 from hsp_eval.run.execute import write_text_atomic
 from hsp_eval.run.index_page import NATIONAL, write_index
-from hsp_eval.indicators.params import ParamsError, load_params_each, load_school_params, margins_frame, params_path
+from hsp_eval.indicators.params import default_params, load_params_each, margins_frame, params_path
 
 PACKAGE = Path(__file__).resolve().parents[1]
 ROOT = PACKAGE.parent
@@ -106,7 +112,9 @@ TITLES = {"school_evaluation": "home-school partnership evaluation",
 DATA_MIN_N = 5
 MANIFEST_COLUMNS = ["school", "notebook", "status", "seconds", "error", "display_name", "html", "ipynb",
                     "run_at", "hsp_eval_version", "git_commit", "data_fingerprint", "data_read_at",
-                    "parameters", "inputs_hash"]
+                    "params", "parameters", "inputs_hash"]
+#: the manifest's ``params`` of a school report made without a params file (the defaults: no targets)
+PARAMS_DEFAULTS = "defaults"
 PATH_PARAMETERS = frozenset({"indicators_path", "trends_path", "params_path"})
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -202,12 +210,14 @@ def data_paths(reports, years=None) -> dict[str, Path]:
             "log": folder / "disclosure_log.parquet"}
 
 
-def _write_prepared(ds, indicators_path: Path, years, key: bytes) -> None:
-    """The prepared tables (:mod:`hsp_eval.reports.prepared`) beside the indicator table."""
+def _write_prepared(ds, indicators_path: Path, years, key: bytes | None) -> None:
+    """The prepared tables (:mod:`hsp_eval.reports.prepared`) beside the indicator table; the inquiry
+    study's (regional and national rows, randomly rounded) only with the publication ``key``."""
     tables = {"schools": prepared.schools_table(ds["schools"]), "items": prepared.items_table(ds),
-              **prepared.inquiry_tables(ds, years=years, key=key, min_n=DATA_MIN_N)}
-    tables["reference"] = reference.reference_table(  # schools like ours, from the published school values
-        reference.publication_school_rows(indicators_path.with_name("publication.parquet")), tables["schools"])
+              **(prepared.inquiry_tables(ds, years=years, key=key, min_n=DATA_MIN_N) if key is not None else {})}
+    if key is not None:  # schools like ours, from the published school values (publication.parquet)
+        tables["reference"] = reference.reference_table(
+            reference.publication_school_rows(indicators_path.with_name("publication.parquet")), tables["schools"])
     for name, table in tables.items():
         _write_parquet_atomic(table, prepared_path(indicators_path, name))
 
@@ -226,14 +236,15 @@ def _data_stamp(data_dir: Path, years) -> str:
 
 
 def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False, workers: int = 1,
-                 log=print, key_file=None) -> DataFiles:
+                 log=print, key_file=None, national: bool = True) -> DataFiles:
     """Step 1: the indicator, publication and trends tables of ``data_dir`` in ``reports/_data``.
 
     Parameters
     ----------
     data_dir : the dataset folder (data contract).
     params_dir : folder of ``<school_id>.yaml`` params files (their targets go into the trends;
-        bad files are left out here and reported against their school in step 2).
+        bad files are left out here and reported against their school in step 2); None, or a
+        folder that does not exist, when no school has one.
     reports : the reports folder.
     years : years to keep (None: all).
     force : recompute even when the stamp says the tables are current.
@@ -242,11 +253,16 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
     key_file : the publication key (:func:`hsp_eval.indicators.disclosure_key.key_path`: default the file named
         by ``HSP_EVAL_KEY_FILE``, else ``disclosure.key`` in the data folder). The reports' kernels
         find it through ``HSP_EVAL_KEY_FILE``, which is set to it here.
+    national : reports beyond a school will be made, so the publication tables are needed and so
+        is the key. With False and no key anywhere, only the school reports' tables are made
+        (publication tables left from an earlier run with a key are kept while the data are
+        unchanged): a school making its own report needs no publication key.
 
     Raises
     ------
     BatchError
-        When the dataset does not meet the data contract (the message lists the problems).
+        When the dataset does not meet the data contract (the message lists the problems), or
+        the key is needed and missing.
     """
     from hsp_eval.indicators import engine as indicators
     from hsp_eval.indicators.topics.inquiry import with_margins
@@ -255,25 +271,34 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
     from hsp_eval.indicators.trends import compute_trends, targets_frame
 
     log = log or (lambda *a, **k: None)
-    data_dir, params_dir = Path(data_dir).resolve(), Path(params_dir).resolve()
+    data_dir = Path(data_dir).resolve()
+    params_dir = None if params_dir is None else Path(params_dir).resolve()
     if not data_dir.is_dir():
         raise BatchError(f"{data_dir}: no such data folder")
     p = data_paths(Path(reports).resolve(), years)
     files = DataFiles(p["folder"], data_dir, p["indicators"], p["publication"], p["trends"], p["schools"])
-    try:
-        key = disclosure_key.find_key(key_file, data_dir)
-    except disclosure_key.KeyProblem as e:
-        raise BatchError(f"the publication tables and national reports: {e}") from None
-    os.environ[disclosure_key.ENV_VAR] = str(disclosure_key.key_path(key_file, data_dir).resolve())
+    key = None
+    if national or disclosure_key.key_path(key_file, data_dir) is not None:
+        try:
+            key = disclosure_key.find_key(key_file, data_dir)
+        except disclosure_key.KeyProblem as e:
+            raise BatchError(f"the publication tables and national reports: {e}") from None
+        os.environ[disclosure_key.ENV_VAR] = str(disclosure_key.key_path(key_file, data_dir).resolve())
     old = json.loads(p["stamp"].read_text()) if p["stamp"].exists() else {}
     good, _ = load_params_each(params_dir)
     margins = margins_frame(good)  # the schools' standard errors of measurement change the indicators
-    stamp = {"data": _data_stamp(data_dir, years), "params": _folder_sha256(params_dir, "*.yaml"),
-             "key": hashlib.sha256(b"hsp_eval key check " + key).hexdigest()[:16],
+    stamp = {"data": _data_stamp(data_dir, years),
+             "params": _folder_sha256(params_dir, "*.yaml") if params_dir is not None else _json_sha256({}),
+             "key": None if key is None else hashlib.sha256(b"hsp_eval key check " + key).hexdigest()[:16],
              "margins": _json_sha256(margins.to_dict("records"))}
-    have = (all(p[k].exists() for k in ("indicators", "publication", "trends", "log"))
-            and all(prepared_path(p["indicators"], name).exists() for name in PREPARED))
-    if (force or not have or old.get("data") != stamp["data"] or old.get("key") != stamp["key"]
+    # the school reports' tables; the publication ones (and the inquiry study's) when there is a key
+    school_only = [p["indicators"], p["trends"], p["log"], prepared_path(p["indicators"], "schools"),
+                   prepared_path(p["indicators"], "items")]
+    publication_only = [p["publication"], *(prepared_path(p["indicators"], name) for name in PREPARED
+                                            if name not in ("schools", "items"))]
+    have = all(f.exists() for f in school_only + (publication_only if key is not None else []))
+    if (force or not have or old.get("data") != stamp["data"]
+            or (key is not None and old.get("key") != stamp["key"])
             or old.get("margins", _json_sha256([])) != stamp["margins"]):
         read_at = provenance.now()
         t0 = time.perf_counter()
@@ -285,7 +310,9 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
         fp = ds.fingerprint()
         ds = with_margins(ds, margins)
         logs = []
-        for name, publication in (("indicators", False), ("publication", True)):
+        for f in publication_only:  # none left from an earlier run: they would not match these tables
+            f.unlink(missing_ok=True)
+        for name, publication in (("indicators", False), ("publication", True))[:2 if key is not None else 1]:
             table = indicators.compute(ds, years=years, min_n=DATA_MIN_N, publication=publication, workers=workers,
                                        key=key if publication else None, rules=True)
             logs.append(disclosure.log_of(table, name, disclosure.PUBLICATION_MIN if publication else DATA_MIN_N))
@@ -296,19 +323,24 @@ def prepare_data(data_dir, params_dir, reports, years=None, force: bool = False,
         # the disclosure log: every cell of both tables, shown or withheld, and why (no counts in it)
         _write_parquet_atomic(pd.concat(logs, ignore_index=True), p["log"])
         _write_prepared(ds, p["indicators"], years, key)
-        files.rebuilt += ["indicators", "publication"]
+        files.rebuilt += ["indicators", "publication"] if key is not None else ["indicators"]
         log(f"Data: {data_dir} read and validated; indicator tables written to {p['folder']} "
             f"({time.perf_counter() - t0:.1f} s; fingerprint {fp[:16]}).")
+        if key is None:
+            log("Data: no publication key, so the tables for reports beyond the school (publication.parquet) "
+                "were not made; the school reports do not need them.")
     if files.rebuilt or old.get("params") != stamp["params"]:
         trends = compute_trends(indicators.read_table(p["indicators"]), targets_frame(good))
         indicators.write_table(trends, p["trends"])
         provenance.write_sidecar(p["trends"], {**provenance.read_sidecar(p["indicators"]),
-                                               "params_dir": str(params_dir), "params_hash": stamp["params"]})
+                                               "params_dir": str(params_dir or ""), "params_hash": stamp["params"]})
         files.rebuilt.append("trends")
         if "indicators" not in files.rebuilt:
             log(f"Data: unchanged; trends recomputed for changed params files in {params_dir}.")
     else:
         log(f"Data: unchanged since the tables in {p['folder']} were made; reusing them.")
+    if key is None:  # the publication tables of an earlier run with a key stay while they are current
+        stamp["key"] = old.get("key") if "indicators" not in files.rebuilt else None
     write_text_atomic(p["stamp"], json.dumps(stamp, indent=2, sort_keys=True) + "\n")
     return files
 
@@ -329,6 +361,8 @@ class Task:
     inputs_hash: str
     display_name: str = ""
     engine_name: str | None = None
+    #: the school's params: its file's name, or :data:`PARAMS_DEFAULTS` (empty for national reports)
+    params: str = ""
 
 
 def report_paths(reports, school: str, notebook: str) -> dict[str, Path]:
@@ -359,11 +393,17 @@ def inputs_hash(template, parameters: dict, data_fingerprint: str | None, tables
     >>> a == inputs_hash(__file__, {"school_id": "0828"}, "ab", {})
     False
     """
+    return _inputs_hash(file_sha256(template), parameters, data_fingerprint, tables,
+                        None if params_file is None else file_sha256(params_file))
+
+
+def _inputs_hash(template_sha: str, parameters: dict, data_fingerprint: str | None, tables: dict[str, str],
+                 params_sha: str | None) -> str:
+    """:func:`inputs_hash` from the hashes of the notebook and params files (each file hashed once a run)."""
     values = {k: v for k, v in parameters.items() if k not in PATH_PARAMETERS}
-    return _json_sha256({"notebook": file_sha256(template), "parameters": values,
+    return _json_sha256({"notebook": template_sha, "parameters": values,
                          "data_fingerprint": data_fingerprint, "tables": tables,
-                         "params_file": None if params_file is None else file_sha256(params_file),
-                         "hsp_eval_version": __version__})
+                         "params_file": params_sha, "hsp_eval_version": __version__})
 
 
 def _trend_hashes(trends_path: Path) -> dict[str, str]:
@@ -384,7 +424,7 @@ def _row(school, notebook, status, *, error="", display_name="", task: Task | No
     if task is not None:
         paths = report_paths(reports, school, notebook)
         row.update(parameters=json.dumps(task.parameters, sort_keys=True, ensure_ascii=False),
-                   inputs_hash=task.inputs_hash, html=paths["html"].relative_to(reports).as_posix(),
+                   inputs_hash=task.inputs_hash, params=task.params, html=paths["html"].relative_to(reports).as_posix(),
                    ipynb=paths["ipynb"].relative_to(reports).as_posix())
     row.update(extra)
     return row
@@ -397,7 +437,7 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
     Parameters
     ----------
     files : step 1's tables (:func:`prepare_data`).
-    params_dir : folder of the schools' params files.
+    params_dir : folder of the schools' params files (None, or a missing folder: no school has one).
     reports : the reports folder.
     schools : ``"all"`` (every school of the dataset) or a list of school ids.
     years : years given to every notebook (None: all).
@@ -409,11 +449,16 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
     Returns
     -------
     (tasks, failed_rows): a list of :class:`Task` in a fixed order (schools by id, then the
-    national overview) and the rows of reports that cannot run (bad or missing params file,
-    school not in the dataset, missing notebook).
+    national overview) and the rows of reports that cannot run (bad params file, school not in
+    the dataset, missing notebook). A school without a params file gets the defaults
+    (:func:`hsp_eval.indicators.params.default_params`: no targets); its task's ``params`` says
+    ``defaults``, else the params file's name.
+
+    The params folder is read once and every file (notebook, params file) is hashed once, so
+    the tasks of 2,500 schools are ready in seconds (docs/performance.md).
     """
     reports = Path(reports).resolve()
-    params_dir = Path(params_dir).resolve()
+    params_dir = None if params_dir is None else Path(params_dir).resolve()
     nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
     known = files.school_table()
     names = dict(zip(known["school_id"], known["school_name"]))
@@ -424,38 +469,49 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
     # the school notebooks read the indicator table and, beside it, the school's name, the item texts and
     # the reference figures of schools like ours
     tables = {"indicators": file_sha256(files.indicators), "schools": file_sha256(files.schools),
-              "items": file_sha256(files.prepared("items")), "reference": file_sha256(files.prepared("reference"))}
+              "items": file_sha256(files.prepared("items")),
+              # (made only with the publication key: without it the reports compare with no other school)
+              "reference": file_sha256(files.prepared("reference")) if files.prepared("reference").exists() else ""}
     trend_rows = _trend_hashes(files.trends)
+    good, bad = load_params_each(params_dir)
     notebooks = SCHOOL_NOTEBOOKS if summary else SCHOOL_NOTEBOOKS[:1]
+    templates = {nb: nb_dir / f"{nb}.ipynb" for nb in notebooks}
+    template_sha = {nb: file_sha256(t) for nb, t in templates.items() if t.exists()}
     tasks, failed = [], []
     for sid in wanted:
         sid = str(sid)
-        problem, params = None, None
+        problem, params, pfile = None, None, None
         if sid not in names:
             problem = f"school {sid} is not in {files.data_dir}/schools"
         elif not _SAFE_ID.fullmatch(sid) or sid == NATIONAL:
             problem = f"school id {sid!r} cannot be used as a folder name under {reports}"
-        else:
-            try:
-                params = load_school_params(params_dir, sid)
-            except ParamsError as e:
-                problem = str(e)
+        elif sid in bad:
+            problem = bad[sid]
+        elif sid in good:
+            params, pfile = good[sid], params_path(params_dir, sid)
+        else:  # no params file: the defaults, said in the report and in the manifest's params column
+            params = default_params(sid, str(names[sid]))
         display = params["display_name"] if params else names.get(sid, "")
+        used = (params_path(params_dir, sid).name if sid in bad else pfile.name if pfile is not None
+                else PARAMS_DEFAULTS if params is not None else "")
+        params_sha = file_sha256(pfile) if pfile is not None else None
         for nb in notebooks:
-            template = nb_dir / f"{nb}.ipynb"
-            if problem is None and not template.exists():
+            template = templates[nb]
+            if problem is None and nb not in template_sha:
                 failed.append(_row(sid, nb, "failed", error=f"{template}: no such notebook",
-                                   display_name=display, rec=rec))
+                                   display_name=display, rec=rec, params=used))
                 continue
             if problem is not None:
-                failed.append(_row(sid, nb, "failed", error=problem, display_name=display, rec=rec))
+                failed.append(_row(sid, nb, "failed", error=problem, display_name=display, rec=rec, params=used))
                 continue
-            pfile = params_path(params_dir, sid)
             parameters = {"school_id": sid, "years": years, "indicators_path": str(files.indicators),
-                          "trends_path": str(files.trends), "params_path": str(pfile), "min_n": params["min_n"]}
-            key = inputs_hash(template, parameters, fp, {**tables, "trends": trend_rows.get(sid)}, pfile)
+                          "trends_path": str(files.trends), "params_path": None if pfile is None else str(pfile),
+                          "min_n": params["min_n"]}
+            key = _inputs_hash(template_sha[nb], parameters, fp, {**tables, "trends": trend_rows.get(sid)},
+                               params_sha)
             tasks.append(Task(sid, nb, str(template), str(report_paths(reports, sid, nb)["ipynb"]), parameters,
-                              f"{display}: {TITLES.get(nb, nb.replace('_', ' '))}", key, display, engine_name))
+                              f"{display}: {TITLES.get(nb, nb.replace('_', ' '))}", key, display, engine_name,
+                              used))
     if national:
         nrec = provenance.read_sidecar(files.publication)
         for nb in NATIONAL_NOTEBOOKS:
@@ -689,6 +745,97 @@ def _unchanged(prev: dict | None, task: Task, reports: Path) -> bool:
     return all(p.exists() for p in report_paths(reports, task.school, task.notebook).values())
 
 
+def _the_only_school(files: DataFiles) -> list[str]:
+    """``[id]`` of the dataset's only school; a :class:`BatchError` listing the ids when there are several."""
+    ids = sorted(files.school_table()["school_id"].astype(str))
+    if not ids:
+        raise BatchError(f"{files.data_dir}/schools has no school in it")
+    if len(ids) != 1:
+        shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
+        raise BatchError(f"{files.data_dir} holds {len(ids):,} schools ({shown}); say which one with "
+                         f"--school ID, for example --school {ids[0]}")
+    return ids
+
+
+def _schools_in_words(ids: list[str]) -> str:
+    """``school 0042 has`` / ``3 schools (0042, 0043, 0044) have`` / ``2,500 schools have``.
+
+    Examples
+    --------
+    >>> _schools_in_words(["0042"]), _schools_in_words(["0042", "0043"])
+    ('school 0042 has', '2 schools (0042, 0043) have')
+    """
+    if len(ids) == 1:
+        return f"school {ids[0]} has"
+    return f"{len(ids):,} schools" + (f" ({', '.join(ids)})" if len(ids) <= 5 else "") + " have"
+
+
+# ---------------------------------------------------------------------------------------------
+# hidden files of an interrupted run
+
+#: the hidden files a report is written through: ``.<notebook>.<pid>.running.ipynb`` (papermill's
+#: output while it runs, :func:`hsp_eval.run.execute.run_notebook`) and ``.<file>.<pid>.tmp``
+#: (:func:`hsp_eval.run.execute.write_text_atomic`); a run killed outright leaves them behind
+_LEFTOVER = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.(?:running\.ipynb|tmp)")
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (True when that cannot be known)."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # os.kill(pid, 0) would not only ask there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, and belongs to someone else
+        return True
+    return True
+
+
+def remove_leftovers(reports, school: str, notebook: str) -> list[Path]:
+    """Remove the hidden files an interrupted run left for report (``school``, ``notebook``).
+
+    Only files of that report's own names are looked at, and a file whose process is still
+    running on this machine is left alone (its pid is in its name): it is a live run's.
+
+    Parameters
+    ----------
+    reports : the reports folder.
+    school, notebook : the report (``reports/<school>/<notebook>.*``).
+
+    Returns
+    -------
+    The files removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "0042"
+    >>> folder.mkdir()
+    >>> dead, live = 999999999, os.getpid()   # no process has pid 999999999 (above Linux's pid_max)
+    >>> for name in (f".school_evaluation.{dead}.running.ipynb", f".school_evaluation.html.{dead}.tmp",
+    ...              f".school_evaluation.{live}.running.ipynb", f".whanau_board_summary.{dead}.running.ipynb"):
+    ...     (folder / name).touch()
+    >>> [p.name for p in remove_leftovers(folder.parent, "0042", "school_evaluation")]
+    ['.school_evaluation.999999999.running.ipynb', '.school_evaluation.html.999999999.tmp']
+    """
+    folder = Path(reports) / school
+    mine = {notebook, f"{notebook}.ipynb", f"{notebook}.html"}
+    try:
+        names = sorted(os.listdir(folder), key=lambda n: (not n.endswith(".running.ipynb"), n))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed = []
+    for name in names:
+        m = _LEFTOVER.fullmatch(name)
+        if m and m["name"] in mine and not _pid_alive(int(m["pid"])):
+            (folder / name).unlink(missing_ok=True)
+            removed.append(folder / name)
+    return removed
+
+
 # ---------------------------------------------------------------------------------------------
 # the whole run
 
@@ -716,8 +863,10 @@ def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers:
 
     Parameters
     ----------
-    data_dir, params_dir, reports : the dataset, the params files and the output folder.
-    schools : ``"all"`` or a list of school ids.
+    data_dir, params_dir, reports : the dataset, the params files and the output folder (``params_dir``
+        None, or a folder that does not exist: every school gets the default params).
+    schools : ``"all"``, a list of school ids, or ``"only"``: the dataset's one school (a
+        :class:`BatchError` naming the schools when it has several).
     years : years to report (None: all in the data).
     workers : worker processes (1: run in this process).
     scheduler : a ``dask.distributed`` scheduler address; the reports then run on its workers.
@@ -743,12 +892,18 @@ def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers:
     """
     reports = Path(reports).resolve()
     reports.mkdir(parents=True, exist_ok=True)
-    if not Path(params_dir).is_dir():
-        raise BatchError(f"{params_dir}: no such params folder")
+    if log and params_dir is not None and not Path(params_dir).is_dir():
+        log(f"Params: {params_dir} does not exist; every school gets the default settings (no targets).")
     files = prepare_data(data_dir, params_dir, reports, years=years, force=force,
-                         workers=1 if scheduler else max(1, workers), log=log, key_file=key_file)
+                         workers=1 if scheduler else max(1, workers), log=log, key_file=key_file, national=national)
+    if schools == "only":
+        schools = _the_only_school(files)
     tasks, failed = build_tasks(files, params_dir, reports, schools, years, summary, national,
                                 notebooks_dir, engine_name)
+    defaults = sorted({t.school for t in tasks if t.params == PARAMS_DEFAULTS})
+    if log and defaults:
+        log(f"Params: {_schools_in_words(defaults)} no params file, so {'its' if len(defaults) == 1 else 'their'} "
+            f"reports use the default settings (no targets).")
     known = set(files.school_table()["school_id"]) | {NATIONAL}
     rows = {(r["school"], r["notebook"]): r for r in read_manifest(reports).to_dict("records")
             if r["school"] in known}
@@ -758,13 +913,16 @@ def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers:
         rows[(r["school"], r["notebook"])] = this_run[(r["school"], r["notebook"])] = r
         for p in report_paths(reports, r["school"], r["notebook"]).values():
             p.unlink(missing_ok=True)   # a stale report must not be listed as current
+        remove_leftovers(reports, r["school"], r["notebook"])
     todo, by_key = [], {}
     for t in tasks:
         key = (t.school, t.notebook)
         by_key[key] = t
         prev = previous.get(key)
         if not force and _unchanged(prev, t, reports):
-            rows[key] = this_run[key] = {**prev, "status": "skipped", "seconds": 0.0, "error": ""}
+            rows[key] = this_run[key] = {**prev, "status": "skipped", "seconds": 0.0, "error": "",
+                                         "params": t.params}
+            remove_leftovers(reports, t.school, t.notebook)
         else:
             todo.append(t)
     if log and len(todo) < len(tasks):
@@ -781,6 +939,7 @@ def run_batch(data_dir, params_dir, reports, schools="all", years=None, workers:
         if row["status"] != "ok":
             row.update(html="", ipynb="")   # nothing was published under those names
         rows[key] = this_run[key] = row
+        remove_leftovers(reports, task.school, task.notebook)   # an interrupted earlier run's hidden files
         if time.monotonic() - last_write > 1.0:
             write_manifest(reports, rows)
             last_write = time.monotonic()

@@ -45,16 +45,20 @@ def paths(out=None) -> dict[str, Path]:
 def school_inputs(school_id=None, indicators_path=None, trends_path=None, params_path=None):
     """A school notebook's inputs, with the demo's for those left as None.
 
-    The school is :data:`SCHOOL`, the tables are the demo's (:func:`paths`) and the params file is
-    ``params/demo/<school_id>.yaml`` when it exists (else None: defaults, no targets).
+    The school is :data:`SCHOOL`, the tables are the demo's (:func:`paths`) and, when the indicator
+    table is the demo's too, the params file is ``params/demo/<school_id>.yaml`` when it exists.
+    Given a table of its own (a batch run), a school without a params file keeps None: the
+    defaults, no targets (a school of another dataset may share a demo school's id).
 
     Examples
     --------
     >>> school_inputs("0042", "i.parquet", "t.parquet", "p.yaml")
     ('0042', 'i.parquet', 't.parquet', 'p.yaml')
+    >>> school_inputs("0113", "i.parquet", "t.parquet", None)
+    ('0113', 'i.parquet', 't.parquet', None)
     """
     school_id = SCHOOL if school_id in (None, "") else str(school_id)
-    if params_path in (None, ""):
+    if params_path in (None, "") and indicators_path in (None, ""):
         demo_params = PARAMS / f"{school_id}.yaml"
         params_path = os.fspath(demo_params) if demo_params.exists() else None
     return school_id, default(indicators_path, "indicators"), default(trends_path, "trends"), params_path
