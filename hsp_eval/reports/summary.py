@@ -152,8 +152,8 @@ def least_reached_sentence(rows: pd.DataFrame, school_id: str | None = None, yea
 
 
 #: the sentence of a report made without a params file (``params["_from_file"]`` False)
-DEFAULTS_SENTENCE = ("This report uses the default settings: no targets were set, every year in the data is "
-                     "shown, and numbers behind fewer than {min_n} people are withheld. The school can set its "
+DEFAULTS_SENTENCE = ("This report uses the default settings: no targets were set, it covers every year in the "
+                     "data, and it shows no number about fewer than {min_n} people. The school can set its "
                      "own targets (indicators of success) in a params file.")
 
 
