@@ -143,8 +143,8 @@ def margins_of(folder) -> pd.DataFrame:
     return margins_frame(load_params_each(folder)[0])
 
 
-#: the YAML reader: libyaml's when PyYAML has it (20 times faster; 2,500 schools' files are read
-#: in a national batch), else PyYAML's own; both read the same safe subset of YAML
+#: the YAML reader: libyaml's when PyYAML has it (a national batch reads 2,500 schools' files; the
+#: time is in docs/performance.md), else PyYAML's own; both read the same safe subset of YAML
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -202,7 +202,7 @@ def compute_trends(table: pd.DataFrame, targets: pd.DataFrame | None = None,
 
     # one line per tested series with >= MIN_YEARS years that have an interval, all at once. t is
     # sorted by series and year, and out's rows are the series in that order (ngroup numbers them so),
-    # so a row's series is a position: no lookup of the text keys (national data: 6.6 -> 0.3 s)
+    # so a row's series is a position: no lookup of the text keys (docs/performance.md, issue 20)
     t = t.assign(_v=row_variance(t["ci_low"], t["ci_high"]), _s=g.ngroup().to_numpy())
     t = t[np.isfinite(t["_v"])]
     series, year = t["_s"].to_numpy(), t["year"].to_numpy()

@@ -454,8 +454,8 @@ def build_tasks(files: DataFiles, params_dir, reports, schools="all", years=None
     (:func:`hsp_eval.indicators.params.default_params`: no targets); its task's ``params`` says
     ``defaults``, else the params file's name.
 
-    The params folder is read once and every file (notebook, params file) is hashed once, so
-    the tasks of 2,500 schools are ready in seconds (docs/performance.md).
+    The params folder is read once and every file (notebook, params file) is hashed once: the
+    tasks are made before the first report can start (docs/performance.md, issue 20).
     """
     reports = Path(reports).resolve()
     params_dir = None if params_dir is None else Path(params_dir).resolve()
