@@ -308,11 +308,7 @@ def school_reference(indicators_path, school_id: str, rows: pd.DataFrame, refere
     if prepared.prepared_path(indicators_path, "reference").exists():
         reference = prepared.read_prepared(indicators_path, "reference")
     else:  # a school's own run (no publication key): no published values of other schools to compare with
-        none = pd.DataFrame({"level": pd.Series(dtype="str"), "area_id": pd.Series(dtype="str"),
-                             "year": pd.Series(dtype="int64"), "indicator": pd.Series(dtype="str"),
-                             "group_type": pd.Series(dtype="str"), "group": pd.Series(dtype="str"),
-                             "value": pd.Series(dtype="float64"), "suppressed": pd.Series(dtype="bool")})
-        reference = reference_table(none, prepared.read_prepared(indicators_path, "schools"))
+        reference = reference_table(rows.iloc[:0], prepared.read_prepared(indicators_path, "schools"))
     return compare(rows, reference, school_type, eqi_band, indicators, reference_year)
 
 
