@@ -305,6 +305,7 @@ def build_system(cells: pd.DataFrame, has_people: bool, schools: pd.DataFrame, r
     _group_relations(s, cells, col, cell)
     _level_relations(s, cells, schools, index)
     _related_relations(s, cells, col, cell, regime, value_relations)
+    _surveyed_area_relations(s, cells, schools, cell)
     _year_relations(s, cells, col, cell)
     return s
 
@@ -1062,13 +1063,37 @@ def attack(table: pd.DataFrame, schools: pd.DataFrame, threshold: int, regime: s
 
 
 #: the relations that say two counts are the same records (not a sum or a bound)
-IDENTITIES = frozenset({"same denominator population", "surveyed school: all families", "instrument: all families",
+IDENTITIES = frozenset({"same denominator population", "surveyed school: all families", "surveyed area: all families",
+                        "instrument: all families",
                         "reach_by_type over all families", "all contacts", "school-initiated contacts",
                         "portal users", "new families", "representation numerator", "representation denominator",
                         "self-review gap n", "gap row = its group"})
 #: rows computed from other rows: a gap, a difference, an odds ratio, alpha (their counts are their sources')
 DERIVED_KINDS = frozenset({"gap", "difference", "model", "alpha"})
 DERIVED_IDS = frozenset({"respondent_representation", "scale_alpha"})
+
+
+def _surveyed_area_relations(s: System, cells: pd.DataFrame, schools: pd.DataFrame, cell) -> None:
+    """A region (or the nation) whose every school ran the survey in a year: its survey response
+    rate counts all its families, the same records as its reach denominators (the school identity
+    "surveyed school: all families", summed). Which schools ran it is public: they have its rows."""
+    region_of = dict(zip(schools["school_id"].astype("str"), schools["region"].astype("str")))
+    srr = cells[(cells["indicator"] == "survey_response_rate") & (cells["level"] == "school")]
+    surveyed = srr.groupby("year")["area_id"].agg(lambda a: set(map(str, a))).to_dict()
+    for year, done in surveyed.items():
+        areas = [("national", "NZ", set(region_of))]
+        areas += [("region", r, {sid for sid, reg in region_of.items() if reg == r}) for r in set(region_of.values())]
+        for level, area, members in areas:
+            if not members or not members <= done:
+                continue
+            rows = cells[(cells["level"] == level) & (cells["area_id"] == area) & (cells["year"] == year)
+                         & (cells["indicator"] == "survey_response_rate")]
+            for gt, g in zip(rows["group_type"], rows["group"]):
+                a, b = cell(level, area, year, "survey_response_rate", gt, g), cell(level, area, year, "reach", gt, g)
+                for q in ("denominator", "people"):
+                    va, vb = s.var(a, q), s.var(b, q)
+                    if a >= 0 and b >= 0 and va >= 0 and vb >= 0:
+                        s.relate("related", [(va, 1), (vb, -1)], note="surveyed area: all families")
 
 
 def _shown_elsewhere(s: System, shown_var: np.ndarray) -> np.ndarray:
