@@ -110,15 +110,19 @@ def test_figures_equal_an_independent_computation_on_a_generated_set(generated):
 
 
 def test_figures_equal_an_independent_computation_on_the_demo():
-    """The demo's 10 schools are too few for the rule (no figures at all); with a minimum of 3 its types compare."""
+    """The demo's 24 schools: no type has 20, so every compared measure falls back to all schools (20-24
+    with a published value); the co-design measure has too few; with a minimum of 3 its types compare."""
     folder = demo.paths()["publication"].parent
     pub, schools = pd.read_parquet(folder / "publication.parquet"), pd.read_parquet(folder / "schools.parquet")
     ref = pd.read_parquet(folder / "reference.parquet")
-    assert set(ref["grouping"]) == {"none"} and ref[FIGURES].isna().all().all()
+    assert set(ref["grouping"]) == {"all", "none"}
+    assert set(ref.loc[ref["grouping"] == "none", "indicator"]) == {"target_whanau_codesigned"}
+    assert ref.loc[ref["grouping"] == "all", "schools"].between(20, 24).all()
+    assert ref.loc[ref["grouping"] == "none", FIGURES].isna().all().all()
     assert_same(ref, expected(pub, schools))
     rows = reference.publication_school_rows(folder / "publication.parquet")
     small = reference.reference_table(rows, schools, min_schools=3)
-    assert {"type", "all"} <= set(small["grouping"])
+    assert {"type_and_band", "type", "all"} <= set(small["grouping"])
     assert_same(small, expected(pub, schools, min_schools=3))
 
 
@@ -218,7 +222,8 @@ def test_the_one_way_school_reads_below_and_a_middle_school_within(generated):
     assert set(two_way["reading"]) == {"below"}, two_way.to_string()
     assert set(planted.loc[planted["indicator"] == "deficit_share", "reading"]) == {"above"}
     latest = planted[(planted["year"] == 2025) & (planted["indicator"] == "two_way_share")].iloc[0]
-    assert "below most schools like ours" in reference.reading_sentence(latest)
+    # a secondary school among 60 schools: fewer than 20 of its type, so compared with all, and named so
+    assert latest["grouping"] == "all" and "below most schools in the data" in reference.reading_sentence(latest)
     # a school in the middle: its 2025 two-way share the nearest to its group's median
     ind = generated["indicators"]
     r = ind[(ind["indicator"] == "two_way_share") & (ind["year"] == 2025) & (ind["group_type"] == "all")
@@ -237,9 +242,29 @@ def test_a_frozen_reference_year_compares_every_year_with_the_same_figures(gener
     assert len(figs) == 1 and figs["reference_year"].iloc[0] == 2022
     assert "Every year is compared with schools like ours in 2022" in reference.group_sentence(c)
     later = c[(c["indicator"] == "reach") & (c["year"] == 2025)].iloc[0]
-    assert "schools like ours in 2022" in reference.reading_sentence(later)
+    assert "schools in the data in 2022" in reference.reading_sentence(later)
     missing = _compared(generated, generated["planted"], reference_year=2019)
     assert set(missing["reading"]) == {"no reference"} and "no reference for 2019" in reference.group_sentence(missing)
+
+
+def test_the_sentences_say_schools_like_ours_only_of_the_schools_own_type_and_band():
+    """A wider group than the school's type and band is named as what it is, in every sentence and the chart."""
+    row = {"indicator": "two_way_share", "year": 2025, "value": 0.1, "ci_low": 0.08, "ci_high": 0.12,
+           "reference_year": 2025, "q25": 0.36, "median": 0.4, "q75": 0.43, "reading": "below",
+           "school_type": "Contributing", "eqi_band": MODERATE, "grouping": "type_and_band", "schools": 25,
+           "suppressed": False}
+    said = {g: (reference.reading_sentence({**row, "grouping": g}), reference.plain_sentence({**row, "grouping": g}))
+            for g in ("type_and_band", "type", "all")}
+    assert all("below most schools like ours" in t for t in said["type_and_band"])
+    assert all("below most contributing schools" in t and "like ours" not in t for t in said["type"])
+    assert all("below most schools in the data" in t and "like ours" not in t for t in said["all"])
+    within = {**row, "grouping": "all", "value": 0.4, "ci_low": 0.35, "ci_high": 0.45, "reading": "within"}
+    assert "within the usual range for schools in the data" in reference.plain_sentence(within)
+    frozen = {**row, "grouping": "type", "reference_year": 2022}
+    assert "below most contributing schools in 2022; the middle half of contributing schools in 2022 had" \
+        in reference.reading_sentence(frozen)
+    assert reference.view(pd.DataFrame([{**row, "grouping": "all"}]))[["compared with", "reading"]].iloc[0].tolist() \
+        == ["schools in the data", "below most schools in the data"]
 
 
 def test_the_reading_is_the_interval_against_the_middle_half_never_a_rank():
@@ -273,11 +298,11 @@ def test_the_reports_show_the_section_and_pass_the_audit(generated):
     summary = visible_text((folder / "whanau_board_summary.html").read_text(encoding="utf-8"))
     assert "Schools like ours" in evaluation and "Compared with all schools in the data" in evaluation
     assert re.search(r"Contacts started by families: \d+% in 2025 \(likely range [^)]*\), below most schools "
-                     r"like ours", evaluation)
-    assert "not a judgement of cause" in evaluation and "Our school and schools like ours" in evaluation
+                     r"in the data", evaluation)
+    assert "not a judgement of cause" in evaluation and "Our school and schools in the data" in evaluation
     assert "Compared with schools like ours" in summary and "not why" in summary
     assert re.search(r"Contacts started by families, 2025: \d+% \(likely range [^)]*\)\. That is below most "
-                     r"schools like ours", summary)
+                     r"schools in the data", summary)
     result = audit(generated["reports"], generated["data"])
     assert result.ok, result.findings.to_string()
     assert result.checked["reference_tables"] == 1 and result.checked["reference_figures_recorded"] > 40

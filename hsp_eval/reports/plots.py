@@ -632,7 +632,7 @@ def reference_chart(compared: pd.DataFrame, year: int | None = None, title: str 
     -------
     The matplotlib Axes.
     """
-    from hsp_eval.reports.reference import READINGS
+    from hsp_eval.reports.reference import READINGS, group_noun, reading_words
 
     if compared.empty:
         raise ValueError("reference_chart: no rows to draw")
@@ -647,9 +647,12 @@ def reference_chart(compared: pd.DataFrame, year: int | None = None, title: str 
     y = np.arange(len(r))
     has_ref = r["q25"].notna().to_numpy() & r["q75"].notna().to_numpy()
     q25, med, q75 = (r[c].to_numpy(dtype=float) * scale for c in ("q25", "median", "q75"))
+    # the group most measures were compared with names the legend ("schools like ours", or a wider one)
+    main = r.loc[has_ref, "grouping"].mode()
+    noun = group_noun(main.iloc[0] if len(main) else "type_and_band", r["school_type"].iloc[0])
     ax.barh(y[has_ref], (q75 - q25)[has_ref], left=q25[has_ref], height=0.5, color="0.82",
-            label="schools like ours: middle half")
-    ax.plot(med[has_ref], y[has_ref], "|", ms=18, mew=2.5, color=GREY, ls="none", label="schools like ours: median")
+            label=f"{noun}: middle half")
+    ax.plot(med[has_ref], y[has_ref], "|", ms=18, mew=2.5, color=GREY, ls="none", label=f"{noun}: median")
     shown = ~r["suppressed"].astype(bool).to_numpy()
     v, lo, hi = (r[c].to_numpy(dtype=float) * scale for c in ("value", "ci_low", "ci_high"))
     xerr = np.clip(np.nan_to_num(np.vstack([v - lo, hi - v])), 0, None)
@@ -669,17 +672,17 @@ def reference_chart(compared: pd.DataFrame, year: int | None = None, title: str 
     ax.set_xlabel("%, each measure's own share" if scale == 100 else "value")
     ax.grid(False, axis="y")
     ref_year = int(r["reference_year"].iloc[0])
-    _set_title(ax, _wrap(title or f"Our school and schools like ours, {year}"
-                         + ("" if ref_year == year else f" (schools like ours in {ref_year})")))
+    _set_title(ax, _wrap(title or f"Our school and {noun}, {year}"
+                         + ("" if ref_year == year else f" ({noun} in {ref_year})")))
     parts = []
     for row, label in zip(r.to_dict("records"), r["indicator"].map(lambda i: REGISTRY[i].label)):
         ind = row["indicator"]
         own = SUPPRESSED if row["suppressed"] else fmt_value(row["value"], ind)
         text = f"{label}: our school {own}"
         if pd.notna(row["q25"]):
-            text += (f"; schools like ours, middle half {fmt_value(row['q25'], ind)} to {fmt_value(row['q75'], ind)}, "
-                     f"median {fmt_value(row['median'], ind)}")
-        text += f" ({READINGS.get(row['reading'], row['reading'])})"
+            text += (f"; {group_noun(row['grouping'], row['school_type'])}, middle half {fmt_value(row['q25'], ind)}"
+                     f" to {fmt_value(row['q75'], ind)}, median {fmt_value(row['median'], ind)}")
+        text += f" ({reading_words(row) if row['reading'] in READINGS else row['reading']})"
         parts.append(text)
     describe(ax, "Values: " + "; ".join(parts) + ".")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)

@@ -330,10 +330,33 @@ def fallback_words(grouping: str, school_type: str, eqi_band: str) -> str:
     return ""
 
 
+def group_noun(grouping: str, school_type: str) -> str:
+    """The schools a value was compared with, as words that fit "most ...": the reports say "schools
+    like ours" only when the group is the school's own type and band, and name a wider group.
+
+    Examples
+    --------
+    >>> group_noun("type_and_band", "Contributing"), group_noun("type", "Contributing"), group_noun("all", "x")
+    ('schools like ours', 'contributing schools', 'schools in the data')
+    """
+    if grouping == "type":
+        return type_words(school_type)
+    if grouping == "all":
+        return "schools in the data"
+    return "schools like ours"
+
+
 def _yardstick(row) -> str:
-    """ "schools like ours" or "schools like ours in 2022" (a frozen reference year)."""
+    """ "schools like ours" (or the wider group used), with " in 2022" for a frozen reference year."""
     same = int(row["reference_year"]) == int(row["year"])
-    return "schools like ours" + ("" if same else f" in {int(row['reference_year'])}")
+    noun = group_noun(row.get("grouping"), row.get("school_type", ""))
+    return noun + ("" if same else f" in {int(row['reference_year'])}")
+
+
+def reading_words(row) -> str:
+    """Where a compared row stands, naming its group: "below most schools in the data", "within the usual range"."""
+    r = row["reading"]
+    return READINGS[r] if r == "within" else f"{r} most {_yardstick(row)}"
 
 
 def _likely(row) -> str:
@@ -364,8 +387,8 @@ def reading_sentence(row) -> str:
         return f"{what}: not compared in {year}; fewer than {MIN_SCHOOLS} schools have a value to compare with."
     if r == "no reference":
         return f"{what}: not compared in {year}; the data has no reference for {int(row['reference_year'])}."
-    return (f"{what}: {fmt_value(row['value'], ind)} in {year}{_likely(row)}, {READINGS[r]}; the middle half of "
-            f"{_yardstick(row)} had {fmt_range(row['q25'], row['q75'], ind)} (median {fmt_value(row['median'], ind)}).")
+    return (f"{what}: {fmt_value(row['value'], ind)} in {year}{_likely(row)}, {reading_words(row)}; the middle "
+            f"half of {_yardstick(row)} had {fmt_range(row['q25'], row['q75'], ind)} (median {fmt_value(row['median'], ind)}).")
 
 
 def plain_sentence(row) -> str:
@@ -384,11 +407,9 @@ def plain_sentence(row) -> str:
         return ""
     ind, year = row["indicator"], int(row["year"])
     what = REGISTRY[ind].phrase
-    where = {"above": "above most schools like ours", "below": "below most schools like ours",
-             "within": "within the usual range for schools like ours"}[r]
-    yard = "" if int(row["reference_year"]) == year else f" in {int(row['reference_year'])}"
+    where = reading_words(row) if r != "within" else f"within the usual range for {_yardstick(row)}"
     return (f"{what[:1].upper() + what[1:]}, {year}: {fmt_value(row['value'], ind)}{_likely(row)}. That is "
-            f"{where}{yard}: half of them are between {fmt_value(row['q25'], ind)} and {fmt_value(row['q75'], ind)}.")
+            f"{where}: half of them are between {fmt_value(row['q25'], ind)} and {fmt_value(row['q75'], ind)}.")
 
 
 def group_sentence(compared: pd.DataFrame, year: int | None = None) -> str:
@@ -486,7 +507,7 @@ def summary_text(compared: pd.DataFrame, year: int | None = None) -> list[str]:
     n = int(done.loc[done["compared_with"] == main, "schools"].max())
     why = fallback_words(first["grouping"], first["school_type"], first["eqi_band"])
     out = [f"We compared our school with {main}: {n} schools" + (f" ({why})" if why else "") + ". Only figures "
-           f"already published for each school were used, and no school is named or ranked."]
+           f"already published for each school were used."]
     out += [plain_sentence(r) for r in done.to_dict("records")]
     out.append("This shows where we stand, not why: schools differ in many ways.")
     return out
@@ -504,10 +525,11 @@ def view(compared: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
         own = "withheld" if r["suppressed"] else fmt_value(r["value"], ind)
         interval = "" if r["suppressed"] else fmt_range(r["ci_low"], r["ci_high"], ind)
         rows.append({"measure": row_label(ind), "our school": own + (f" ({interval})" if interval else ""),
-                     "schools like ours: middle half": fmt_range(r["q25"], r["q75"], ind) if has_ref else "",
+                     "compared with": group_noun(r["grouping"], r["school_type"]) if has_ref else "",
+                     "middle half": fmt_range(r["q25"], r["q75"], ind) if has_ref else "",
                      "median": fmt_value(r["median"], ind) if has_ref else "",
                      "schools": str(int(r["schools"])) if has_ref and pd.notna(r["schools"]) else "",
-                     "reading": READINGS.get(r["reading"], r["reading"])})
+                     "reading": reading_words(r) if r["reading"] in READINGS else r["reading"]})
     return pd.DataFrame(rows)
 
 
