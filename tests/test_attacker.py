@@ -540,13 +540,30 @@ def demo_dataset():
 
 @pytest.mark.parametrize("reading", ["publication", "release"])
 def test_engine_leaks_nothing_on_the_demo(demo_dataset, reading):
-    """The demo (10 schools, 4 years): the publication, and every school report with it (the release;
+    """The demo (24 schools, 4 years): the publication, and every school report with it (the release;
     it holds more than the school reports alone, so covers them)."""
     ds = demo_dataset
     if reading == "publication":
         assert_nothing_recovered(ds, publication_table(ds), *PUBLICATION)
     else:
         assert_nothing_recovered(ds, release_table(ds), "release", 5)
+
+
+def test_a_region_whose_schools_all_ran_the_survey_counts_the_same_families_as_its_reach():
+    """Survey response rate over a region counts the families of surveyed schools: when every school
+    of the region ran it, the same families as the region's reach (an identity the attacker must know,
+    or it takes the withheld rate's denominator for a secret though the reach row shows it)."""
+    schools = pd.DataFrame({"school_id": ["A", "B", "C"], "region": ["Otago", "Otago", "Nelson"]})
+
+    def notes(surveyed):
+        rows = [("region", "Otago", 2024, "reach", "all", "all", 20, 30, 30),
+                ("region", "Otago", 2024, "survey_response_rate", "all", "all", None, None, None)]
+        rows += [("school", sid, 2024, "survey_response_rate", "all", "all", 5, 15, 15) for sid in surveyed]
+        s = attacker.build_system(attacker.read_table(_t(rows))[0], True, schools, "school")
+        return s.rel_note.count("surveyed area: all families")
+
+    assert notes(["A", "B"]) == 2             # denominator and people of the region's row
+    assert notes(["A"]) == 0                  # B did not run it: the region counts A's families only
 
 
 def test_release_attack_finds_a_school_cell_under_a_published_region():
