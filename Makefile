@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 LOCK := constraints.txt
 STAMP := $(VENV)/.installed
 DEMO := data/demo
-DEMO_ARGS := --schools 10 --years 2022-2025 --seed 20240601 --format csv
+DEMO_ARGS := --schools 24 --years 2022-2025 --seed 20240601 --format csv
 
 .PHONY: demo test nbval venv lock lab clean-venv demo-data
 

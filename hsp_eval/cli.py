@@ -213,14 +213,14 @@ def parse_schools(text: str):
 
     Examples
     --------
-    >>> parse_schools("all"), parse_schools("0113, 0828")
-    ('all', ['0113', '0828'])
+    >>> parse_schools("all"), parse_schools("0113, 0827")
+    ('all', ['0113', '0827'])
     """
     if text.strip().lower() == "all":
         return "all"
     ids = [x.strip() for x in text.split(",") if x.strip()]
     if not ids:
-        raise argparse.ArgumentTypeError(f"'{text}' is not 'all' or a list of school ids such as 0113,0828")
+        raise argparse.ArgumentTypeError(f"'{text}' is not 'all' or a list of school ids such as 0113,0827")
     return ids
 
 
@@ -507,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("batch", help="every school's reports and the national overview, in parallel")
     _add_run_options(b, False)
-    b.add_argument("--schools", type=parse_schools, default="all", help="'all' (default) or ids: 0113,0828")
+    b.add_argument("--schools", type=parse_schools, default="all", help="'all' (default) or ids: 0113,0827")
     b.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     b.add_argument("--scheduler", default=None,
                    help="address of a dask.distributed scheduler (tcp://host:8786): run the reports there")

@@ -46,8 +46,8 @@ TEMPLATES = {p.relative_to(NOTEBOOKS).as_posix(): (p.relative_to(NOTEBOOKS).as_p
 
 #: the runs with parameters the tests read besides the templates: key -> (notebook under notebooks/, parameters)
 PARAMETERISED_RUNS = {
-    "school_evaluation 0828": ("school_evaluation.ipynb", {"school_id": "0828"}),
-    "whanau_board_summary 0828": ("whanau_board_summary.ipynb", {"school_id": "0828"}),
+    "school_evaluation 0827": ("school_evaluation.ipynb", {"school_id": "0827"}),
+    "whanau_board_summary 0827": ("whanau_board_summary.ipynb", {"school_id": "0827"}),
     "national_overview Northland 2024-2025": ("national_overview.ipynb",
                                               {"region": "Northland", "years": [2024, 2025]}),
     "inquiry_impact 0113 reading": ("inquiry_impact.ipynb", {"school_id": "0113", "measure": "reading"}),
@@ -258,7 +258,7 @@ def _start_session_runs(session_runs):
 
 @pytest.fixture(scope="session")
 def notebook_runs(session_runs) -> SessionRuns:
-    """Every run of :data:`RUNS`, each executed once: ``notebook_runs["school_evaluation 0828"].html``,
+    """Every run of :data:`RUNS`, each executed once: ``notebook_runs["school_evaluation 0827"].html``,
     ``notebook_runs.template(path).nb``."""
     return session_runs
 

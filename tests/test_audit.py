@@ -22,7 +22,7 @@ from hsp_eval.run.audit import AuditResult, audit, find_hits, format_report, tar
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
-OWN, OTHER = "0113", "0828"  # two demo schools: the report's own school, and another one
+OWN, OTHER = "0113", "0827"  # two demo schools: the report's own school, and another one
 KEYS = ["level", "area_id", "year", "indicator", "group_type", "group"]
 
 

@@ -1,7 +1,7 @@
 """The batch runner, run for real: papermill executes small notebooks (written here, with the same
 parameters as the project's) on the demo data, in worker processes and on a dask LocalCluster.
 
-One school (0828) raises in its notebook and one (1519) has a bad params file; the others must
+One school (0827) raises in its notebook and one (1482) has a bad params file; the others must
 complete, the manifest must say what failed and why, the exit code must be non-zero, and a
 second run must skip what did not change.
 """
@@ -26,9 +26,9 @@ from hsp_eval.run.index_page import render_index
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
 PARAMS = ROOT / "params" / "demo"
-FAILING = "0828"        # its notebooks raise
-BAD_PARAMS = "1519"     # its params file is bad
-SCHOOLS = ["0113", FAILING, "1428", BAD_PARAMS]
+FAILING = "0827"        # its notebooks raise
+BAD_PARAMS = "1482"     # its params file is bad
+SCHOOLS = ["0113", FAILING, "1426", BAD_PARAMS]
 
 PARAMETERS_CELL = """school_id = None
 years = None
@@ -138,14 +138,14 @@ def test_a_measurement_error_in_params_recomputes_the_indicators_and_only_then(f
 
     both = pd.concat([rate(before, "0113"), rate(after, "0113")], axis=1, keys=["before", "after"]).dropna()
     assert len(both) and (both["after"] <= both["before"]).all() and (both["after"] < both["before"]).any()
-    assert rate(after, "1428").equals(rate(before, "1428"))  # another school's bar is its own
+    assert rate(after, "1426").equals(rate(before, "1426"))  # another school's bar is its own
 
 
 def test_a_failing_school_does_not_stop_the_others(first_run):
     r, m = first_run["proc"], first_run["manifest"]
     assert r.returncode == 1, r.stderr
     assert status(m) == {("0113", "school_evaluation"): "ok", (FAILING, "school_evaluation"): "failed",
-                         ("1428", "school_evaluation"): "ok", (BAD_PARAMS, "school_evaluation"): "failed",
+                         ("1426", "school_evaluation"): "ok", (BAD_PARAMS, "school_evaluation"): "failed",
                          ("national", "national_overview"): "ok", ("national", "inquiry_impact"): "ok"}
     failed = m.set_index("school")["error"]
     assert f"ValueError: injected failure for school {FAILING}" in failed[FAILING]
@@ -182,7 +182,7 @@ def test_manifest_records_provenance_of_every_report(first_run):
     assert params["indicators_path"].endswith("_data/indicators.parquet")
     assert json.loads(m.set_index("notebook").loc["national_overview", "parameters"])["indicators_path"].endswith("_data/publication.parquet")
     assert all(float(s) > 0 for s in ok["seconds"]) and (ok["inputs_hash"].str.len() == 64).all()
-    assert ok.loc["0113", "display_name"] == "Manuka Downs North School"
+    assert ok.loc["0113", "display_name"] == "Rocky Point West Primary School"
 
 
 def test_outputs_are_atomic_and_named_deterministically(first_run):
@@ -190,8 +190,8 @@ def test_outputs_are_atomic_and_named_deterministically(first_run):
     made = sorted(p.relative_to(reports).as_posix() for p in reports.rglob("*")
                   if p.is_file() and not p.parts[len(reports.parts)].startswith("_data"))
     assert made == ["0113/school_evaluation.html", "0113/school_evaluation.ipynb",
-                    "0828/school_evaluation.failed.ipynb",
-                    "1428/school_evaluation.html", "1428/school_evaluation.ipynb",
+                    "0827/school_evaluation.failed.ipynb",
+                    "1426/school_evaluation.html", "1426/school_evaluation.ipynb",
                     "index.html", "manifest.csv", "national/inquiry_impact.html", "national/inquiry_impact.ipynb",
                     "national/national_overview.html", "national/national_overview.ipynb"]
     assert not list(reports.rglob("*.tmp")) and not list(reports.rglob("*.running.*"))
@@ -225,7 +225,7 @@ def test_resume_skips_unchanged_and_reruns_a_changed_school(first_run, tmp_path,
     reports = tmp_path / "reports"
     shutil.copytree(first_run["reports"], reports)
     params = copy_params(tmp_path / "params")
-    ok_schools = ["0113", "1428"]
+    ok_schools = ["0113", "1426"]
     again = batch.run_batch(DEMO, params, reports, schools=ok_schools, notebooks_dir=notebooks, summary=False,
                             progress=False, log=None)
     assert set(again.manifest["status"]) == {"skipped"} and len(again.manifest) == 4   # 2 schools + the two national reports
@@ -233,12 +233,12 @@ def test_resume_skips_unchanged_and_reruns_a_changed_school(first_run, tmp_path,
     assert status(batch.read_manifest(reports))[(FAILING, "school_evaluation")] == "failed"
     before = (reports / "0113" / "school_evaluation.ipynb").stat().st_mtime_ns
 
-    p = params / "1428.yaml"
+    p = params / "1426.yaml"
     p.write_text(p.read_text(encoding="utf-8").replace("value: 0.5", "value: 0.55"), encoding="utf-8")
     third = batch.run_batch(DEMO, params, reports, schools=ok_schools, notebooks_dir=notebooks, summary=False,
                             progress=False, log=None)
     assert status(third.manifest) == {("0113", "school_evaluation"): "skipped",
-                                      ("1428", "school_evaluation"): "ok",
+                                      ("1426", "school_evaluation"): "ok",
                                       ("national", "national_overview"): "skipped",
                                       ("national", "inquiry_impact"): "skipped"}
     assert (reports / "0113" / "school_evaluation.ipynb").stat().st_mtime_ns == before
@@ -253,27 +253,27 @@ def test_resume_reruns_a_report_whose_file_is_gone_or_notebook_changed(first_run
     nb = tmp_path / "nb"
     shutil.copytree(notebooks, nb)
     write_notebook(nb / "national_overview.ipynb", BODY + "\nprint('changed')")
-    res = batch.run_batch(DEMO, first_run["params"], reports, schools=["0113", "1428"], notebooks_dir=nb,
+    res = batch.run_batch(DEMO, first_run["params"], reports, schools=["0113", "1426"], notebooks_dir=nb,
                           summary=False, progress=False, log=None)
-    assert status(res.manifest) == {("0113", "school_evaluation"): "ok", ("1428", "school_evaluation"): "skipped",
+    assert status(res.manifest) == {("0113", "school_evaluation"): "ok", ("1426", "school_evaluation"): "skipped",
                                     ("national", "national_overview"): "ok", ("national", "inquiry_impact"): "skipped"}
 
 
 def test_report_command_runs_one_school_with_its_summary(first_run, tmp_path, notebooks):
     reports = reuse_data(first_run, tmp_path / "reports")
-    r = cli("report", "--school", "1428", "--summary", "--data", DEMO, "--params", first_run["params"],
+    r = cli("report", "--school", "1426", "--summary", "--data", DEMO, "--params", first_run["params"],
             "--out", reports, "--notebooks", notebooks, "--years", "2023-2025")
     assert r.returncode == 0, r.stderr
     m = batch.read_manifest(reports)
-    assert status(m) == {("1428", "school_evaluation"): "ok", ("1428", "whanau_board_summary"): "ok"}
+    assert status(m) == {("1426", "school_evaluation"): "ok", ("1426", "whanau_board_summary"): "ok"}
     assert json.loads(m["parameters"].iloc[0])["years"] == [2023, 2024, 2025]
     # tables for these years are made apart from the all-years ones
     assert "read and validated" in r.stdout
     assert sorted(pd.read_parquet(reports / "_data_2023-2025" / "indicators.parquet")["year"].unique()) == \
         [2023, 2024, 2025]
     assert json.loads(m["parameters"].iloc[0])["indicators_path"].endswith("_data_2023-2025/indicators.parquet")
-    html = (reports / "1428" / "whanau_board_summary.html").read_text(encoding="utf-8")
-    assert "REPORT 1428:" in html and "years [2023, 2024, 2025]" in html
+    html = (reports / "1426" / "whanau_board_summary.html").read_text(encoding="utf-8")
+    assert "REPORT 1426:" in html and "years [2023, 2024, 2025]" in html
 
 
 def test_a_kernel_that_dies_fails_only_its_report(tmp_path):
@@ -305,12 +305,12 @@ def test_dask_scheduler_runs_the_same_tasks(first_run, tmp_path, notebooks):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         r = cli("batch", "--data", DEMO, "--params", first_run["params"], "--out", reports,
-                "--notebooks", notebooks, "--schools", f"0113,1428,{FAILING}", "--no-summary", "--no-progress",
+                "--notebooks", notebooks, "--schools", f"0113,1426,{FAILING}", "--no-summary", "--no-progress",
                 "--scheduler", cluster.scheduler_address)
     assert r.returncode == 1 and f"{FAILING} school_evaluation" in r.stderr
     m = batch.read_manifest(reports)
     assert status(m) == {("0113", "school_evaluation"): "ok", (FAILING, "school_evaluation"): "failed",
-                         ("1428", "school_evaluation"): "ok", ("national", "national_overview"): "ok", ("national", "inquiry_impact"): "ok"}
+                         ("1426", "school_evaluation"): "ok", ("national", "national_overview"): "ok", ("national", "inquiry_impact"): "ok"}
     # the same inputs give the same names and resume keys as the process pool's run
     first = first_run["manifest"].set_index(["school", "notebook"])
     for key, row in m.set_index(["school", "notebook"]).iterrows():
@@ -360,27 +360,27 @@ def test_a_school_without_a_params_file_gets_the_defaults_and_the_manifest_says_
     reports = reuse_data(first_run, tmp_path / "reports")
     params = tmp_path / "params"
     params.mkdir()
-    shutil.copy(PARAMS / "0113.yaml", params / "0113.yaml")   # 1428 has no file
+    shutil.copy(PARAMS / "0113.yaml", params / "0113.yaml")   # 1426 has no file
     r = cli("batch", "--data", DEMO, "--params", params, "--out", reports, "--notebooks", notebooks,
-            "--schools", "0113,1428", "--no-summary", "--no-national", "--no-progress")
+            "--schools", "0113,1426", "--no-summary", "--no-national", "--no-progress")
     assert r.returncode == 0, r.stderr
     m = batch.read_manifest(reports).set_index("school")
     assert list(batch.read_manifest(reports).columns) == batch.MANIFEST_COLUMNS
-    assert m.loc["0113", "params"] == "0113.yaml" and m.loc["1428", "params"] == "defaults"
-    assert json.loads(m.loc["1428", "parameters"])["params_path"] is None
-    assert m.loc["1428", "status"] == "ok" and m.loc["1428", "display_name"] == "Tarata School"
-    assert "Params: school 1428 has no params file, so its reports use the default settings" in r.stdout
+    assert m.loc["0113", "params"] == "0113.yaml" and m.loc["1426", "params"] == "defaults"
+    assert json.loads(m.loc["1426", "parameters"])["params_path"] is None
+    assert m.loc["1426", "status"] == "ok" and m.loc["1426", "display_name"] == "Puke Creek School"
+    assert "Params: school 1426 has no params file, so its reports use the default settings" in r.stdout
     assert f"hsp-eval params init --all --data {DEMO} --out {params}" in r.stdout
 
-    # no params folder at all (a name that does not exist): every school gets the defaults; 1428's inputs
+    # no params folder at all (a name that does not exist): every school gets the defaults; 1426's inputs
     # did not change, so it is skipped
     r = cli("batch", "--data", DEMO, "--params", tmp_path / "nothing_here", "--out", reports,
-            "--notebooks", notebooks, "--schools", "0113,1428", "--no-summary", "--no-national", "--no-progress")
+            "--notebooks", notebooks, "--schools", "0113,1426", "--no-summary", "--no-national", "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "nothing_here does not exist; every school gets the default settings" in r.stdout
     m = batch.read_manifest(reports).set_index("school")
-    assert dict(m["params"]) == {"0113": "defaults", "1428": "defaults"}
-    assert dict(m["status"]) == {"0113": "ok", "1428": "skipped"}
+    assert dict(m["params"]) == {"0113": "defaults", "1426": "defaults"}
+    assert dict(m["status"]) == {"0113": "ok", "1426": "skipped"}
 
 
 def test_report_makes_a_first_report_with_no_school_id_params_or_key(tmp_path):
@@ -411,7 +411,7 @@ def test_report_asks_which_school_when_the_data_hold_several(first_run, tmp_path
     reports = reuse_data(first_run, tmp_path / "reports")
     r = cli("report", "--data", DEMO, "--out", reports)
     assert r.returncode == 1
-    assert "holds 10 schools (0113, 0828, 1428," in r.stderr and "--school ID, for example --school 0113" in r.stderr
+    assert "holds 24 schools (0113, 0827, 1426," in r.stderr and "--school ID, for example --school 0113" in r.stderr
 
 
 def running_files(reports: Path) -> list[str]:
@@ -430,29 +430,29 @@ def test_a_rerun_after_a_kill_cleans_the_hidden_running_files(first_run, tmp_pat
     hold = tmp_path / "hold"
     hold.touch()
     args = ["batch", "--data", DEMO, "--params", params, "--out", reports, "--notebooks", notebooks,
-            "--schools", "0113,1428", "--no-summary", "--no-national", "--no-progress"]
+            "--schools", "0113,1426", "--no-summary", "--no-national", "--no-progress"]
     proc = subprocess.Popen([sys.executable, "-m", "hsp_eval.cli", *map(str, args)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "HSP_EVAL_TEST_HOLD": str(hold), "HSP_EVAL_TEST_HOLD_SCHOOL": "1428"})
+                            env={**os.environ, "HSP_EVAL_TEST_HOLD": str(hold), "HSP_EVAL_TEST_HOLD_SCHOOL": "1426"})
     try:
         deadline = time.monotonic() + 300
-        while not list((reports / "1428").glob(".school_evaluation.*.running.ipynb")):
-            assert proc.poll() is None and time.monotonic() < deadline, "the batch never reached 1428"
+        while not list((reports / "1426").glob(".school_evaluation.*.running.ipynb")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the batch never reached 1426"
             time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         hold.unlink()
     left = running_files(reports)
-    assert [f for f in left if f.startswith("1428/.school_evaluation.")], left   # what the kill left
+    assert [f for f in left if f.startswith("1426/.school_evaluation.")], left   # what the kill left
     live = reports / "0113" / f".school_evaluation.{os.getpid()}.running.ipynb"   # a live process's file
     live.write_text("{}", encoding="utf-8")
 
     r = cli(*args)
     assert r.returncode == 0, r.stderr
     assert running_files(reports) == [live.relative_to(reports).as_posix()]
-    assert status(batch.read_manifest(reports))[("1428", "school_evaluation")] == "ok"
-    for sid in ("0113", "1428"):   # the same pages as the uninterrupted first run's
+    assert status(batch.read_manifest(reports))[("1426", "school_evaluation")] == "ok"
+    for sid in ("0113", "1426"):   # the same pages as the uninterrupted first run's
         page = f"{sid}/school_evaluation.html"
         assert same_page(reports / page) == same_page(first_run["reports"] / page), page
 

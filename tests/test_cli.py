@@ -86,7 +86,7 @@ def test_demo_data_is_committed_valid_and_regenerates_identically(tmp_path):
         assert filecmp.cmp(DEMO / name, tmp_path / "demo" / name, shallow=False), f"{name} differs"
     r = run("validate", DEMO)
     assert r.returncode == 0, r.stderr
-    assert "Valid" in r.stdout and "10 schools, years 2022-2025" in r.stdout
+    assert "Valid" in r.stdout and "24 schools, years 2022-2025" in r.stdout
     meta = json.loads((DEMO / "generator.json").read_text())
     assert meta["seed"] == int(_demo_args()[_demo_args().index("--seed") + 1])
 

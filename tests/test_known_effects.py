@@ -40,14 +40,19 @@ def rows(t, **match):
     return t[m].sort_values("year")
 
 
-def test_school0_maori_reach_rises_and_is_classed_improving(table, effects):
+def test_school0_maori_reach_rises_and_is_classed_improving(demo, table, effects):
     [school] = effects["school0_maori_reach_rises"]["school_ids"]
     r = rows(table, level="school", area_id=school, indicator="reach", group_type="ethnicity", group="Māori")
     assert (np.diff(r["value"]) > 0).all()
     assert r["ci_low"].iloc[-1] > r["ci_high"].iloc[0]  # last year's interval clear of the first's
     tr = trends.compute_trends(table).set_index(["area_id", "indicator", "group_type", "group"])
     assert tr.loc[(school, "reach", "ethnicity", "Māori"), "trend"] == "improving"
-    assert tr.loc[(school, "reach", "ethnicity", "European"), "trend"] == "no clear change"
+    # the other families stay flat: those with no Māori child (prioritised European). Total-response
+    # European families include Māori-European ones, who share the rise; the school's prioritised
+    # groups are withheld in some years (secondary suppression), so they are read unsuppressed here
+    own = indicators.compute(demo, min_n=0)
+    flat = trends.compute_trends(own[own["area_id"] == school]).set_index(["indicator", "group_type", "group"])
+    assert flat.loc[("reach", "ethnicity_prioritised", "European"), "trend"] == "no clear change"
 
 
 def test_the_planted_national_rise_in_portal_use_is_found_and_nothing_else_is_claimed(table):
@@ -58,7 +63,7 @@ def test_the_planted_national_rise_in_portal_use_is_found_and_nothing_else_is_cl
     nt = national.national_trends(table).set_index("indicator")
     assert nt.loc["portal_adoption", "trend"] == "improving"
     assert 0.015 < nt.loc["portal_adoption", "slope"] < 0.045
-    assert nt.loc["portal_adoption", "schools"] == 10
+    assert nt.loc["portal_adoption", "schools"] == 24
     for ind in ("survey_response_rate", "good_news_share", "contact_reach"):
         assert nt.loc[ind, "trend"] == "no clear change", ind
 
@@ -84,7 +89,7 @@ def test_codesign_is_associated_with_accelerated_progress(table):
 
 def test_staff_see_partnership_more_favourably_than_whanau(table):
     # planted: staff 15 points more favourable on every scale. Nationally every scale and year shows
-    # it; its interval clusters on the demo's ten schools, so in some years it also holds 0
+    # it; its interval clusters on the demo's schools, so in some years it may also hold 0
     r = table[(table["level"] == "national") & (table["indicator"] == "perception_gap")]
     assert len(r) == 16 and (r["value"] > 0.05).all() and (r["ci_low"] > 0).mean() >= 0.5
     reg = table[(table["level"] == "region") & (table["indicator"] == "perception_gap") & ~table["suppressed"]]
@@ -94,7 +99,7 @@ def test_staff_see_partnership_more_favourably_than_whanau(table):
 
 
 def test_new_families_are_reached_less(table):
-    # nationally, and in most schools each year (the national intervals cluster on the demo's ten
+    # nationally, and in most schools each year (the national intervals cluster on the demo's
     # schools, so they are too wide to separate the two groups: the comparison is within schools)
     for year in (2023, 2024, 2025):
         new = rows(table, level="national", indicator="reach", group_type="new_family", group="new", year=year)

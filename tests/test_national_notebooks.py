@@ -252,5 +252,5 @@ def test_target_students_blank_when_suppressed():
 def test_codesign_fit_says_why_when_it_cannot_fit(demo_school):
     from hsp_eval.reports import inquiry_impact
 
-    fit = inquiry_impact.codesign_fit(demo_school, "0113", years=[2025], measure="maths")
+    fit = inquiry_impact.codesign_fit(demo_school, "0113", years=[2023], measure="maths")
     assert fit.empty and "cannot fit" in fit.attrs["reason"] and "not proof of cause" in fit.attrs["note"]

@@ -81,13 +81,13 @@ def test_params_init_writes_a_starter_file_load_params_accepts(tmp_path):
 
 
 def test_params_init_takes_name_and_years_from_the_data_and_never_overwrites(tmp_path):
-    r = cli("params", "init", "4147", "--out", tmp_path, "--data", DEMO)
+    r = cli("params", "init", "4141", "--out", tmp_path, "--data", DEMO)
     assert r.returncode == 0, r.stderr
-    path = tmp_path / "4147.yaml"
+    path = tmp_path / "4141.yaml"
     p = load_params(path)
-    assert p["display_name"] == "Mataī Valley School" and p["years"] == [2022, 2023, 2024, 2025]
+    assert p["display_name"] == "Gorge Road North School" and p["years"] == [2022, 2023, 2024, 2025]
     path.write_text(path.read_text(encoding="utf-8") + "# edited by the school\n", encoding="utf-8")
-    again = cli("params", "init", "4147", "--out", tmp_path, "--data", DEMO)
+    again = cli("params", "init", "4141", "--out", tmp_path, "--data", DEMO)
     assert again.returncode == 1 and "already exists" in again.stderr
     assert path.read_text(encoding="utf-8").endswith("# edited by the school\n")
     unknown = cli("params", "init", "9999", "--out", tmp_path, "--data", DEMO)
@@ -119,24 +119,24 @@ def test_params_init_all_writes_every_school_from_one_reading_and_keeps_existing
 
     out = tmp_path / "params"
     out.mkdir()
-    edited = out / "4147.yaml"
-    edited.write_text('school_id: "4147"\ndisplay_name: Our own name\n', encoding="utf-8")
+    edited = out / "4141.yaml"
+    edited.write_text('school_id: "4141"\ndisplay_name: Our own name\n', encoding="utf-8")
     reads = []
     real = load.load_dataset
     monkeypatch.setattr(load, "load_dataset", lambda *a, **k: reads.append(a) or real(*a, **k))
     assert hsp_cli.main(["params", "init", "--all", "--data", str(DEMO), "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert len(reads) == 1   # one reading of the data for every school
-    assert f"Params files in {out}: 9 written, 1 kept as they were" in said
+    assert f"Params files in {out}: 23 written, 1 kept as they were" in said
     assert f"hsp-eval batch --data {DEMO} --params {out}" in said
     schools = pd.read_csv(DEMO / "schools.csv", dtype=str)
     good, bad = load_params_each(out)
     assert bad == {} and sorted(good) == sorted(schools["school_id"])
-    assert good["4147"]["display_name"] == "Our own name"   # never overwritten
-    assert good["0113"]["display_name"] == "Manuka Downs North School"
+    assert good["4141"]["display_name"] == "Our own name"   # never overwritten
+    assert good["0113"]["display_name"] == "Rocky Point West Primary School"
     assert good["0113"]["years"] == [2022, 2023, 2024, 2025]
     assert hsp_cli.main(["params", "init", "--all", "--data", str(DEMO), "--out", str(out)]) == 0
-    assert "0 written, 10 kept" in capsys.readouterr().out
+    assert "0 written, 24 kept" in capsys.readouterr().out
 
 
 def test_params_init_says_what_it_needs(tmp_path, capsys):
@@ -145,7 +145,7 @@ def test_params_init_says_what_it_needs(tmp_path, capsys):
     assert hsp_cli.main(["params", "init", "--all", "--out", str(tmp_path)]) == 2
     assert "--all (or leaving out the school id) needs --data DIR" in capsys.readouterr().err
     assert hsp_cli.main(["params", "init", "--data", str(DEMO), "--out", str(tmp_path)]) == 2
-    assert "holds 10 schools; give a school id, or --all" in capsys.readouterr().err
+    assert "holds 24 schools; give a school id, or --all" in capsys.readouterr().err
     assert hsp_cli.main(["params", "init", "0113", "--all", "--data", str(DEMO), "--out", str(tmp_path)]) == 2
     assert list(tmp_path.iterdir()) == []
 

@@ -109,9 +109,9 @@ def test_progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere():
     tty = _Terminal()
     with batch.Progress(2, stream=tty) as p:
         p.update("0113 school_evaluation", "ok")
-        p.update("0828 school_evaluation", "failed", "school_evaluation.ipynb failed: ValueError: injected\nmore")
+        p.update("0827 school_evaluation", "failed", "school_evaluation.ipynb failed: ValueError: injected\nmore")
     said = tty.getvalue()
-    assert "2/2" in said and "0828 school_evaluation: school_evaluation.ipynb failed: ValueError: injected\n" in said
+    assert "2/2" in said and "0827 school_evaluation: school_evaluation.ipynb failed: ValueError: injected\n" in said
 
     log, now = io.StringIO(), [0.0]
     with batch.Progress(4, stream=log, clock=lambda: now[0]) as p:
@@ -123,5 +123,5 @@ def test_progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere():
 
     quiet = _Terminal()
     with batch.Progress(2, enabled=False, stream=quiet) as p:
-        p.update("0828 school_evaluation", "failed", "ValueError")
+        p.update("0827 school_evaluation", "failed", "ValueError")
     assert quiet.getvalue() == "" and p.failed == 1

@@ -1,7 +1,7 @@
 """The school notebooks, run for real with papermill on the demo data, published as HTML.
 
 Each notebook runs for two demo schools: the demo's own (0113, the notebook run as a template,
-with no parameters) and 0828 (given as ``school_id``); the runs are the session's shared ones
+with no parameters) and 0827 (given as ``school_id``); the runs are the session's shared ones
 (``notebook_runs`` in ``tests/conftest.py``). The HTML must carry every section,
 no student, family or survey-respondent ID of the demo data and no other school's name; the
 values a notebook records (:func:`hsp_eval.reports.school.record_values`, an output the HTML
@@ -26,7 +26,7 @@ from hsp_eval.reports.school import VALUES_MIME, recorded_values
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the run of tests/conftest.py's notebook_runs that shows each school (0113 is the templates' default school)
-RUNS = {"0113": "{name}.ipynb", "0828": "{name} 0828"}
+RUNS = {"0113": "{name}.ipynb", "0827": "{name} 0827"}
 SCHOOLS = tuple(RUNS)
 SECTIONS = {
     "school_evaluation": ["Summary", "Schools like ours", "Who took part: reach, learning-focused reach and breadth",
@@ -139,19 +139,44 @@ def test_a_rerun_draws_the_same_figures_byte_for_byte(reports, demo_batch):
     assert figures(again) == figures(reports[("school_evaluation", "0113")][0])
 
 
-@pytest.mark.parametrize("name", sorted(SECTIONS))
-def test_the_demo_has_too_few_schools_to_compare_with_and_says_so(reports, name):
-    """10 demo schools: no reference group of 20; one sentence says so, and no reference figure is shown."""
-    from hsp_eval.reports.reference import REFERENCE_MIME
+@pytest.mark.parametrize("sid", SCHOOLS)
+def test_the_demo_compares_each_school_with_all_schools_and_records_the_figures_it_shows(reports, sid):
+    """24 demo schools: no type has 20 with a value, so both pages compare with all schools and say so;
+    the figures a page records are the prepared reference table's, each of at least 20 schools."""
+    from hsp_eval.reports import reference
 
-    page, nb = reports[(name, "0113")]
-    text = visible_text(page)
-    assert "too few schools in the data to compare" in text
-    assert "of schools like ours had" not in text and "half of them are between" not in text
-    assert REFERENCE_MIME not in page
-    recorded = [o["data"][REFERENCE_MIME] for c in nb.cells for o in c.get("outputs", [])
-                if REFERENCE_MIME in o.get("data", {})]
-    assert recorded == [{"figures": []}]
+    folder = demo.paths()["publication"].parent
+    ref = pd.read_parquet(folder / "reference.parquet")
+    evaluation, nb = reports[("school_evaluation", sid)]
+    text = visible_text(evaluation)
+    assert "Compared with all schools in the data:" in text and "so all schools are used" in text
+    assert "not a judgement of cause" in text and "too few schools in the data to compare" not in text
+    for ind in reference.reference_indicators():
+        if ind != "target_whanau_codesigned":   # fewer than 20 schools with a value: named as not compared
+            label = reference.REGISTRY[ind].phrase
+            assert re.search(re.escape(label[:1].upper() + label[1:]) + r": \d+% in 2025 \(likely range [^)]*\), "
+                             r"(above most|below most|within the usual range)", text), ind
+    recorded = [o["data"][reference.REFERENCE_MIME] for c in nb.cells for o in c.get("outputs", [])
+                if reference.REFERENCE_MIME in o.get("data", {})]
+    assert len(recorded) == 1 and recorded[0]["figures"]
+    shown = pd.DataFrame(recorded[0]["figures"])
+    assert (shown["schools"] >= reference.MIN_SCHOOLS).all() and set(shown["grouping"]) == {"all"}
+    both = shown.merge(ref.drop_duplicates(["year", "indicator"]), left_on=["reference_year", "indicator"],
+                       right_on=["year", "indicator"], suffixes=("", "_table"))
+    assert len(both) == len(shown)
+    for col in ("schools", "q25", "median", "q75"):
+        assert (both[col] == both[f"{col}_table"]).all(), col
+    summary = visible_text(reports[("whanau_board_summary", sid)][0])
+    assert "We compared our school with all schools in the data" in summary and "not why" in summary
+
+
+def test_the_one_way_demo_school_reads_below_schools_in_the_data_on_contacts_started_by_families(reports):
+    """0827 is the generator's one-way school (school1_one_way_deficit_contact); 0113 reads within."""
+    for name, pattern in (("school_evaluation", r"Contacts started by families: \d+% in 2025 \(likely range [^)]*\), "),
+                          ("whanau_board_summary", r"Contacts started by families, 2025: \d+% \(likely range [^)]*\)\. "
+                                                   r"That is ")):
+        assert re.search(pattern + "below most schools in the data", visible_text(reports[(name, "0827")][0])), name
+        assert re.search(pattern + "within the usual range", visible_text(reports[(name, "0113")][0])), name
 
 
 def test_school_evaluation_shows_suppressed_cells_as_suppressed(reports):
@@ -182,7 +207,9 @@ def test_a_larger_min_n_suppresses_more(tmp_path):
     values = recorded_values(out["ipynb"])
     smallest = str(int(reach.loc[reach["denominator"].idxmin(), "year"]))
     assert smallest not in values["reach"], "the year under min_n is not shown in the Board summary"
-    assert len(values["reach"]) == len(reach) - (reach["denominator"] < big).sum()
+    # every year shown has at least min_n families; a year above it may go too (secondary suppression)
+    large = {str(int(y)) for y in reach.loc[reach["denominator"] >= big, "year"]}
+    assert values["reach"] and set(values["reach"]) <= large
 
 
 # --- a small school: pages that read well when data are thin --------------------------------
@@ -243,6 +270,18 @@ def small_school(tmp_path_factory):
                                 "trends_path": str(files.trends), "params_path": None})
             pages[name] = out["html"].read_text(encoding="utf-8")
     return data, reports, pages
+
+
+def test_small_school_alone_has_too_few_schools_to_compare_with_and_says_so(small_school):
+    """One school in the data: no reference group of 20; one sentence says so, and no reference figure is shown."""
+    from hsp_eval.reports.reference import REFERENCE_MIME
+
+    _, _, pages = small_school
+    for name, page in pages.items():
+        text = visible_text(page)
+        assert "too few schools in the data to compare" in text, name
+        assert "of schools like ours had" not in text and "half of them are between" not in text, name
+        assert REFERENCE_MIME not in page
 
 
 def test_small_school_sections_without_data_say_so_in_a_sentence(small_school):

@@ -229,18 +229,18 @@ def test_compare_refuses_different_units(table):
 def test_load_inputs_on_the_demo(tmp_path):
     from hsp_eval.run import demo
 
-    _, ind, tr, _ = demo.school_inputs("0828")
-    x = sr.load_inputs("0828", None, ind, tr, demo.PARAMS / "0828.yaml")
-    assert x["name"] == "Eastgate Central High School" and x["latest"] == 2025 and x["min_n"] == 5
-    assert set(x["rows"]["area_id"]) == {"0828"} and set(x["trends"]["area_id"]) <= {"0828"}
+    _, ind, tr, _ = demo.school_inputs("0827")
+    x = sr.load_inputs("0827", None, ind, tr, demo.PARAMS / "0827.yaml")
+    assert x["name"] == "Kōtuku Park College" and x["latest"] == 2025 and x["min_n"] == 5
+    assert set(x["rows"]["area_id"]) == {"0827"} and set(x["trends"]["area_id"]) <= {"0827"}
     assert len(x["params"]["targets"]) >= 1 and x["provenance"]["data_fingerprint"]
     # a params file of another school is refused, naming the file
-    with pytest.raises(ValueError, match=r"0113\.yaml: the params file is for school '0113', not '0828'"):
-        sr.load_inputs("0828", None, ind, tr, sr.Path(x["provenance"]["params_file"]).with_name("0113.yaml"))
+    with pytest.raises(ValueError, match=r"0113\.yaml: the params file is for school '0113', not '0827'"):
+        sr.load_inputs("0827", None, ind, tr, sr.Path(x["provenance"]["params_file"]).with_name("0113.yaml"))
     # a larger min_n in the params file wins over the notebook's
-    p = tmp_path / "0828.yaml"
-    p.write_text('school_id: "0828"\nmin_n: 400\n', encoding="utf-8")
-    y = sr.load_inputs("0828", None, ind, tr, p)
+    p = tmp_path / "0827.yaml"
+    p.write_text('school_id: "0827"\nmin_n: 400\n', encoding="utf-8")
+    y = sr.load_inputs("0827", None, ind, tr, p)
     assert y["min_n"] == 400 and y["params"]["targets"] == []
     assert y["rows"]["suppressed"].sum() > x["rows"]["suppressed"].sum()
 
