@@ -160,7 +160,7 @@ def test_a_run_says_how_far_it_is_and_no_more(first_run):
     # no kernel's warning or error for the reports that ran (issue 19: a newcomer reads ERROR as failure)
     noisy = [line for line in (r.stdout + r.stderr).splitlines()
              if re.search(r"\b(WARNING|ERROR)\b|\[IPKernelApp\]", line)]
-    assert noisy == []
+    assert noisy == [], f"standard output:\n{r.stdout}\nstandard error:\n{r.stderr}"  # with its traceback
     # the progress as plain lines (standard error is not a terminal here), a failure when it happens...
     assert "reports: 5 to run" in r.stderr
     assert f"\n{FAILING} school_evaluation: school_evaluation.ipynb failed: ValueError: injected" in r.stderr

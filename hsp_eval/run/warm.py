@@ -116,7 +116,9 @@ STRICT_ENV = "HSP_EVAL_WARM_STRICT"
 #: seconds to wait for the fork server to import :data:`PRELOAD` and listen
 START_TIMEOUT = 180
 #: seconds a kernel asked to shut down has to end before it gets the interrupt jupyter_client sent first
-SHUTDOWN_GRACE = 1.0
+#: (1 s let a kernel slowed by a loaded machine get it while ending, and log
+#: "ERROR:tornado.general:Uncaught exception in ZMQStream callback": docs/decisions.md)
+SHUTDOWN_GRACE = 5.0
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 #: the longest Unix socket path this module gives ZeroMQ (the system limit is 104-108 bytes)
 MAX_SOCKET_PATH = 100
