@@ -388,7 +388,8 @@ def reading_sentence(row) -> str:
     if r == "no reference":
         return f"{what}: not compared in {year}; the data has no reference for {int(row['reference_year'])}."
     return (f"{what}: {fmt_value(row['value'], ind)} in {year}{_likely(row)}, {reading_words(row)}; the middle "
-            f"half of {_yardstick(row)} had {fmt_range(row['q25'], row['q75'], ind)} (median {fmt_value(row['median'], ind)}).")
+            f"half of {_yardstick(row)} had {fmt_range(row['q25'], row['q75'], ind)} "
+            f"(median {fmt_value(row['median'], ind)}).")
 
 
 def plain_sentence(row) -> str:
