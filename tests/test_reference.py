@@ -240,7 +240,7 @@ def test_a_frozen_reference_year_compares_every_year_with_the_same_figures(gener
     c = _compared(generated, generated["planted"], reference_year=2022)
     figs = c[c["indicator"] == "reach"][["reference_year", *FIGURES]].drop_duplicates()
     assert len(figs) == 1 and figs["reference_year"].iloc[0] == 2022
-    assert "Every year is compared with schools like ours in 2022" in reference.group_sentence(c)
+    assert "Every year is compared with schools in the data in 2022" in reference.group_sentence(c)
     later = c[(c["indicator"] == "reach") & (c["year"] == 2025)].iloc[0]
     assert "schools in the data in 2022" in reference.reading_sentence(later)
     missing = _compared(generated, generated["planted"], reference_year=2019)

@@ -643,7 +643,7 @@ def reference_chart(compared: pd.DataFrame, year: int | None = None, title: str 
         raise ValueError("reference_chart: give measures of one scale (all shares, or all means)")
     scale = scales.pop()
     labels = [_wrap(REGISTRY[i].label, 34) for i in r["indicator"]]
-    ax = _new_ax(ax, figsize=(8, max(2.8, 0.62 * len(r) + 1.4)))
+    ax = _new_ax(ax, figsize=(7, max(3.2, 0.62 * len(r) + 1.8)))
     y = np.arange(len(r))
     has_ref = r["q25"].notna().to_numpy() & r["q75"].notna().to_numpy()
     q25, med, q75 = (r[c].to_numpy(dtype=float) * scale for c in ("q25", "median", "q75"))
@@ -662,7 +662,8 @@ def reference_chart(compared: pd.DataFrame, year: int | None = None, title: str 
              "no reference": "no reference for that year"}
     for k, reading in enumerate(r["reading"]):
         if reading in words:
-            ax.text(0.01, k, words[reading], transform=ax.get_yaxis_transform(), va="center", ha="left",
+            # just above the row, so it never lies over the school's own likely range
+            ax.text(0.01, k - 0.16, words[reading], transform=ax.get_yaxis_transform(), va="bottom", ha="left",
                     fontsize=9, color=GREY, style="italic")
     if scale == 100:
         ax.set_xlim(0, 100)
@@ -672,8 +673,8 @@ def reference_chart(compared: pd.DataFrame, year: int | None = None, title: str 
     ax.set_xlabel("%, each measure's own share" if scale == 100 else "value")
     ax.grid(False, axis="y")
     ref_year = int(r["reference_year"].iloc[0])
-    _set_title(ax, _wrap(title or f"Our school and {noun}, {year}"
-                         + ("" if ref_year == year else f" ({noun} in {ref_year})")))
+    _set_title(ax, _wrap(title or (f"Our school and {noun}, {year}" if ref_year == year
+                                   else f"Our school in {year} and {noun} in {ref_year}")))
     parts = []
     for row, label in zip(r.to_dict("records"), r["indicator"].map(lambda i: REGISTRY[i].label)):
         ind = row["indicator"]
@@ -685,7 +686,8 @@ def reference_chart(compared: pd.DataFrame, year: int | None = None, title: str 
         text += f" ({reading_words(row) if row['reading'] in READINGS else row['reading']})"
         parts.append(text)
     describe(ax, "Values: " + "; ".join(parts) + ".")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    # below the axis, so the chart is no wider than the page's other charts
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False, fontsize=9)
     layout(ax.figure)
     return ax
 

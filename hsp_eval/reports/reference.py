@@ -457,7 +457,8 @@ def group_sentence(compared: pd.DataFrame, year: int | None = None) -> str:
                  + "; ".join(others) + ")")
     text += "."
     if ref_year != year:
-        text += f" Every year is compared with schools like ours in {ref_year}, a fixed yardstick."
+        text += (f" Every year is compared with {group_noun(main['grouping'], main['school_type'])} in {ref_year}, "
+                 f"a fixed yardstick.")
     few = c[c["grouping"] == "none"]
     if len(few):
         text += (f" Not compared, with fewer than {MIN_SCHOOLS} schools to compare with: "
