@@ -371,6 +371,12 @@ def test_a_school_without_a_params_file_gets_the_defaults_and_the_manifest_says_
     assert m.loc["1426", "status"] == "ok" and m.loc["1426", "display_name"] == "Puke Creek School"
     assert "Params: school 1426 has no params file, so its reports use the default settings" in r.stdout
     assert f"hsp-eval params init --all --data {DEMO} --out {params}" in r.stdout
+    # the index page says which school uses the defaults, in its row and in a sentence above the table
+    page = (reports / "index.html").read_text(encoding="utf-8")
+    rows = {sid: row for sid in ("0113", "1426") for row in re.findall(r"<tr>.*?</tr>", page, re.S)
+            if f"<td>{sid}</td>" in row}
+    assert "<td>default settings (no params file)</td>" in rows["1426"] and "<td>its params file</td>" in rows["0113"]
+    assert "1 of 2 schools have no params file" in page
 
     # no params folder at all (a name that does not exist): every school gets the defaults; 1426's inputs
     # did not change, so it is skipped

@@ -1,8 +1,9 @@
 """``reports/index.html``: a plain page listing every school's reports and the national overview.
 
 The page is built from the batch manifest (:mod:`hsp_eval.run.batch`): one table row per school
-(its display name from the params file, its id, a link to each of its HTML reports and the
-report's status in words), then the national overview, the data fingerprint, the date the
+(its display name from the params file, its id, whether its reports use its params file or the
+default settings, a link to each of its HTML reports and the report's status in words), then the
+national overview, the data fingerprint, the date the
 data was read and the date the page was made. It is plain HTML with no script: headings, a
 table with a caption and header cells, link text that makes sense on its own to a screen
 reader, status written out (never shown by colour alone) and every value escaped.
@@ -34,6 +35,8 @@ from hsp_eval.run.execute import write_text_atomic
 NATIONAL = "national"
 LABELS = {"school_evaluation": "Evaluation", "whanau_board_summary": "Whānau and Board summary",
           "national_overview": "National overview", "inquiry_impact": "Inquiry impact"}
+#: the index page's words for a school whose reports use the default settings (manifest ``params``: defaults)
+DEFAULTS_WORDS = "default settings (no params file)"
 STATUS_WORDS = {"ok": "made in this run", "skipped": "current (inputs unchanged)",
                 "failed": "failed: not published (reason in manifest.csv)"}
 
@@ -70,13 +73,22 @@ def _cell(row: dict | None, subject: str, current_fp: str | None) -> str:
     return f'<td>{escape(label)}<span{cls}>{escape(words)}</span></td>'
 
 
+def _settings(reports: dict[str, dict]) -> str:
+    """A school's settings in words, from its reports' manifest column ``params`` ("defaults" or a file name)."""
+    used = {r.get("params", "") for r in reports.values()} - {""}
+    if "defaults" in used:
+        return DEFAULTS_WORDS
+    return "its params file" if used else ""
+
+
 def render_index(manifest: pd.DataFrame, data: dict | None = None, made_at: str | None = None) -> str:
     """The index page's HTML from the manifest rows and the data's provenance record.
 
     Parameters
     ----------
     manifest : rows with at least ``school``, ``notebook``, ``status``, ``display_name`` and
-        ``html`` (the path of the HTML report relative to the page).
+        ``html`` (the path of the HTML report relative to the page); with ``params`` (the batch's
+        manifest has it), a column says which schools' reports use the default settings.
     data : the provenance of the data the reports were made from (``data_fingerprint``,
         ``data_read_at``; see :mod:`hsp_eval.reports.provenance`).
     made_at : when the page was made (default: now).
@@ -92,6 +104,8 @@ def render_index(manifest: pd.DataFrame, data: dict | None = None, made_at: str 
     for r in schools:
         by_school.setdefault(r["school"], {})[r["notebook"]] = r
     counts = {s: sum(r["status"] == s for r in rows) for s in ("ok", "skipped", "failed")}
+    settings = {sid: _settings(reps) for sid, reps in by_school.items()} if "params" in manifest else {}
+    defaults = sum(v == DEFAULTS_WORDS for v in settings.values())
     out = ['<!DOCTYPE html>', '<html lang="en-NZ">', '<head>', '<meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            '<title>Home-school partnership reports</title>', f'<style>\n{_CSS}\n</style>', '</head>', '<body>',
@@ -100,16 +114,22 @@ def render_index(manifest: pd.DataFrame, data: dict | None = None, made_at: str 
            f'earlier run (inputs unchanged), {counts["failed"]} failed.</p>']
     if counts["failed"]:
         out.append('<p>A failed report is not published; <a href="manifest.csv">manifest.csv</a> says why.</p>')
+    if defaults:
+        out.append(f'<p>{defaults} of {len(settings)} schools have no params file, so their reports use the default '
+                   'settings (no targets or focus groups) and say so; <code>hsp-eval params init --all</code> '
+                   'writes a starting file for each.</p>')
     out.append('<h2 id="schools">Schools</h2>')
     if by_school:
         out += ['<table>', "<caption>Each school's reports</caption>", '<thead><tr>',
                 '<th scope="col">School</th>', '<th scope="col">School id</th>']
+        out += ['<th scope="col">Settings</th>'] if settings else []
         out += [f'<th scope="col">{escape(LABELS.get(nb, nb.replace("_", " ").capitalize()))}</th>' for nb in notebooks]
         out += ['</tr></thead>', '<tbody>']
         for sid in sorted(by_school):
             reps = by_school[sid]
             name = next((r["display_name"] for r in reps.values() if r.get("display_name")), f"School {sid}")
-            out.append(f'<tr><th scope="row">{escape(name)}</th><td>{escape(sid)}</td>'
+            own = f'<td>{escape(settings[sid])}</td>' if settings else ""
+            out.append(f'<tr><th scope="row">{escape(name)}</th><td>{escape(sid)}</td>{own}'
                        + "".join(_cell(reps.get(nb), name, fp) for nb in notebooks) + '</tr>')
         out += ['</tbody>', '</table>']
     else:
