@@ -413,6 +413,11 @@ def plain_sentence(row) -> str:
             f"{where}: half of them are between {fmt_value(row['q25'], ind)} and {fmt_value(row['q75'], ind)}.")
 
 
+def _year(compared: pd.DataFrame, year) -> int:
+    """``year``, or the latest year of ``compared`` when None."""
+    return int(compared["year"].max()) if year is None else int(year)
+
+
 def group_sentence(compared: pd.DataFrame, year: int | None = None) -> str:
     """Who the school was compared with in ``year`` (default: the latest), or why it was not.
 
@@ -430,7 +435,7 @@ def group_sentence(compared: pd.DataFrame, year: int | None = None) -> str:
     """
     if compared.empty:
         return "There is nothing to compare with schools like ours."
-    year = int(compared["year"].max()) if year is None else int(year)
+    year = _year(compared, year)
     c = compared[compared["year"] == year]
     known = c[c["grouping"].notna() & (c["grouping"] != "none")]
     ref_year = int(c["reference_year"].iloc[0])
@@ -464,10 +469,6 @@ def group_sentence(compared: pd.DataFrame, year: int | None = None) -> str:
         text += (f" Not compared, with fewer than {MIN_SCHOOLS} schools to compare with: "
                  + ", ".join(row_label(i) for i in few["indicator"]) + ".")
     return text
-
-
-def _year(compared: pd.DataFrame, year) -> int:
-    return int(compared["year"].max()) if year is None else int(year)
 
 
 def sentences(compared: pd.DataFrame, year: int | None = None) -> list[str]:
@@ -519,7 +520,7 @@ def view(compared: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
     """A readable table of ``year`` (default the latest): the school's value beside its reference, one row a measure."""
     if compared.empty:
         return pd.DataFrame()
-    year = int(compared["year"].max()) if year is None else int(year)
+    year = _year(compared, year)
     rows = []
     for r in compared[compared["year"] == year].to_dict("records"):
         ind = r["indicator"]
@@ -539,13 +540,12 @@ def by_year(compared: pd.DataFrame) -> pd.DataFrame:
     """The reading of each measure in each year (a column a year), to follow the school against the yardstick."""
     if compared.empty:
         return pd.DataFrame()
-    short = {"above": "above", "within": "within", "below": "below"}
     t = compared.assign(measure=compared["indicator"].map(row_label),
-                        cell=[f"{fmt_value(v, i)}: {short[r]}" if r in short else r
+                        cell=[f"{fmt_value(v, i)}: {r}" if r in READINGS else r
                               for v, i, r in zip(compared["value"], compared["indicator"], compared["reading"])])
     out = t.pivot_table(index="measure", columns="year", values="cell", aggfunc="first", sort=False)
     out.columns = [str(c) for c in out.columns]
-    return out.reset_index().rename(columns={"measure": "measure"})
+    return out.reset_index()
 
 
 def shown_figures(compared: pd.DataFrame) -> list[dict]:
