@@ -1078,22 +1078,22 @@ def _surveyed_area_relations(s: System, cells: pd.DataFrame, schools: pd.DataFra
     rate counts all its families, the same records as its reach denominators (the school identity
     "surveyed school: all families", summed). Which schools ran it is public: they have its rows."""
     region_of = dict(zip(schools["school_id"].astype("str"), schools["region"].astype("str")))
-    srr = cells[(cells["indicator"] == "survey_response_rate") & (cells["level"] == "school")]
-    surveyed = srr.groupby("year")["area_id"].agg(lambda a: set(map(str, a))).to_dict()
-    for year, done in surveyed.items():
-        areas = [("national", "NZ", set(region_of))]
-        areas += [("region", r, {sid for sid, reg in region_of.items() if reg == r}) for r in set(region_of.values())]
-        for level, area, members in areas:
-            if not members or not members <= done:
-                continue
-            rows = cells[(cells["level"] == level) & (cells["area_id"] == area) & (cells["year"] == year)
-                         & (cells["indicator"] == "survey_response_rate")]
-            for gt, g in zip(rows["group_type"], rows["group"]):
-                a, b = cell(level, area, year, "survey_response_rate", gt, g), cell(level, area, year, "reach", gt, g)
-                for q in ("denominator", "people"):
-                    va, vb = s.var(a, q), s.var(b, q)
-                    if a >= 0 and b >= 0 and va >= 0 and vb >= 0:
-                        s.relate("related", [(va, 1), (vb, -1)], note="surveyed area: all families")
+    members = {("national", "NZ"): set(region_of)}
+    for sid, reg in region_of.items():
+        members.setdefault(("region", reg), set()).add(sid)
+    srr = cells[cells["indicator"] == "survey_response_rate"]
+    surveyed = srr[srr["level"] == "school"].groupby("year")["area_id"].agg(lambda a: set(map(str, a))).to_dict()
+    # each area's rows of the rate, read in one pass
+    for (level, area, year), rows in srr[srr["level"] != "school"].groupby(["level", "area_id", "year"], sort=False,
+                                                                           observed=True):
+        if not members.get((level, area)) or not members[(level, area)] <= surveyed.get(year, set()):
+            continue
+        for gt, g in zip(rows["group_type"], rows["group"]):
+            a, b = cell(level, area, year, "survey_response_rate", gt, g), cell(level, area, year, "reach", gt, g)
+            for q in ("denominator", "people"):
+                va, vb = s.var(a, q), s.var(b, q)
+                if a >= 0 and b >= 0 and va >= 0 and vb >= 0:
+                    s.relate("related", [(va, 1), (vb, -1)], note="surveyed area: all families")
 
 
 def _shown_elsewhere(s: System, shown_var: np.ndarray) -> np.ndarray:
